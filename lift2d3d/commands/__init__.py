@@ -1,0 +1,1 @@
+"""Sub-commands of the ``lift2d3d`` CLI (one module each; see ``lift2d3d.cli``)."""
