@@ -88,19 +88,24 @@ def test_plot_2d_rejects_wrong_shape_with_a_clear_message():
         viz.plot_2d(np.zeros((15, 2)), "body15", scores=np.ones(14))
 
 
-def screen_points(ax, joints):
-    """Project camera-frame joints through a 3D axes' current view to its 2D screen coordinates."""
+def screen_points(ax):
+    """Screen coordinates of the drawn bones' end points (in edge order), through the axes' view."""
     from mpl_toolkits.mplot3d import proj3d
     ax.get_figure().canvas.draw()
-    plot = np.stack([joints[:, 0], joints[:, 2], -joints[:, 1]])
-    xs, ys, _ = proj3d.proj_transform(*plot, ax.get_proj())
+    drawn = np.concatenate([data for _, data in bone_lines(ax)])  # (2 * n_edges, 3) plot coordinates
+    xs, ys, _ = proj3d.proj_transform(*drawn.T, ax.get_proj())
     return np.stack([xs, ys], axis=1)
+
+
+def edge_points(joints):
+    return joints[np.array(BODY15.edge_indices()).reshape(-1)]
 
 
 def test_camera_view_reproduces_the_weak_perspective_image():
     joints = pose3d()
     ax = viz.plot_3d(joints, "body15", view="camera")
-    screen = screen_points(ax, joints)
+    screen = screen_points(ax)
+    joints = edge_points(joints)
     # The camera view must be the image up to one positive scale and a shift, with y flipped
     # (screen y is up, image y is down): screen = s * (x, -y) + t.
     design = np.column_stack([joints[:, 0], np.ones(len(joints))])
@@ -117,12 +122,14 @@ def test_novel_view_shows_depth():
     joints = pose3d()
     flat = joints.copy()
     flat[:, 2] = 4.0
-    ax = viz.plot_3d(joints, "body15", view=(0, 0))
     # From the side (azim 0) the screen x axis is depth: the right wrist reaching 40 cm toward
     # the camera is far from the neck on the screen; in the flattened pose it is not.
-    screen = screen_points(ax, joints)
-    screen_flat = screen_points(ax, flat)
-    wrist, neck = BODY15.index("right_wrist"), BODY15.index("neck")
+    edges = BODY15.edges
+    wrist = 2 * edges.index(("right_elbow", "right_wrist")) + 1
+    neck = 2 * edges.index(("pelvis", "neck")) + 1
+    limits = viz.pose_limits(joints)
+    screen = screen_points(viz.plot_3d(joints, "body15", view=(0, 0), limits=limits))
+    screen_flat = screen_points(viz.plot_3d(flat, "body15", view=(0, 0), limits=limits))
     assert abs(screen[wrist, 0] - screen[neck, 0]) > 5 * abs(screen_flat[wrist, 0] - screen_flat[neck, 0])
 
 
