@@ -1,0 +1,400 @@
+"""Lifter: validation -> normalisation -> numba solver -> metric result.
+
+Output convention
+-----------------
+``joints3d`` is in the *camera frame*: x right and y down as in the image,
+z pointing away from the camera, in metres.
+
+* Weak perspective (default): the 3D pose is centred at the weighted
+  centroid of the used joints, whose depth is 0; x and y agree with the input
+  up to the reported scale: ``keypoints2d ≈ scale * joints3d[..., :2] +
+  translation[..., :2]`` (``scale`` in pixels per metre, ``translation`` in
+  pixels, its z set to 0).
+* Full perspective (``camera=Camera(focal, principal)``): metric-consistent
+  camera coordinates, ``keypoints2d ≈ principal + focal * joints3d[..., :2] /
+  joints3d[..., 2:]``; ``translation`` is the centroid's position (metres) and
+  ``scale = focal / translation_z``.
+
+The absolute size is fixed by assuming the person's bone lengths match the
+bases' mean pose (least squares over the skeleton's bones); give ``height``
+(stature in metres) to rescale to a known person.  Both conventions hold up to
+this global scale.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Optional, Tuple
+
+import numpy as np
+
+from .bases import ShapeBases
+from .solvers.batch import MODE_CONVEX, MODE_REFINE, lift_frames
+from .solvers.convex import STATUS
+
+__all__ = ["Lifter", "LiftResult", "Camera", "MIN_JOINTS", "METHODS"]
+
+#: Fewer usable joints than this cannot pin down a rotation and a shape.
+MIN_JOINTS = 5
+METHODS = ("convex", "convex+refine", "robust")
+#: Coordinates beyond this many pixels are treated as corrupt, not as a pose.
+ABSURD_PIXELS = 1e7
+
+_ST_OK, _ST_NOT_CONVERGED, _ST_TOO_FEW, _ST_NON_FINITE, _ST_DEGENERATE = range(5)
+
+
+@dataclass(frozen=True)
+class Camera:
+    """Pinhole intrinsics for full-perspective refinement.
+
+    Parameters
+    ----------
+    focal : float
+        Focal length in pixels (``fx = fy``).
+    principal : (float, float)
+        Principal point ``(cx, cy)`` in pixels.
+    """
+
+    focal: float
+    principal: Tuple[float, float]
+
+    def __post_init__(self):
+        focal = float(self.focal)
+        if not np.isfinite(focal) or focal <= 0:
+            raise ValueError(f"Camera focal length must be a positive number of pixels; got {self.focal!r}")
+        principal = tuple(float(v) for v in self.principal)
+        if len(principal) != 2 or not all(np.isfinite(principal)):
+            raise ValueError(f"Camera principal point must be (cx, cy) in pixels; got {self.principal!r}")
+        object.__setattr__(self, "focal", focal)
+        object.__setattr__(self, "principal", principal)
+
+
+@dataclass(frozen=True)
+class LiftResult:
+    """What :meth:`Lifter.lift` returns (per frame for a batch).
+
+    Attributes
+    ----------
+    joints3d : (N, P, 3) or (P, 3) ndarray, metres
+        Camera-frame 3D joints (see the module docstring). NaN only for frames
+        whose ``status`` says they could not be lifted.
+    rotation : (N, 3, 3) or (3, 3)
+        Rotation from the bases' frame to the camera frame.
+    coefficients : (N, K) or (K,)
+        Sparse coefficients: ``joints3d - centroid = rotation @ sum_i c_i B_i``
+        with the bases ``B_i`` in metres.
+    translation : (N, 3) or (3,)
+        Weak perspective: image position (pixels) of the centroid, z = 0.
+        Perspective: camera-frame position (metres) of the centroid.
+    scale : (N,) or float
+        Pixels per metre at the centroid.
+    objective : (N,) or float
+        Final objective value of the solved problem (normalised units).
+    iterations : (N,) or int
+        ADMM iterations plus refinement sweeps.
+    admm_iterations : (N,) or int
+    converged : (N,) bool or bool
+    reprojection_error : (N,) or float, pixels
+        RMS distance between input and reprojected keypoints over used joints.
+    status : (N,) str or str
+        ``ok``, ``not_converged`` (best iterate returned), ``too_few_joints``,
+        ``non_finite`` or ``degenerate``.
+    message : (N,) str or str
+        Human-readable explanation.
+    outliers : (N, 2, P) or (2, P), pixels
+        Estimated gross 2D errors (robust method; zeros otherwise).
+    joint_names : tuple of str
+    """
+
+    joints3d: np.ndarray
+    rotation: np.ndarray
+    coefficients: np.ndarray
+    translation: np.ndarray
+    scale: np.ndarray
+    objective: np.ndarray
+    iterations: np.ndarray
+    admm_iterations: np.ndarray
+    converged: np.ndarray
+    reprojection_error: np.ndarray
+    status: np.ndarray
+    message: np.ndarray
+    outliers: np.ndarray
+    joint_names: tuple
+
+    def __len__(self):
+        return 1 if self.joints3d.ndim == 2 else self.joints3d.shape[0]
+
+    @property
+    def ok(self):
+        """True (per frame) where a 3D pose was produced (converged or best iterate)."""
+        return np.isin(self.status, ("ok", "not_converged")) if self.joints3d.ndim == 3 \
+            else self.status in ("ok", "not_converged")
+
+
+class Lifter:
+    """Lift 2D keypoints to 3D with sparse shape bases.
+
+    Parameters
+    ----------
+    bases : str, path or ShapeBases, default "default"
+        Shipped bases by name, a ``.npz`` written by ``lift2d3d learn-bases``,
+        or a :class:`ShapeBases`.
+    method : {"convex+refine", "convex", "robust"}
+        ``convex``: the convex relaxation alone (ADMM). ``convex+refine``: then
+        alternating minimisation of the original problem. ``robust``: both
+        with a sparse outlier term for gross 2D errors (weight ``beta``).
+    alpha : float, optional
+        Sparsity weight (normalised units: the 2D input is scaled to unit RMS
+        radius). Default: the value the bases were validated with.
+    beta : float, optional
+        Outlier weight for ``robust`` (normalised units); default 0.15.
+    camera : None, "weak" or Camera, optional
+        Weak perspective (default) or pinhole intrinsics for full-perspective
+        refinement.
+    height : float, optional
+        The person's stature in metres, to fix the global scale.
+    max_iter : int, optional
+        ADMM iteration cap (default 1000).
+    tol : float, optional
+        Relative tolerance: ADMM residuals (``eps_rel``) and refinement
+        objective decrease (default 1e-4 and 1e-7 x 1000 tol).
+    n_threads : int, optional
+        Threads for batches (default: all cores, or NUMBA_NUM_THREADS).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lift2d3d import Lifter
+    >>> lifter = Lifter()
+    >>> pose = lifter.bases.mean_pose                      # (3, P) metres
+    >>> keypoints = 400.0 * pose[:2].T + [320.0, 240.0]   # a frontal view, pixels
+    >>> result = lifter.lift(keypoints)
+    >>> result.joints3d.shape, result.status
+    ((15, 3), 'ok')
+    """
+
+    def __init__(self, bases="default", method="convex+refine", alpha=None, beta=None, camera=None,
+                 height=None, max_iter=None, tol=None, n_threads=None):
+        if method not in METHODS:
+            raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+        self.bases = ShapeBases.load(bases)
+        self.method = method
+        self.alpha = float(self.bases.alpha if alpha is None else alpha)
+        self.beta = float(0.15 if beta is None else beta)
+        if not (np.isfinite(self.alpha) and self.alpha >= 0):
+            raise ValueError(f"alpha must be a non-negative number; got {alpha!r}")
+        if not (np.isfinite(self.beta) and self.beta > 0):
+            raise ValueError(f"beta must be a positive number; got {beta!r}")
+        if camera in (None, "weak"):
+            camera = None
+        elif isinstance(camera, dict):
+            camera = Camera(**camera)
+        elif not isinstance(camera, Camera):
+            raise ValueError(f"camera must be None, 'weak' or Camera(focal=..., principal=(cx, cy)); "
+                             f"got {camera!r}")
+        self.camera = camera
+        if height is not None and not (np.isfinite(height) and 0.3 < float(height) < 3.0):
+            raise ValueError(f"height is the person's stature in metres (0.3-3); got {height!r}")
+        self.height = None if height is None else float(height)
+        self.max_iter = int(1000 if max_iter is None else max_iter)
+        self.tol = float(1e-4 if tol is None else tol)
+        self.n_threads = n_threads
+        self._prepare()
+
+    # ------------------------------------------------------------------ setup
+    def _prepare(self):
+        B = self.bases.bases
+        mean = self.bases.mean_pose - self.bases.mean_pose.mean(axis=1, keepdims=True)
+        # internal units: the mean pose has unit RMS radius, as the normalised 2D input does
+        self._kappa = float(np.sqrt((mean ** 2).sum(axis=0).mean()))
+        self._B = np.ascontiguousarray(B / self._kappa)
+        self._T = np.einsum("iaj,iak->jk", self._B, self._B)
+        flat = self._B.reshape(self._B.shape[0], -1)
+        self._L0 = float(np.linalg.norm(flat, 2) ** 2)
+        self._edges = np.array(self.bases.skeleton.edge_indices())
+        self._ref_bones = self.bases.bone_lengths()
+        stature = self.bases.metadata.get("stature_m")
+        self._stature_ref = float(stature) if stature else self._chain_height(self.bases.mean_pose) + 0.18
+
+    def _chain_height(self, pose):
+        """Ankle-knee-hip-pelvis-neck-head chain length (metres), both sides averaged."""
+        sk = self.bases.skeleton
+        total = 0.0
+        for side in ("left", "right"):
+            chain = [f"{side}_ankle", f"{side}_knee", f"{side}_hip", "pelvis", "neck", "head"]
+            idx = [sk.index(j) for j in chain]
+            total += sum(np.linalg.norm(pose[:, a] - pose[:, b]) for a, b in zip(idx[:-1], idx[1:]))
+        return total / 2
+
+    @property
+    def joint_names(self) -> tuple:
+        """The bases' joints, in the order ``lift`` expects and returns."""
+        return self.bases.joint_names
+
+    @property
+    def skeleton(self):
+        return self.bases.skeleton
+
+    def __repr__(self):
+        cam = "weak" if self.camera is None else f"Camera(focal={self.camera.focal}, principal={self.camera.principal})"
+        return (f"Lifter(bases={self.bases.metadata.get('source', '?')!r}, method={self.method!r}, "
+                f"alpha={self.alpha}, camera={cam}, K={self.bases.n_bases}, P={self.bases.n_joints})")
+
+    # ------------------------------------------------------------- validation
+    def _validate(self, keypoints2d, scores):
+        P = self.bases.n_joints
+        kp = np.asarray(keypoints2d, dtype=np.float64)
+        single = kp.ndim == 2
+        if kp.ndim not in (2, 3) or kp.shape[-2:] != (P, 2):
+            raise ValueError(f"Expected 2D keypoints of shape ({P}, 2) or (n_frames, {P}, 2) in the order "
+                             f"{', '.join(self.joint_names)}; got {kp.shape}. Map other formats with "
+                             "lift2d3d.io (e.g. read_keypoints(...)) first.")
+        kp = kp.reshape(-1, P, 2)
+        N = kp.shape[0]
+        if scores is None:
+            w = np.ones((N, P))
+        else:
+            w = np.asarray(scores, dtype=np.float64)
+            if w.shape not in ((P,), (N, P)) or (single and w.shape != (P,)):
+                raise ValueError(f"Expected scores of shape ({P},) or ({N}, {P}); got {w.shape}")
+            w = np.broadcast_to(w, (N, P)).copy()
+            if np.any(w < 0):
+                n, j = np.argwhere(w < 0)[0]
+                raise ValueError(f"scores must be >= 0 (0 = missing joint); frame {n}, joint "
+                                 f"{self.joint_names[j]!r} has {w[n, j]}")
+            w[np.isnan(w)] = 0.0
+            if np.any(np.isinf(w)):
+                n, j = np.argwhere(np.isinf(w))[0]
+                raise ValueError(f"scores must be finite; frame {n}, joint {self.joint_names[j]!r} is inf")
+        missing = np.isnan(kp).any(axis=2)
+        w[missing] = 0.0
+        kp = np.where(missing[..., None], 0.0, kp)
+        status = np.zeros(N, dtype=np.int64)
+        reasons = [""] * N
+        bad = (~np.isfinite(kp) | (np.abs(kp) > ABSURD_PIXELS)).any(axis=2) & (w > 0)
+        for n in np.flatnonzero(bad.any(axis=1)):
+            names = [self.joint_names[j] for j in np.flatnonzero(bad[n])]
+            status[n] = _ST_NON_FINITE
+            reasons[n] = (f"non-finite or absurd (>|{ABSURD_PIXELS:g}| px) coordinates at joint(s) "
+                          f"{', '.join(names)}; use NaN for a missing joint")
+        kp[bad] = 0.0
+        used = (w > 0).sum(axis=1)
+        for n in np.flatnonzero((used < MIN_JOINTS) & (status == 0)):
+            present = [self.joint_names[j] for j in np.flatnonzero(w[n] > 0)]
+            status[n] = _ST_TOO_FEW
+            reasons[n] = (f"only {used[n]} usable joint(s) ({', '.join(present) or 'none'}); at least "
+                          f"{MIN_JOINTS} are needed")
+        if single and status[0] != 0:
+            raise ValueError(f"cannot lift this pose: {reasons[0]}")
+        return np.ascontiguousarray(kp.transpose(0, 2, 1)), np.ascontiguousarray(w), status, reasons, single
+
+    # ------------------------------------------------------------------ lift
+    def lift(self, keypoints2d, scores=None) -> LiftResult:
+        """Lift one pose ``(P, 2)`` or a batch ``(N, P, 2)`` of pixel keypoints.
+
+        Parameters
+        ----------
+        keypoints2d : (P, 2) or (N, P, 2) array_like, pixels
+            In :attr:`joint_names` order; NaN marks a missing joint.
+        scores : (P,) or (N, P) array_like, optional
+            Per-joint confidence used as weights; 0 = missing.
+
+        Returns
+        -------
+        LiftResult
+            A single pose raises ValueError when it cannot be lifted; a batch
+            reports such frames in ``status`` and ``message`` instead.
+        """
+        Wpx, w, status, reasons, single = self._validate(keypoints2d, scores)
+        N, P, K = Wpx.shape[0], self.bases.n_joints, self.bases.n_bases
+        X = np.full((N, 3, P), np.nan)
+        R = np.full((N, 3, 3), np.nan)
+        c = np.full((N, K), np.nan)
+        E = np.zeros((N, 2, P))
+        norm = np.full((N, 6), np.nan)
+        info = np.full((N, 5), np.nan)
+        mode = MODE_CONVEX if self.method == "convex" else MODE_REFINE
+        robust = self.method == "robust"
+        persp = self.camera is not None
+        focal = self.camera.focal if persp else 0.0
+        px, py = self.camera.principal if persp else (0.0, 0.0)
+        eps_rel = self.tol if self.method != "convex" else self.tol * 0.1
+        eps_abs = eps_rel * 1e-2
+        refine_tol = self.tol * 1e-3
+        previous = None
+        if self.n_threads is not None:
+            import numba
+            previous = numba.get_num_threads()
+            numba.set_num_threads(int(self.n_threads))
+        try:
+            lift_frames(Wpx, w, status, self._B, self._T, self._L0, mode, robust, self.alpha, self.beta,
+                        0.0, self.max_iter, eps_abs, eps_rel, 200, 8, refine_tol, persp, focal,
+                        float(px), float(py), 20, X, R, c, E, norm, info)
+        finally:
+            if previous is not None:
+                import numba
+                numba.set_num_threads(previous)
+        return self._assemble(X, R, c, E, norm, info, status, reasons, w, single)
+
+    def _assemble(self, X, R, c, E, norm, info, status, reasons, w, single):
+        lifted = status <= _ST_NOT_CONVERGED
+        # metric scale: least-squares match of the bone lengths to the bases' mean pose
+        a, b = self._edges[:, 0], self._edges[:, 1]
+        bones = np.linalg.norm(X[:, :, a] - X[:, :, b], axis=1)              # (N, E) normalised units
+        units_per_m = (bones @ self._ref_bones) / (self._ref_bones @ self._ref_bones)
+        bad_scale = lifted & ~(units_per_m > 0)
+        status[bad_scale] = _ST_DEGENERATE
+        lifted &= ~bad_scale
+        factor = 1.0 if self.height is None else self.height / self._stature_ref
+        units_per_m = np.where(lifted, units_per_m, np.nan)
+        joints3d = X.transpose(0, 2, 1) / units_per_m[:, None, None] * factor
+        sigma = norm[:, 2]
+        if self.camera is None:
+            scale = sigma * units_per_m / factor
+            translation = np.stack([norm[:, 0] + sigma * norm[:, 3], norm[:, 1] + sigma * norm[:, 4],
+                                    np.zeros(len(sigma))], axis=1)
+        else:
+            translation = np.stack([norm[:, 3], norm[:, 4], norm[:, 5]], axis=1) / units_per_m[:, None] * factor
+            scale = self.camera.focal / translation[:, 2]
+        coefficients = c / (self._kappa * units_per_m[:, None]) * factor
+        n_admm = np.nan_to_num(info[:, 1]).astype(np.int64)
+        iterations = n_admm + np.nan_to_num(info[:, 2]).astype(np.int64)
+        converged = (info[:, 3] == 1.0) & lifted
+        messages = []
+        for n, st in enumerate(status):
+            if st == _ST_OK:
+                messages.append(f"converged ({n_admm[n]} ADMM iterations, {iterations[n] - n_admm[n]} "
+                                "refinement sweeps)")
+            elif st == _ST_NOT_CONVERGED:
+                messages.append(f"not converged after {n_admm[n]} ADMM iterations and "
+                                f"{iterations[n] - n_admm[n]} refinement sweeps; best iterate returned "
+                                "(raise max_iter or tol)")
+            elif reasons[n]:
+                messages.append(reasons[n])
+            elif st == _ST_DEGENERATE:
+                messages.append("degenerate input: all used keypoints coincide (or the fit collapsed); "
+                                "check the keypoints' units and joint order")
+            else:
+                messages.append(STATUS[st])
+        names = np.array(STATUS, dtype=object)[status]
+        for arr in (R, c, coefficients):
+            arr[~lifted] = np.nan
+        result = dict(joints3d=joints3d, rotation=R, coefficients=coefficients, translation=translation,
+                      scale=scale, objective=info[:, 0], iterations=iterations, admm_iterations=n_admm,
+                      converged=converged, reprojection_error=np.where(lifted, info[:, 4], np.nan),
+                      status=names.astype(str), message=np.array(messages, dtype=str), outliers=E)
+        if single:
+            if not lifted[0]:
+                raise ValueError(f"cannot lift this pose: {messages[0]}")
+            result = {k: (v[0].item() if v[0].ndim == 0 and hasattr(v[0], "item") else v[0])
+                      for k, v in result.items()}
+            result["status"] = str(result["status"])
+            result["message"] = str(result["message"])
+            result["converged"] = bool(result["converged"])
+        return LiftResult(joint_names=self.joint_names, **result)
+
+
+def default_threads() -> int:
+    """Threads numba will use (NUMBA_NUM_THREADS or all cores)."""
+    return int(os.environ.get("NUMBA_NUM_THREADS", os.cpu_count() or 1))

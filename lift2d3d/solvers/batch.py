@@ -1,0 +1,162 @@
+"""Per-frame pipeline and its parallel batch driver (numba, ``prange`` over frames).
+
+For each frame: normalise (weighted centroid, unit RMS radius), solve the
+convex relaxation by ADMM, read the rotation and coefficients off the
+blocks, refine the original problem (weak perspective), and with intrinsics
+refine the perspective model.  Everything the Python layer needs comes back
+in preallocated arrays; frames whose ``status`` is already non-zero (input
+validation) are skipped.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from .convex import admm_frame, convex_objective
+from .refine import read_off, refine_weak, refine_perspective, perspective_points, _shape, _centre_rows, _rot3
+
+__all__ = ["lift_frames", "MODE_CONVEX", "MODE_REFINE"]
+
+MODE_CONVEX = 0
+MODE_REFINE = 1
+
+ST_OK, ST_NOT_CONVERGED, ST_TOO_FEW, ST_NON_FINITE, ST_DEGENERATE = 0, 1, 2, 3, 4
+
+
+@njit(cache=True)
+def lift_one(Wpx, w, B, T, L0, mode, robust, alpha, beta, mu0, max_iter, eps_abs, eps_rel,
+             max_outer, n_inner, tol, perspective, focal, px, py, n_posit,
+             X_out, R_out, c_out, E_out, norm_out, info_out):
+    """Lift one frame; returns the status code.
+
+    ``norm_out`` = [t0x, t0y, sigma, tau_x, tau_y, rho]; ``info_out`` =
+    [objective, admm_iterations, refine_iterations, converged, reprojection_error_px].
+    ``X_out`` (3, P): camera-frame points in normalised units (weak: centred
+    at the weighted centroid with depth 0 there; perspective: model (3)).
+    """
+    K, P = B.shape[0], B.shape[2]
+    sw = 0.0
+    for j in range(P):
+        sw += w[j]
+    t0x = 0.0
+    t0y = 0.0
+    for j in range(P):
+        t0x += w[j] * Wpx[0, j]
+        t0y += w[j] * Wpx[1, j]
+    t0x /= sw
+    t0y /= sw
+    var = 0.0
+    for j in range(P):
+        dx = Wpx[0, j] - t0x
+        dy = Wpx[1, j] - t0y
+        var += w[j] * (dx * dx + dy * dy)
+    sigma = np.sqrt(var / sw)
+    scale_ref = max(abs(t0x), abs(t0y), 1.0)
+    if not (sigma > 1e-9 * scale_ref):
+        return ST_DEGENERATE
+    W = np.empty((2, P))
+    for j in range(P):
+        W[0, j] = (Wpx[0, j] - t0x) / sigma
+        W[1, j] = (Wpx[1, j] - t0y) / sigma
+
+    Z = np.empty((2, K, 3))
+    E = np.zeros((2, P))
+    hist = np.empty((0, 4))
+    n_admm, conv = admm_frame(W, w, B, T, alpha, beta, robust, mu0, max_iter, eps_abs, eps_rel, Z, E, hist)
+    Rbar = np.empty((2, 3))
+    c = np.empty(K)
+    read_off(Z, Rbar, c)
+    n_ref = 0
+    if mode == MODE_REFINE:
+        n_ref, conv_ref, obj = refine_weak(W, w, B, L0, alpha, beta, robust, E, Rbar, c,
+                                           max_outer, n_inner, tol)
+        conv = conv and conv_ref
+    else:
+        # method "convex": the objective of the relaxation (1) at its solution
+        obj = convex_objective(W, w, B, Z, E, alpha, beta if robust else 0.0)
+    tau_x = 0.0
+    tau_y = 0.0
+    rho = 0.0
+    S = np.empty((3, P))
+    if perspective:
+        rho = focal / sigma
+        U = np.empty((2, P))
+        for j in range(P):
+            U[0, j] = (Wpx[0, j] - px) / sigma
+            U[1, j] = (Wpx[1, j] - py) / sigma
+        n_p, conv_p, obj = refine_perspective(U, w, B, L0, alpha, rho, Rbar, c, n_posit,
+                                              max_outer, n_inner, tol)
+        n_ref += n_p
+        conv = conv and conv_p
+        tau_x, tau_y = perspective_points(B, c, Rbar, w, U, rho, X_out)
+        err = 0.0
+        cnt = 0.0
+        for j in range(P):
+            if w[j] > 0.0:
+                ux = px + focal * X_out[0, j] / X_out[2, j]
+                uy = py + focal * X_out[1, j] / X_out[2, j]
+                err += (ux - Wpx[0, j]) ** 2 + (uy - Wpx[1, j]) ** 2
+                cnt += 1.0
+        reproj = np.sqrt(err / cnt)
+    else:
+        _shape(B, c, S)
+        _centre_rows(S, w, sw)
+        R = _rot3(Rbar)
+        for a in range(3):
+            for j in range(P):
+                X_out[a, j] = R[a, 0] * S[0, j] + R[a, 1] * S[1, j] + R[a, 2] * S[2, j]
+        # translation of the fit: minus the weighted mean of the outliers
+        for j in range(P):
+            tau_x -= w[j] * E[0, j]
+            tau_y -= w[j] * E[1, j]
+        tau_x /= sw
+        tau_y /= sw
+        err = 0.0
+        cnt = 0.0
+        for j in range(P):
+            if w[j] > 0.0:
+                ux = sigma * (X_out[0, j] + tau_x) + t0x
+                uy = sigma * (X_out[1, j] + tau_y) + t0y
+                err += (ux - Wpx[0, j]) ** 2 + (uy - Wpx[1, j]) ** 2
+                cnt += 1.0
+        reproj = np.sqrt(err / cnt)
+    R = _rot3(Rbar)
+    for a in range(3):
+        for b in range(3):
+            R_out[a, b] = R[a, b]
+    for i in range(K):
+        c_out[i] = c[i]
+    for r in range(2):
+        for j in range(P):
+            E_out[r, j] = E[r, j] * sigma
+    norm_out[0] = t0x
+    norm_out[1] = t0y
+    norm_out[2] = sigma
+    norm_out[3] = tau_x
+    norm_out[4] = tau_y
+    norm_out[5] = rho
+    info_out[0] = obj
+    info_out[1] = n_admm
+    info_out[2] = n_ref
+    info_out[3] = 1.0 if conv else 0.0
+    info_out[4] = reproj
+    for a in range(3):
+        for j in range(P):
+            if not np.isfinite(X_out[a, j]):
+                return ST_DEGENERATE
+    return ST_OK if conv else ST_NOT_CONVERGED
+
+
+@njit(cache=True, parallel=True)
+def lift_frames(Wpx, w, status, B, T, L0, mode, robust, alpha, beta, mu0, max_iter, eps_abs, eps_rel,
+                max_outer, n_inner, tol, perspective, focal, px, py, n_posit,
+                X_out, R_out, c_out, E_out, norm_out, info_out):
+    """Lift N frames in parallel (see :func:`lift_one`); ``status`` is updated in place."""
+    N = Wpx.shape[0]
+    for n in prange(N):
+        if status[n] != ST_OK:
+            continue
+        status[n] = lift_one(Wpx[n], w[n], B, T, L0, mode, robust, alpha, beta, mu0, max_iter,
+                             eps_abs, eps_rel, max_outer, n_inner, tol, perspective, focal, px, py,
+                             n_posit, X_out[n], R_out[n], c_out[n], E_out[n], norm_out[n], info_out[n])

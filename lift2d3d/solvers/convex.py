@@ -1,0 +1,373 @@
+"""ADMM for the convex relaxation (Zhou et al., TPAMI 2017, Alg. 1).
+
+The relaxed problem, with per-joint weights ``w`` (D = diag(sqrt(w))) and the
+translation eliminated by weighted centring (``C_w = I - w 1^T / sum(w)``)::
+
+    min_M  1/2 || (W - sum_i M_i B_i) C_w D ||_F^2  +  alpha sum_i ||M_i||_2          (1)
+
+    W    (2, P)      normalised 2D keypoints (weighted centroid 0, unit RMS radius)
+    B_i  (3, P)      shape bases (scaled to unit RMS radius)
+    M_i  (2, 3)      M_i = c_i R̄ for a feasible point of the original problem
+
+ADMM splits M (data term) from Z (penalty) with the scaled-free dual Λ::
+
+    M <- (W D G^T + mu Z - Λ)(G G^T + mu I)^{-1},   G = B C_w D  (3K x P)
+    Z_i <- prox_{(alpha/mu) ||.||_2}(M_i + Λ_i / mu)
+    Λ <- Λ + mu (M - Z)
+
+``G G^T`` is 3K x 3K but has rank <= P, so by Woodbury
+
+    (G G^T + mu I)^{-1} = (I - G (G^T G + mu I)^{-1} G^T) / mu,
+
+and ``G^T G = D C_w^T (B^T B) C_w D`` is P x P with ``B^T B`` shared by every
+frame: an ADMM step costs two (2 x 3K)(3K x P) products plus a P x P solve
+that is refreshed only when the adaptive penalty ``mu`` changes (residual
+balancing, Boyd et al. 2011, Sec. 3.4.1).  The robust model adds a sparse
+outlier matrix E with weight beta, updated in closed form (soft threshold)
+after each sweep.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from .prox import prox_spectral_2x3
+
+__all__ = ["admm_frame", "gram_centred", "STATUS"]
+
+# status codes shared by the kernels and the Lifter
+STATUS = ("ok", "not_converged", "too_few_joints", "non_finite", "degenerate")
+
+
+@njit(cache=True)
+def gram_centred(T, w, out):
+    """``out = D C_w^T T C_w D`` for symmetric ``T`` (P x P) and weights ``w``."""
+    P = w.shape[0]
+    sw = 0.0
+    for j in range(P):
+        sw += w[j]
+    v = np.zeros(P)
+    for j in range(P):
+        acc = 0.0
+        for k in range(P):
+            acc += T[j, k] * w[k]
+        v[j] = acc / sw
+    m = 0.0
+    for j in range(P):
+        m += w[j] * v[j]
+    m /= sw
+    for j in range(P):
+        sj = np.sqrt(w[j])
+        for k in range(P):
+            out[j, k] = sj * np.sqrt(w[k]) * (T[j, k] - v[j] - v[k] + m)
+
+
+@njit(cache=True)
+def _times_bases(X, B, out):
+    """out (2, P) = sum_i X_i B_i for X (2, K, 3), B (K, 3, P)."""
+    K, P = B.shape[0], B.shape[2]
+    for r in range(2):
+        for j in range(P):
+            out[r, j] = 0.0
+    for i in range(K):
+        for a in range(3):
+            x0 = X[0, i, a]
+            x1 = X[1, i, a]
+            if x0 == 0.0 and x1 == 0.0:
+                continue
+            for j in range(P):
+                b = B[i, a, j]
+                out[0, j] += x0 * b
+                out[1, j] += x1 * b
+
+
+@njit(cache=True)
+def _times_bases_t(Y, B, out):
+    """out (2, K, 3) = Y B_i^T for Y (2, P)."""
+    K, P = B.shape[0], B.shape[2]
+    for i in range(K):
+        for a in range(3):
+            acc0 = 0.0
+            acc1 = 0.0
+            for j in range(P):
+                b = B[i, a, j]
+                acc0 += Y[0, j] * b
+                acc1 += Y[1, j] * b
+            out[0, i, a] = acc0
+            out[1, i, a] = acc1
+
+
+@njit(cache=True)
+def _weighted_centre(X, w, sw, out):
+    """out = X C_w (subtract the weighted column mean)."""
+    P = w.shape[0]
+    for r in range(2):
+        acc = 0.0
+        for j in range(P):
+            acc += w[j] * X[r, j]
+        mean = acc / sw
+        for j in range(P):
+            out[r, j] = X[r, j] - mean
+
+
+@njit(cache=True)
+def _refresh_inverse(GtG, mu, H):
+    P = GtG.shape[0]
+    A = GtG.copy()
+    for j in range(P):
+        A[j, j] += mu
+    Hn = np.linalg.inv(A)
+    for j in range(P):
+        for k in range(P):
+            H[j, k] = Hn[j, k]
+
+
+@njit(cache=True)
+def convex_objective(W, w, B, Z, E, alpha, beta):
+    """Objective (1) at Z, plus ``beta ||E||_1`` for the robust model (E = 0 otherwise)."""
+    K, P = B.shape[0], B.shape[2]
+    ZB = np.empty((2, P))
+    _times_bases(Z, B, ZB)
+    R = np.empty((2, P))
+    for r in range(2):
+        for j in range(P):
+            R[r, j] = W[r, j] - E[r, j] - ZB[r, j]
+    sw = 0.0
+    for j in range(P):
+        sw += w[j]
+    Rc = np.empty((2, P))
+    _weighted_centre(R, w, sw, Rc)
+    f = 0.0
+    for r in range(2):
+        for j in range(P):
+            f += 0.5 * w[j] * Rc[r, j] * Rc[r, j]
+    blk = np.empty((2, 3))
+    for i in range(K):
+        for r in range(2):
+            for a in range(3):
+                blk[r, a] = Z[r, i, a]
+        f += alpha * _spec(blk)
+    if beta > 0.0:
+        for r in range(2):
+            for j in range(P):
+                f += beta * abs(E[r, j])
+    return f
+
+
+@njit(cache=True)
+def _spec(A):
+    a = A[0, 0] * A[0, 0] + A[0, 1] * A[0, 1] + A[0, 2] * A[0, 2]
+    d = A[1, 0] * A[1, 0] + A[1, 1] * A[1, 1] + A[1, 2] * A[1, 2]
+    b = A[0, 0] * A[1, 0] + A[0, 1] * A[1, 1] + A[0, 2] * A[1, 2]
+    half = 0.5 * (a + d)
+    rad = np.sqrt(0.25 * (a - d) * (a - d) + b * b)
+    return np.sqrt(max(half + rad, 0.0))
+
+
+@njit(cache=True)
+def admm_frame(W, w, B, T, alpha, beta, robust, mu0, max_iter, eps_abs, eps_rel,
+               Z, E, history):
+    """Solve (1) for one frame by ADMM.
+
+    Parameters
+    ----------
+    W : (2, P) float64
+        Normalised keypoints (weighted centroid at 0, unit RMS radius).
+    w : (P,) float64
+        Joint weights, 0 = missing.  At least one must be positive.
+    B : (K, 3, P) float64
+        Bases (scaled to unit RMS radius).
+    T : (P, P) float64
+        ``sum_i B_i^T B_i`` (shared by all frames).
+    alpha, beta : float
+        Sparsity weight on the blocks, and outlier weight (robust only).
+    robust : bool
+        Add the outlier matrix E (``beta ||E||_1``).
+    mu0 : float
+        Initial penalty; <= 0 picks ``trace(G^T G) / 3K``.
+    max_iter : int
+    eps_abs, eps_rel : float
+        Stopping tolerances on the primal and dual residuals (Boyd et al.).
+    Z : (2, K, 3) float64, out
+        Solution (the blocks M_i, exactly sparse).
+    E : (2, P) float64, out
+        Outlier estimate (zeros unless robust).
+    history : (n, 4) float64, out
+        Per-iteration [objective or NaN, primal residual, dual residual, mu];
+        pass an array with 0 rows to skip recording.
+
+    Returns
+    -------
+    n_iter : int
+    converged : bool
+    """
+    K, P = B.shape[0], B.shape[2]
+    n = 2 * K * 3
+    sw = 0.0
+    for j in range(P):
+        sw += w[j]
+    sqw = np.sqrt(w)
+
+    GtG = np.empty((P, P))
+    gram_centred(T, w, GtG)
+    mu = mu0
+    if mu <= 0.0:
+        tr = 0.0
+        for j in range(P):
+            tr += GtG[j, j]
+        mu = max(tr / (3.0 * K), 1e-8)
+    H = np.empty((P, P))
+    _refresh_inverse(GtG, mu, H)
+
+    # A0 = (W - E) C_w diag(w) B^T  (constant unless robust)
+    Wc = np.empty((2, P))
+    Wd = np.empty((2, P))
+    A0 = np.empty((2, K, 3))
+    for r in range(2):
+        for j in range(P):
+            E[r, j] = 0.0
+    _weighted_centre(W, w, sw, Wc)
+    for r in range(2):
+        for j in range(P):
+            Wd[r, j] = Wc[r, j] * w[j]
+    _times_bases_t(Wd, B, A0)
+
+    Lam = np.zeros((2, K, 3))
+    M = np.zeros((2, K, 3))
+    Zold = np.empty((2, K, 3))
+    X = np.empty((2, K, 3))
+    XB = np.empty((2, P))
+    XG = np.empty((2, P))
+    Y = np.empty((2, P))
+    MB = np.empty((2, P))
+    YB = np.empty((2, K, 3))
+    blk = np.empty((2, 3))
+    outb = np.empty((2, 3))
+    for r in range(2):
+        for i in range(K):
+            for a in range(3):
+                Z[r, i, a] = 0.0
+
+    n_hist = history.shape[0]
+    converged = False
+    it = 0
+    last_adapt = 0
+    for it in range(1, max_iter + 1):
+        # ---- M-update (Woodbury) ----
+        for r in range(2):
+            for i in range(K):
+                for a in range(3):
+                    X[r, i, a] = A0[r, i, a] + mu * Z[r, i, a] - Lam[r, i, a]
+        _times_bases(X, B, XB)
+        _weighted_centre(XB, w, sw, XG)
+        for r in range(2):
+            for j in range(P):
+                XG[r, j] *= sqw[j]
+        for r in range(2):
+            for j in range(P):
+                acc = 0.0
+                for k in range(P):
+                    acc += XG[r, k] * H[k, j]
+                Y[r, j] = acc
+        # Y <- Y D C_w^T
+        for r in range(2):
+            s = 0.0
+            for j in range(P):
+                Y[r, j] *= sqw[j]
+                s += Y[r, j]
+            for j in range(P):
+                Y[r, j] -= w[j] * s / sw
+        _times_bases_t(Y, B, YB)
+        inv_mu = 1.0 / mu
+        for r in range(2):
+            for i in range(K):
+                for a in range(3):
+                    M[r, i, a] = (X[r, i, a] - YB[r, i, a]) * inv_mu
+
+        # ---- Z-update: blockwise prox of the spectral norm ----
+        lam = alpha * inv_mu
+        znorm2 = 0.0
+        mnorm2 = 0.0
+        lnorm2 = 0.0
+        r_pri = 0.0
+        s_dual = 0.0
+        for i in range(K):
+            for r in range(2):
+                for a in range(3):
+                    Zold[r, i, a] = Z[r, i, a]
+                    blk[r, a] = M[r, i, a] + Lam[r, i, a] * inv_mu
+            prox_spectral_2x3(blk, lam, outb)
+            for r in range(2):
+                for a in range(3):
+                    z = outb[r, a]
+                    Z[r, i, a] = z
+                    d = M[r, i, a] - z
+                    Lam[r, i, a] += mu * d
+                    r_pri += d * d
+                    dz = z - Zold[r, i, a]
+                    s_dual += dz * dz
+                    znorm2 += z * z
+                    mnorm2 += M[r, i, a] * M[r, i, a]
+                    lnorm2 += Lam[r, i, a] * Lam[r, i, a]
+        r_pri = np.sqrt(r_pri)
+        s_dual = mu * np.sqrt(s_dual)
+
+        # ---- E-update (robust): soft threshold of the weighted residual ----
+        if robust:
+            # M B = (X B - Y T) / mu, no extra (3K x P) product needed
+            for r in range(2):
+                for j in range(P):
+                    acc = 0.0
+                    for k in range(P):
+                        acc += Y[r, k] * T[k, j]
+                    MB[r, j] = (XB[r, j] - acc) * inv_mu
+            for r in range(2):
+                acc = 0.0
+                for j in range(P):
+                    acc += w[j] * (W[r, j] - E[r, j] - MB[r, j])
+                t = acc / sw
+                for j in range(P):
+                    res = W[r, j] - MB[r, j] - t
+                    if w[j] > 0.0:
+                        thr = beta / w[j]
+                        if res > thr:
+                            E[r, j] = res - thr
+                        elif res < -thr:
+                            E[r, j] = res + thr
+                        else:
+                            E[r, j] = 0.0
+                    else:
+                        E[r, j] = 0.0
+            for r in range(2):
+                for j in range(P):
+                    Wd[r, j] = W[r, j] - E[r, j]
+            _weighted_centre(Wd, w, sw, Wc)
+            for r in range(2):
+                for j in range(P):
+                    Wd[r, j] = Wc[r, j] * w[j]
+            _times_bases_t(Wd, B, A0)
+
+        if it <= n_hist:
+            history[it - 1, 0] = convex_objective(W, w, B, Z, E, alpha, beta if robust else 0.0)
+            history[it - 1, 1] = r_pri
+            history[it - 1, 2] = s_dual
+            history[it - 1, 3] = mu
+
+        eps_pri = np.sqrt(n) * eps_abs + eps_rel * max(np.sqrt(mnorm2), np.sqrt(znorm2))
+        eps_dual = np.sqrt(n) * eps_abs + eps_rel * np.sqrt(lnorm2)
+        if r_pri <= eps_pri and s_dual <= eps_dual and it > 1:
+            converged = True
+            break
+
+        # ---- adaptive penalty (residual balancing), refreshed sparingly ----
+        if it - last_adapt >= (1 if it < 50 else 10):
+            if r_pri > 10.0 * s_dual:
+                mu *= 2.0
+                _refresh_inverse(GtG, mu, H)
+                last_adapt = it
+            elif s_dual > 10.0 * r_pri:
+                mu *= 0.5
+                _refresh_inverse(GtG, mu, H)
+                last_adapt = it
+    return it, converged
