@@ -236,8 +236,9 @@ def plot_3d(joints3d, skeleton="body15", view="camera", ax=None, limits=None, co
     ax.set_xlim(centre[0] - half, centre[0] + half)
     ax.set_ylim(centre[1] - half, centre[1] + half)
     ax.set_zlim(centre[2] - half, centre[2] + half)
-    # matplotlib leaves wide margins around 3D axes; the zoom gives the skeleton the panel.
-    ax.set_box_aspect((1, 1, 1), zoom=1.05)
+    # matplotlib leaves wide margins around 3D axes; the zoom gives the skeleton the panel (more in
+    # the orthographic camera view, where the cube's depth edges take no room).
+    ax.set_box_aspect((1, 1, 1), zoom=1.25 if is_camera else 1.05)
     # The camera view is orthographic so that it reproduces the weak-perspective image.
     ax.set_proj_type("ortho" if is_camera else "persp")
     ax.view_init(elev=elev, azim=azim)
