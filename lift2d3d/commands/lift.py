@@ -1,0 +1,105 @@
+"""``lift2d3d lift INPUT -o OUTPUT``: lift a keypoint file to 3D, streaming in chunks."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+NAME = "lift"
+HELP = ("Lift a file of 2D keypoints (wide/long CSV, COCO or OpenPose JSON, NPY/NPZ) to 3D joints "
+        "(CSV, JSON or NPZ by the output's extension).")
+
+EPILOG = """\
+formats (--format): coco17, h36m17, mpii16, openpose25, blazepose33, body15 (detected from column
+names when omitted); layouts (--layout): csv-wide, csv-long, openpose-json, coco-json, numpy.
+Output columns: the input's id columns, <joint>_x, <joint>_y, <joint>_z (metres, camera frame:
+x right, y down, z away from the camera) for each joint of the bases, then status,
+reprojection_error (pixels), iterations, message. Rows that cannot be lifted are kept with their
+status and reason. Exit codes: 0 done; 1 no row could be lifted; 2 unusable input or options.
+
+example:  lift2d3d lift examples/sample_coco17.csv -o lifted.csv
+"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = EPILOG
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.add_argument("input", help="keypoint file, or a folder of OpenPose JSON files")
+    parser.add_argument("-o", "--output", required=True, help="output .csv, .json or .npz")
+    parser.add_argument("--format", help="keypoint format (skeleton) of the input, e.g. coco17; or a layout")
+    parser.add_argument("--layout", help="file layout: csv-wide, csv-long, openpose-json, coco-json, numpy")
+    parser.add_argument("--delimiter", help="CSV delimiter (detected from the header when omitted)")
+    parser.add_argument("--bases", default="default", help="shipped bases name or a .npz path (default: %(default)s)")
+    parser.add_argument("--method", default="convex+refine", choices=("convex", "convex+refine", "robust"),
+                        help="solver (default: %(default)s)")
+    parser.add_argument("--alpha", type=float, help="sparsity weight (default: the bases' own)")
+    parser.add_argument("--camera", default="weak", choices=("weak", "perspective"),
+                        help="camera model (default: %(default)s); perspective needs --focal and --principal")
+    parser.add_argument("--focal", type=float, help="focal length in pixels (perspective camera)")
+    parser.add_argument("--principal", type=float, nargs=2, metavar=("CX", "CY"),
+                        help="principal point in pixels (perspective camera)")
+    parser.add_argument("--workers", type=int, help="threads for the solver (default: all cores)")
+    parser.add_argument("--chunk-size", type=int, default=5000, help="poses per chunk (default: %(default)s)")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue an interrupted run with the same input and options")
+    parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                        help="progress bar (default: only on a terminal)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="print only errors")
+    parser.add_argument("--stats-json", metavar="PATH", help="also write the run's summary and timings as JSON")
+
+
+def _error(message: str, code: int = 2) -> int:
+    print(f"lift2d3d lift: error: {message}", file=sys.stderr)
+    return code
+
+
+def run(args) -> int:
+    from ..bases import BasesFileError
+    from ..io import KeypointFormatError, lift_file
+    from ..lifter import Camera, Lifter
+
+    say = (lambda text: None) if args.quiet else (lambda text: print(text, file=sys.stderr))
+    if args.camera == "perspective":
+        if args.focal is None or args.principal is None:
+            return _error("--camera perspective needs --focal F and --principal CX CY (pixels)")
+        try:
+            camera = Camera(focal=args.focal, principal=tuple(args.principal))
+        except ValueError as exc:
+            return _error(str(exc))
+    else:
+        if args.focal is not None or args.principal is not None:
+            return _error("--focal/--principal are only used with --camera perspective")
+        camera = None
+    if args.workers is not None:
+        import numba
+        limit = numba.config.NUMBA_NUM_THREADS
+        if not 1 <= args.workers <= limit:
+            return _error(f"--workers must be between 1 and {limit} (the threads numba was started with)")
+        numba.set_num_threads(args.workers)
+    if args.chunk_size < 1:
+        return _error("--chunk-size must be at least 1")
+    try:
+        lifter = Lifter(bases=args.bases, method=args.method, alpha=args.alpha, camera=camera,
+                        n_threads=args.workers)
+    except (BasesFileError, ValueError) as exc:
+        return _error(str(exc))
+    settings = {"bases": str(args.bases), "method": args.method, "alpha": lifter.alpha, "camera": args.camera,
+                "focal": args.focal, "principal": args.principal}
+    try:
+        summary = lift_file(args.input, args.output, lifter, format=args.format, layout=args.layout,
+                            delimiter=args.delimiter, chunk_rows=args.chunk_size, resume=args.resume,
+                            progress=False if args.quiet else args.progress, settings=settings, log=say)
+    except (KeypointFormatError, ValueError, FileNotFoundError, PermissionError) as exc:
+        return _error(str(exc))
+    for note in summary.notes[:10]:
+        if not note.startswith("joint mapping"):
+            say(f"note: {note}")
+    say(summary.text())
+    if args.stats_json:
+        with open(args.stats_json, "w", encoding="utf-8") as handle:
+            json.dump(summary.to_dict(), handle, indent=1, default=str)
+    if summary.lifted == 0:
+        return _error(f"no row of {args.input} could be lifted (statuses: {summary.status_counts}); "
+                      "see the status and message columns of the output", code=1)
+    return 0

@@ -1,0 +1,317 @@
+"""Lift keypoint tables: one chunk in memory (:func:`lift_table`), or a whole file streamed (:func:`lift_file`).
+
+Streaming keeps memory flat: the input is read in chunks, each chunk is
+mapped onto the bases' skeleton, lifted (the lifter's numba kernels run the
+frames of a chunk in parallel on all threads), and stored as a part file
+``<output>.parts/part-000000.npz`` through a temporary file and a rename.
+When every chunk is done the parts are joined into the output, again via a
+temporary file and a rename, and the parts folder is removed.  ``resume``
+re-reads the input but skips chunks whose part exists, after checking that
+the input file and the settings are those of the interrupted run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .csv_wide import classify_columns, table_from_wide
+from .readers import iter_keypoint_chunks, split_format
+from .table import BAD_INPUT, KeypointFormatError, KeypointTable, flag_duplicates
+from .writers import RESULT_COLUMNS, check_suffix, read_part, write_lifted, write_part
+
+__all__ = ["lift_table", "lift_keypoints", "lift_file", "output_columns", "BatchSummary", "LIFTED_STATUSES"]
+
+#: Statuses of rows that carry a 3D pose.
+LIFTED_STATUSES = ("ok", "not_converged")
+_MANIFEST = "manifest.json"
+
+
+def output_columns(id_columns, joint_names) -> list:
+    """Column order of a lifted table: ids, ``<joint>_x/_y/_z`` per joint, then the result columns."""
+    return list(id_columns) + [f"{j}_{a}" for j in joint_names for a in "xyz"] + list(RESULT_COLUMNS)
+
+
+def lift_keypoints(table: KeypointTable, lifter) -> pd.DataFrame:
+    """Map a :class:`KeypointTable` onto ``lifter``'s skeleton, lift it, and tabulate the result.
+
+    Rows with a reader problem are not lifted: they get status ``bad_input``
+    and the problem as their message.  The output has one row per input row,
+    in input order (see :func:`output_columns`).
+    """
+    joints = tuple(lifter.joint_names)
+    clash = [c for c in table.ids.columns if c in set(output_columns([], joints))]
+    if clash:
+        raise KeypointFormatError(f"{table.source}: id column(s) {', '.join(map(str, clash))} clash with "
+                                  "output columns; rename them")
+    keypoints, scores = table.mapping_to(lifter).apply(table.keypoints, table.scores)
+    n, p = len(table), len(joints)
+    good = table.good
+    xyz = np.full((n, p, 3), np.nan)
+    status = np.full(n, BAD_INPUT, dtype=object)
+    message = table.problems.astype(object).copy()
+    error = np.full(n, np.nan)
+    iterations = np.zeros(n, dtype=np.int64)
+    if good.any():
+        result = lifter.lift(keypoints[good], scores[good])
+        xyz[good] = result.joints3d
+        status[good] = result.status
+        message[good] = result.message
+        error[good] = result.reprojection_error
+        iterations[good] = result.iterations
+    columns = {c: table.ids[c].to_numpy() for c in table.ids.columns}
+    for j, joint in enumerate(joints):
+        for a, axis in enumerate("xyz"):
+            columns[f"{joint}_{axis}"] = xyz[:, j, a]
+    columns.update(status=status, reprojection_error=error, iterations=iterations, message=message)
+    return pd.DataFrame(columns, columns=output_columns(table.ids.columns, joints))
+
+
+def lift_table(df: pd.DataFrame, lifter, format=None) -> pd.DataFrame:
+    """Lift one in-memory wide keypoint table (a pure function: same rows -> same output).
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Id columns plus ``<joint>_x``, ``<joint>_y`` [, ``<joint>_score``] in
+        pixels (empty/NaN = missing joint), for any registered format.
+    lifter : Lifter
+        Its ``joint_names`` decide the output joints.
+    format : str, optional
+        Skeleton of the columns (detected from the names when omitted).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Id columns as given, ``<joint>_x``, ``<joint>_y``, ``<joint>_z``
+        (metres, camera frame) for every joint in ``lifter.joint_names``,
+        then ``status``, ``reprojection_error`` (pixels), ``iterations`` and
+        ``message``.  Bad rows are kept with their status and reason; an
+        empty ``df`` gives an empty table with the same columns.
+
+    Raises
+    ------
+    KeypointFormatError
+        When the columns cannot be understood (no id column, unknown joints...).
+    """
+    format, _ = split_format(format)
+    classified = classify_columns(list(df.columns), format=format, source="table")
+    table = table_from_wide(df, classified=classified)
+    flag_duplicates(table.ids, table.problems, table.where)
+    return lift_keypoints(table, lifter)
+
+
+@dataclass
+class BatchSummary:
+    """What :func:`lift_file` did, with timings in seconds."""
+
+    input: str
+    output: str
+    layout: str = ""
+    skeleton: str = ""
+    rows: int = 0
+    status_counts: dict = field(default_factory=dict)
+    chunks: int = 0
+    chunks_resumed: int = 0
+    seconds_read: float = 0.0
+    seconds_lift: float = 0.0
+    seconds_write: float = 0.0
+    seconds_total: float = 0.0
+    mapping: str = ""
+    notes: list = field(default_factory=list)
+    first_problems: list = field(default_factory=list)
+
+    @property
+    def lifted(self) -> int:
+        return sum(self.status_counts.get(s, 0) for s in LIFTED_STATUSES)
+
+    def text(self) -> str:
+        counts = ", ".join(f"{k} {v}" for k, v in sorted(self.status_counts.items()))
+        rate = self.rows / self.seconds_total if self.seconds_total > 0 else float("nan")
+        lines = [f"lifted {self.lifted} of {self.rows} rows ({counts}) in {self.seconds_total:.1f} s "
+                 f"({rate:.0f} rows/s; read {self.seconds_read:.1f} s, lift {self.seconds_lift:.1f} s, "
+                 f"write {self.seconds_write:.1f} s) -> {self.output}"]
+        if self.chunks_resumed:
+            lines.append(f"resumed: {self.chunks_resumed} of {self.chunks} chunks were already done")
+        lines += [f"  {p}" for p in self.first_problems]
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict:
+        data = {k: v for k, v in self.__dict__.items()}
+        data["lifted"] = self.lifted
+        return data
+
+
+def _input_identity(path) -> dict:
+    path = Path(path).resolve()
+    stat = path.stat()
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.suffix.lower() == ".json")
+        return {"path": str(path), "files": len(files),
+                "bytes": sum(p.stat().st_size for p in files),
+                "mtime_ns": max((p.stat().st_mtime_ns for p in files), default=0)}
+    return {"path": str(path), "bytes": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+
+
+def _count_rows(path, layout):
+    """Rows to expect (for the progress bar), or None when not cheap to know."""
+    path = Path(path)
+    if layout == "numpy" and path.suffix.lower() == ".npy":
+        return int(np.load(path, mmap_mode="r").shape[0])
+    if layout == "csv-wide" and path.is_file():
+        lines = 0
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 24), b""):
+                lines += block.count(b"\n")
+        return max(lines - 1, 0)
+    return None
+
+
+def _progress_bar(show, total):
+    if show is None:
+        show = sys.stderr.isatty()
+    if not show:
+        return None
+    from tqdm import tqdm
+    return tqdm(total=total, unit="row", desc="lifting", file=sys.stderr, dynamic_ncols=True, smoothing=0.1)
+
+
+def lift_file(input, output, lifter, format=None, layout=None, delimiter=None, chunk_rows=5000, resume=False,
+              progress=None, settings=None, log=None) -> BatchSummary:
+    """Lift a keypoint file to a CSV/JSON/NPZ output, streaming in chunks.
+
+    Parameters
+    ----------
+    input : path
+        Any layout :func:`read_keypoints` reads.
+    output : path
+        ``.csv``, ``.json`` or ``.npz`` (see :func:`write_lifted`).
+    lifter : Lifter
+    format, layout, delimiter
+        As for :func:`read_keypoints`.
+    chunk_rows : int
+        Poses per chunk (memory and resume granularity).
+    resume : bool
+        Continue an interrupted run: chunks already stored in
+        ``<output>.parts`` are not lifted again.
+    progress : bool or None
+        Show a tqdm bar; ``None`` = only when stderr is a terminal.
+    settings : dict, optional
+        JSON-able description of the lifter options, compared on resume.
+    log : callable(str), optional
+        Receives the lines describing what is being done (layout, mapping).
+
+    Returns
+    -------
+    BatchSummary
+
+    Raises
+    ------
+    KeypointFormatError
+        When the input as a whole is unusable, or ``resume`` finds a run with
+        other settings.
+    """
+    started = time.perf_counter()
+    log = log or (lambda text: None)
+    output = Path(output)
+    check_suffix(output)
+    if int(chunk_rows) < 1:
+        raise ValueError(f"chunk_rows must be >= 1; got {chunk_rows}")
+    format, layout = split_format(format, layout)
+    summary = BatchSummary(input=str(input), output=str(output))
+    parts = output.with_name(output.name + ".parts")
+    manifest = {"format_version": 1, "input": _input_identity(input) if Path(input).exists() else str(input),
+                "format": format, "layout": layout, "delimiter": delimiter, "chunk_rows": int(chunk_rows),
+                "joint_names": list(lifter.joint_names),
+                "bases_sha256": lifter.bases.metadata.get("arrays_sha256"),
+                "settings": settings if settings is not None else repr(lifter)}
+    manifest = json.loads(json.dumps(manifest, default=str))
+    if resume and (parts / _MANIFEST).is_file():
+        previous = json.loads((parts / _MANIFEST).read_text())
+        if previous != manifest:
+            changed = sorted(k for k in set(previous) | set(manifest) if previous.get(k) != manifest.get(k))
+            raise KeypointFormatError(
+                f"cannot resume {output}: the {', '.join(changed)} differ from the interrupted run's; rerun "
+                f"without --resume to start again (the finished chunks in {parts} will be discarded)")
+        log(f"resuming from {parts}")
+    else:
+        if resume:
+            log(f"nothing to resume ({parts} does not exist); starting from the beginning")
+        if parts.exists():
+            if not (parts / _MANIFEST).is_file():
+                raise KeypointFormatError(f"{parts} exists but is not a lift2d3d parts folder; move it away")
+            shutil.rmtree(parts)
+        parts.mkdir(parents=True)
+        (parts / _MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True))
+
+    chunks = iter_keypoint_chunks(input, format, layout, chunk_rows=int(chunk_rows), delimiter=delimiter)
+    bar = None
+    part_paths = []
+    try:
+        index = 0
+        while True:
+            t0 = time.perf_counter()
+            try:
+                table = next(chunks)
+            except StopIteration:
+                summary.seconds_read += time.perf_counter() - t0
+                break
+            summary.seconds_read += time.perf_counter() - t0
+            if index == 0:
+                mapping = table.mapping_to(lifter)
+                summary.layout, summary.skeleton, summary.mapping = table.layout, table.skeleton.name, mapping.report()
+                log(f"reading {input} as {table.layout}, format {table.skeleton.name}; "
+                    f"lifting onto {lifter.skeleton.name} ({lifter!r})")
+                log(mapping.report())
+                if not (mapping.direct or mapping.derived):
+                    raise KeypointFormatError(f"{input}: no joint of {table.skeleton.name} maps onto the bases' "
+                                              f"skeleton {lifter.skeleton.name}")
+                bar = _progress_bar(progress, _count_rows(input, table.layout) if progress is not False else None)
+            summary.notes.extend(table.notes)
+            part = parts / f"part-{index:06d}.npz"
+            part_paths.append(part)
+            if resume and part.is_file():
+                summary.chunks_resumed += 1
+                counts = read_part(part)["status"].value_counts()
+            else:
+                t0 = time.perf_counter()
+                lifted = lift_keypoints(table, lifter)
+                summary.seconds_lift += time.perf_counter() - t0
+                t0 = time.perf_counter()
+                write_part(lifted, part)
+                summary.seconds_write += time.perf_counter() - t0
+                counts = lifted["status"].value_counts()
+            for status, count in counts.items():
+                summary.status_counts[status] = summary.status_counts.get(status, 0) + int(count)
+            if len(summary.first_problems) < 3:
+                bad = np.flatnonzero(~table.good)[: 3 - len(summary.first_problems)]
+                summary.first_problems += [str(table.problems[r]) for r in bad]
+            summary.rows += len(table)
+            index += 1
+            if bar is not None:
+                bar.update(len(table))
+        summary.chunks = index
+        if index == 0:
+            raise KeypointFormatError(f"{input}: holds no keypoint rows")
+        t0 = time.perf_counter()
+        write_lifted((read_part(p) for p in part_paths), output)
+        shutil.rmtree(parts)
+        summary.seconds_write += time.perf_counter() - t0
+    except BaseException:
+        # A run that failed before finishing any chunk leaves nothing behind.
+        if parts.is_dir() and not any(parts.glob("part-*.npz")):
+            shutil.rmtree(parts, ignore_errors=True)
+        raise
+    finally:
+        if bar is not None:
+            bar.close()
+    summary.seconds_total = time.perf_counter() - started
+    return summary

@@ -1,0 +1,194 @@
+"""Writers for lifted tables: CSV, JSON or NPZ, chosen by the output's extension.
+
+The lifted table (what :func:`lift2d3d.io.lift_table` returns) has the id
+columns, then ``<joint>_x``, ``<joint>_y``, ``<joint>_z`` (metres, camera
+frame: x right, y down, z away from the camera) for every joint, then
+``status``, ``reprojection_error`` (pixels), ``iterations`` and ``message``.
+Every writer goes through a temporary file and a rename, so a crash never
+leaves a half-written output.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["write_lifted", "OUTPUT_SUFFIXES", "RESULT_COLUMNS", "FLOAT_FORMAT", "joints_of",
+           "write_part", "read_part", "atomic_path"]
+
+#: Columns after the joints, in this order.
+RESULT_COLUMNS = ("status", "reprojection_error", "iterations", "message")
+#: Fixed float format of CSV output (micrometres / micro-pixels), so two runs compare equal byte for byte.
+FLOAT_FORMAT = "%.6f"
+OUTPUT_SUFFIXES = (".csv", ".json", ".npz")
+
+
+def joints_of(frame: pd.DataFrame) -> list:
+    """Joint names of a lifted table, from its ``<joint>_z`` columns, in order."""
+    return [c[:-2] for c in frame.columns if isinstance(c, str) and c.endswith("_z")]
+
+
+def _id_columns(frame: pd.DataFrame, joints) -> list:
+    taken = {f"{j}_{a}" for j in joints for a in "xyz"} | set(RESULT_COLUMNS)
+    return [c for c in frame.columns if c not in taken]
+
+
+def check_suffix(path) -> str:
+    suffix = Path(path).suffix.lower()
+    if suffix not in OUTPUT_SUFFIXES:
+        raise ValueError(f"{path}: unknown output type {suffix or '(no extension)'!r}; use one of "
+                         f"{', '.join(OUTPUT_SUFFIXES)}")
+    return suffix
+
+
+class atomic_path:
+    """Context manager giving a temporary sibling path that replaces ``path`` on success."""
+
+    def __init__(self, path):
+        self.path = Path(path)
+        self.tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp{self.path.suffix}")
+
+    def __enter__(self):
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        return self.tmp
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is None:
+            os.replace(self.tmp, self.path)
+        else:
+            try:
+                self.tmp.unlink()
+            except FileNotFoundError:
+                pass
+        return False
+
+
+def _frames(data):
+    if isinstance(data, pd.DataFrame):
+        yield data
+    else:
+        yield from data
+
+
+def write_lifted(data, path) -> Path:
+    """Write a lifted table (or an iterable of table chunks) to ``path``.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame or iterable of DataFrames
+        Output of :func:`lift_table`; chunks are written one after the other
+        (CSV streams them; JSON and NPZ gather them first).
+    path : str or Path
+        ``.csv`` (fixed float format, missing = empty cell), ``.json``
+        (``{"joint_names", "frames": [{ids..., "joints3d": [[x, y, z], ...],
+        "status", ...}]}``, missing = null) or ``.npz`` (``joints3d`` (N, P, 3),
+        ``joint_names``, ``status``, ``reprojection_error``, ``iterations``,
+        ``message``, one array per id column and ``id_columns``).
+
+    Returns
+    -------
+    Path
+    """
+    path = Path(path)
+    suffix = check_suffix(path)
+    with atomic_path(path) as tmp:
+        if suffix == ".csv":
+            with open(tmp, "w", encoding="utf-8", newline="") as handle:
+                header = True
+                for frame in _frames(data):
+                    frame.to_csv(handle, index=False, header=header, float_format=FLOAT_FORMAT,
+                                 na_rep="", lineterminator="\n")
+                    header = False
+                if header:
+                    raise ValueError("nothing to write: no lifted tables were given")
+        else:
+            frames = list(_frames(data))
+            if not frames:
+                raise ValueError("nothing to write: no lifted tables were given")
+            frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+            if suffix == ".json":
+                _write_json(frame, tmp)
+            else:
+                _write_npz(frame, tmp)
+    return path
+
+
+def _plain(value):
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return None if not math.isfinite(value) else float(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    return value
+
+
+def _write_json(frame, tmp):
+    joints = joints_of(frame)
+    ids = _id_columns(frame, joints)
+    xyz = _joints3d(frame, joints)
+    records = []
+    id_values = {c: frame[c].tolist() for c in ids}
+    status, error = frame["status"].tolist(), frame["reprojection_error"].to_numpy()
+    iterations, message = frame["iterations"].tolist(), frame["message"].tolist()
+    for r in range(len(frame)):
+        record = {c: _plain(id_values[c][r]) for c in ids}
+        record["joints3d"] = [[None if not math.isfinite(v) else round(float(v), 6) for v in joint]
+                              for joint in xyz[r]]
+        record.update(status=status[r], reprojection_error=_plain(error[r]), iterations=_plain(iterations[r]),
+                      message=message[r])
+        records.append(record)
+    document = {"format": "lift2d3d-lifted", "format_version": 1, "joint_names": joints,
+                "units": "metres; camera frame: x right, y down, z away from the camera",
+                "id_columns": ids, "frames": records}
+    with open(tmp, "w", encoding="utf-8") as handle:
+        json.dump(document, handle, allow_nan=False)
+
+
+def _joints3d(frame, joints):
+    columns = [f"{j}_{a}" for j in joints for a in "xyz"]
+    return frame[columns].to_numpy(dtype=np.float64).reshape(len(frame), len(joints), 3)
+
+
+def _array(values: pd.Series):
+    array = values.to_numpy()
+    return array.astype(str) if array.dtype == object else array
+
+
+def _write_npz(frame, tmp):
+    joints = joints_of(frame)
+    ids = _id_columns(frame, joints)
+    arrays = {f"id_{c}": _array(frame[c]) for c in ids}
+    arrays.update(joints3d=_joints3d(frame, joints), joint_names=np.array(joints),
+                  id_columns=np.array(ids, dtype=str),
+                  status=_array(frame["status"]), message=_array(frame["message"]),
+                  reprojection_error=frame["reprojection_error"].to_numpy(dtype=np.float64),
+                  iterations=frame["iterations"].to_numpy(dtype=np.int64))
+    with open(tmp, "wb") as handle:
+        np.savez(handle, **arrays)
+
+
+def write_part(frame: pd.DataFrame, path) -> Path:
+    """Store one lifted chunk as a pickle-free ``.npz`` (atomically), column by column."""
+    arrays = {f"c{k}": _array(frame[c]) for k, c in enumerate(frame.columns)}
+    arrays["columns"] = np.array([str(c) for c in frame.columns], dtype=str)
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as handle:
+            np.savez(handle, **arrays)
+    return Path(path)
+
+
+def read_part(path) -> pd.DataFrame:
+    """Read a chunk written by :func:`write_part`."""
+    with np.load(path, allow_pickle=False) as data:
+        names = data["columns"].tolist()
+        columns = {}
+        for k, name in enumerate(names):
+            array = data[f"c{k}"]
+            columns[name] = array.astype(object) if array.dtype.kind == "U" else array
+    return pd.DataFrame(columns, columns=names)

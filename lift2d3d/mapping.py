@@ -1,0 +1,187 @@
+"""Map keypoints of one skeleton (a detector's format) onto another (the bases').
+
+Each joint of the target skeleton gets an ordered list of *alternatives*; an
+alternative is a tuple of source joints whose mean gives the target joint.
+Per frame the first alternative whose source joints are all present is
+used, so ``pelvis`` is the mid-point of the hips when both hips were seen and
+falls back to e.g. OpenPose's ``mid_hip`` otherwise.  A target joint with no
+usable alternative is missing (NaN, score 0) and the lifter ignores it.
+
+The rules, in order:
+
+1. the source joint of the same name (``left_wrist`` -> ``left_wrist``);
+2. the derivations in :data:`DERIVED_JOINTS`, which follow the definitions of
+   the ``body15`` skeleton: pelvis = mid-hips, neck = mid-shoulders,
+   head = centre of the skull (mid-ears; for MPII mid(upper_neck, head_top);
+   for Human3.6M mid(neck_nose, head_top)).
+
+Eyes and nose alone are deliberately *not* used for the head: they sit about
+10 cm in front of the skull centre, which would bias the 3D fit in profile
+views; a missing head costs the solver far less than a wrong one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .skeletons import Skeleton, get_skeleton
+
+__all__ = ["JointMapping", "DERIVED_JOINTS", "map_keypoints", "valid_keypoints"]
+
+#: target joint -> alternatives (tuples of source joints to average), tried in order
+#: after a same-name source joint.
+DERIVED_JOINTS = {
+    "pelvis": (("left_hip", "right_hip"), ("mid_hip",)),
+    "neck": (("left_shoulder", "right_shoulder"), ("thorax",)),
+    "head": (("left_ear", "right_ear"), ("upper_neck", "head_top"), ("neck_nose", "head_top")),
+    "mid_hip": (("left_hip", "right_hip"), ("pelvis",)),
+}
+
+
+def valid_keypoints(keypoints: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """Which keypoints are usable: finite coordinates and a positive score.
+
+    Parameters
+    ----------
+    keypoints : (..., n_joints, 2) float, pixels
+    scores : (..., n_joints) float, confidence (0 or NaN = missing)
+
+    Returns
+    -------
+    (..., n_joints) bool
+    """
+    with np.errstate(invalid="ignore"):
+        return np.isfinite(keypoints).all(axis=-1) & (scores > 0) & np.isfinite(scores)
+
+
+@dataclass(frozen=True)
+class JointMapping:
+    """How each joint of ``target`` is obtained from ``source`` keypoints.
+
+    Parameters
+    ----------
+    source, target : Skeleton or str
+        The keypoints' skeleton and the skeleton to map onto (the bases').
+
+    Attributes
+    ----------
+    rules : tuple of (target_joint, alternatives)
+        ``alternatives`` is a tuple of tuples of source joint names; empty
+        when the joint cannot be obtained (missing).
+
+    Examples
+    --------
+    >>> m = JointMapping("coco17", "body15")
+    >>> dict(m.rules)["pelvis"][0]
+    ('left_hip', 'right_hip')
+    """
+
+    source: Skeleton
+    target: Skeleton
+
+    def __post_init__(self):
+        object.__setattr__(self, "source", get_skeleton(self.source))
+        object.__setattr__(self, "target", get_skeleton(self.target))
+        have = set(self.source.joints)
+        rules = []
+        for joint in self.target.joints:
+            candidates = ((joint,),) + DERIVED_JOINTS.get(joint, ())
+            usable = []
+            for alternative in candidates:
+                if all(name in have for name in alternative) and alternative not in usable:
+                    usable.append(alternative)
+            rules.append((joint, tuple(usable)))
+        object.__setattr__(self, "rules", tuple(rules))
+
+    @property
+    def direct(self) -> tuple:
+        """Target joints copied from a same-name source joint."""
+        return tuple(j for j, alts in self.rules if alts and alts[0] == (j,))
+
+    @property
+    def derived(self) -> tuple:
+        """Target joints computed from other source joints."""
+        return tuple(j for j, alts in self.rules if alts and alts[0] != (j,))
+
+    @property
+    def missing(self) -> tuple:
+        """Target joints the source format cannot provide."""
+        return tuple(j for j, alts in self.rules if not alts)
+
+    @property
+    def unused(self) -> tuple:
+        """Source joints no rule reads."""
+        used = {name for _, alts in self.rules for alt in alts for name in alt}
+        return tuple(j for j in self.source.joints if j not in used)
+
+    @property
+    def is_identity(self) -> bool:
+        return self.source.joints == self.target.joints
+
+    def apply(self, keypoints: np.ndarray, scores: np.ndarray):
+        """Map keypoints and scores onto the target skeleton.
+
+        Parameters
+        ----------
+        keypoints : (n_frames, n_source_joints, 2) float, pixels
+        scores : (n_frames, n_source_joints) float, confidence (0 or NaN = missing)
+
+        Returns
+        -------
+        keypoints : (n_frames, n_target_joints, 2) float64, pixels; NaN where missing
+        scores : (n_frames, n_target_joints) float64; 0 where missing.  A derived
+            joint gets the smallest score of its sources (it is only as good
+            as its weakest source).
+        """
+        keypoints = np.asarray(keypoints, dtype=np.float64)
+        scores = np.asarray(scores, dtype=np.float64)
+        if keypoints.ndim != 3 or keypoints.shape[1:] != (self.source.n_joints, 2):
+            raise ValueError(f"expected keypoints of shape (n_frames, {self.source.n_joints}, 2) for "
+                             f"skeleton {self.source.name!r}; got {keypoints.shape}")
+        if scores.shape != keypoints.shape[:2]:
+            raise ValueError(f"expected scores of shape {keypoints.shape[:2]}; got {scores.shape}")
+        n = keypoints.shape[0]
+        valid = valid_keypoints(keypoints, scores)
+        out_kp = np.full((n, self.target.n_joints, 2), np.nan)
+        out_sc = np.zeros((n, self.target.n_joints))
+        for t, (_, alternatives) in enumerate(self.rules):
+            todo = np.ones(n, dtype=bool)
+            for alternative in alternatives:
+                idx = [self.source.index(name) for name in alternative]
+                use = todo & valid[:, idx].all(axis=1)
+                if not use.any():
+                    continue
+                out_kp[use, t] = keypoints[use][:, idx].mean(axis=1)
+                out_sc[use, t] = scores[use][:, idx].min(axis=1)
+                todo &= ~use
+        return out_kp, out_sc
+
+    def report(self) -> str:
+        """A few lines saying what was mapped, derived and left missing."""
+        lines = [f"joint mapping {self.source.name} -> {self.target.name}:"]
+        if self.is_identity:
+            lines.append(f"  identity ({self.target.n_joints} joints)")
+            return "\n".join(lines)
+        lines.append(f"  direct ({len(self.direct)}): {', '.join(self.direct) or '-'}")
+        rules = dict(self.rules)
+        derived = []
+        for joint in self.derived:
+            text = " or ".join(_describe(alt) for alt in rules[joint])
+            derived.append(f"{joint} = {text}")
+        lines.append(f"  derived ({len(derived)}): {'; '.join(derived) or '-'}")
+        lines.append(f"  missing ({len(self.missing)}): {', '.join(self.missing) or '-'}")
+        lines.append(f"  unused source joints ({len(self.unused)}): {', '.join(self.unused) or '-'}")
+        return "\n".join(lines)
+
+
+def _describe(alternative) -> str:
+    if len(alternative) == 1:
+        return alternative[0]
+    return f"mean({', '.join(alternative)})"
+
+
+def map_keypoints(keypoints, scores, source, target):
+    """Functional form of :meth:`JointMapping.apply` (see there for shapes)."""
+    return JointMapping(source, target).apply(keypoints, scores)
