@@ -161,7 +161,7 @@ def read_keypoints(path, format=None, layout=None, delimiter=None, numeric_ids=T
                     str(path))
     if numeric_ids:
         for column in table.ids.columns:
-            if table.ids[column].dtype == object:
+            if not pd.api.types.is_numeric_dtype(table.ids[column]):
                 try:
                     table.ids[column] = pd.to_numeric(table.ids[column])
                 except (ValueError, TypeError):

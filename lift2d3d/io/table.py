@@ -282,6 +282,8 @@ def check_values(keypoints, scores, problems, where, columns):
     missing = ~np.isfinite(keypoints).all(axis=2)
     scores[missing] = 0.0
     np.nan_to_num(scores, copy=False, nan=0.0)
+    # Score 0 means "not detected" (OpenPose and COCO write 0, 0, 0): make it plainly missing.
+    keypoints[scores <= 0] = np.nan
 
 
 def flag_duplicates(ids: pd.DataFrame, problems, where, seen=None):
