@@ -1,0 +1,100 @@
+"""``lift2d3d run IMAGE|VIDEO -o lifted.csv [--overlay out.png|out.mp4]``: detect, lift, draw."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+NAME = "run"
+HELP = ("Detect 2D keypoints (BlazePose, ONNX) in an image or video, lift them to 3D, and optionally "
+        "draw the 2D skeleton beside the 3D one from the camera and from a novel view.")
+
+EPILOG = """\
+Output: the lifted table (CSV, JSON or NPZ by extension) with source, frame, detect_status, then
+<joint>_x/_y/_z (metres, camera frame) for the bases' joints, status, reprojection_error,
+iterations, message. --overlay writes a PNG/JPEG for an image (or the first frame with a pose of a
+video) or an MP4 with one picture per frame for a video.
+Exit codes: 0 done; 1 no pose could be lifted; 2 unusable input or options / models missing.
+
+example:  lift2d3d run photo.jpg -o lifted.csv --overlay lifted.png
+"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = EPILOG
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.add_argument("input", help="image or video (or a folder of them)")
+    parser.add_argument("-o", "--output", required=True, help="lifted output .csv, .json or .npz")
+    parser.add_argument("--overlay", metavar="PATH", help="picture: .png/.jpg (image) or .mp4 (video)")
+    parser.add_argument("--keypoints", metavar="PATH", help="also write the 2D keypoint CSV here")
+    parser.add_argument("--bases", default="default", help="shipped bases name or a .npz path (default: %(default)s)")
+    parser.add_argument("--method", default="convex+refine", choices=("convex", "convex+refine", "robust"),
+                        help="solver (default: %(default)s)")
+    parser.add_argument("--threads", type=int, help="detector inference threads (default: all cores)")
+    parser.add_argument("--max-people", type=int, default=1, help="poses per frame (default: %(default)s)")
+    parser.add_argument("--min-detection-confidence", type=float, default=0.5, help=argparse.SUPPRESS)
+    parser.add_argument("--min-tracking-confidence", type=float, default=0.5, help=argparse.SUPPRESS)
+    parser.add_argument("-q", "--quiet", action="store_true", help="print only errors")
+
+
+def _error(message: str, code: int = 2) -> int:
+    print(f"lift2d3d run: error: {message}", file=sys.stderr)
+    return code
+
+
+def run(args) -> int:
+    from pathlib import Path
+
+    from ..bases import BasesFileError
+    from ..detect import ModelError, detect_keypoints
+    from ..io import lift_table, write_lifted
+    from ..io.writers import atomic_path, check_suffix
+    from ..lifter import Lifter
+    from .detect import detector_from_args
+
+    say = (lambda text: None) if args.quiet else (lambda text: print(text, file=sys.stderr))
+    try:
+        check_suffix(args.output)
+    except ValueError as exc:
+        return _error(str(exc))
+    overlay = Path(args.overlay) if args.overlay else None
+    if overlay is not None and overlay.suffix.lower() not in (".png", ".jpg", ".jpeg", ".mp4"):
+        return _error(f"{overlay}: the overlay must be .png, .jpg or .mp4")
+    try:
+        lifter = Lifter(bases=args.bases, method=args.method)
+        detector = detector_from_args(args)
+    except (ModelError, BasesFileError, ValueError, FileNotFoundError) as exc:
+        return _error(str(exc))
+
+    images = {}
+
+    def keep(frame, result):
+        # Keep only what the overlay needs: every frame for a video overlay,
+        # otherwise the first frame with a pose.
+        if overlay is None or frame.image is None:
+            return
+        if overlay.suffix.lower() == ".mp4" or not images:
+            if result is not None and result.n_people or overlay.suffix.lower() == ".mp4":
+                images[(frame.source, frame.index)] = frame.image
+
+    try:
+        table, errors = detect_keypoints(args.input, format="coco17", detector=detector, on_frame=keep)
+    except (FileNotFoundError, ValueError) as exc:
+        return _error(str(exc))
+    for message in errors:
+        print(f"lift2d3d run: warning: {message}", file=sys.stderr)
+    if args.keypoints:
+        with atomic_path(args.keypoints) as tmp:
+            table.to_csv(tmp, index=False, float_format="%.3f", na_rep="")
+    lifted = lift_table(table, lifter, format="coco17")
+    write_lifted(lifted, args.output)
+    n_ok = int(lifted["status"].isin(["ok", "not_converged"]).sum())
+    say(f"wrote {args.output}: {len(lifted)} rows, {n_ok} lifted")
+    if overlay is not None:
+        from ..detect.overlay import write_overlay
+        written = write_overlay(overlay, table, lifted, lifter, images)
+        if written:
+            say(f"wrote {overlay}")
+        else:
+            print(f"lift2d3d run: warning: no pose to draw; {overlay} not written", file=sys.stderr)
+    return 0 if n_ok else 1
