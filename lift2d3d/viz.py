@@ -510,29 +510,42 @@ def _history_series(history, role):
     return None
 
 
-def plot_convergence(history, ax=None, label=None, tolerances=None):
+def plot_convergence(history, ax=None, label=None, tolerances=None, optimum=None):
     """Objective and residuals per ADMM iteration.
 
     Parameters
     ----------
-    history : mapping or object
-        Per-iteration arrays: ``objective``, ``primal_residual``, ``dual_residual``
-        (any may be missing; the ``r_norm``/``s_norm`` names of Boyd et al. work too).
-        A structured NumPy array with those fields also works.
+    history : (n_iterations, 3 or 4) array, solver result, mapping or object
+        The ``history`` of :func:`lift2d3d.solvers.solve_convex` (columns objective,
+        primal residual, dual residual, penalty), or that result itself; or
+        per-iteration arrays named ``objective``, ``primal_residual``,
+        ``dual_residual`` (any may be missing; the ``r_norm``/``s_norm`` names of
+        Boyd et al. work too) in a mapping, an object or a structured array.
     ax : two Axes, optional
         Axes for the objective and for the residuals; a new 1x2 figure is made when
-        omitted.  Passing the same axes again overlays several runs.
+        omitted.  Passing the same axes again overlays several runs (one colour per run,
+        primal residual solid, dual residual dashed).
     label : str, optional
         Legend label of this run (e.g. the value of ``rho``).
     tolerances : (primal, dual), optional
         Stopping tolerances, drawn as dotted lines.
+    optimum : float, optional
+        The optimal value (e.g. from the CVXPY reference); the left panel then shows the
+        suboptimality ``objective - optimum`` on a log axis, which shows the rate.
 
     Returns
     -------
     axes : (Axes, Axes)
     """
+    if isinstance(getattr(history, "history", None), np.ndarray):
+        history = history.history  # a solver result (lift2d3d.solvers.ConvexSolution)
     if isinstance(history, np.ndarray) and history.dtype.names:
         history = {name: history[name] for name in history.dtype.names}
+    elif isinstance(history, np.ndarray):
+        if history.ndim != 2 or history.shape[1] < 3:
+            raise ValueError(f"Expected a history array of shape (n_iterations, 3 or 4) with columns objective, "
+                             f"primal residual, dual residual[, penalty]; got {history.shape}")
+        history = dict(zip(("objective", "primal_residual", "dual_residual"), history.T))
     series = {role: _history_series(history, role) for role in _HISTORY_KEYS}
     if all(v is None for v in series.values()):
         raise ValueError("history has none of objective, primal_residual, dual_residual; pass the solver's "
@@ -542,10 +555,19 @@ def plot_convergence(history, ax=None, label=None, tolerances=None):
         _, ax = plt.subplots(1, 2, figsize=(9, 3.2))
     ax_obj, ax_res = ax
     prefix = f"{label}: " if label else ""
+    colour = None
     if series["objective"] is not None:
         objective = series["objective"]
-        ax_obj.plot(np.arange(1, len(objective) + 1), objective, "-", label=label)
-        ax_obj.set_title("objective", fontsize=10)
+        iterations = np.arange(1, len(objective) + 1)
+        if optimum is None:
+            (line,) = ax_obj.plot(iterations, objective, "-", label=label)
+            ax_obj.set_title("objective", fontsize=10)
+        else:
+            # A solver may end a hair below a reference optimum; the log axis needs positives.
+            gap = np.maximum(objective - float(optimum), 1e-16)
+            (line,) = ax_obj.semilogy(iterations, gap, "-", label=label)
+            ax_obj.set_title("objective - optimum", fontsize=10)
+        colour = line.get_color()
         if label:
             ax_obj.legend(fontsize=8)
     ax_obj.set_xlabel("ADMM iteration")
@@ -554,8 +576,9 @@ def plot_convergence(history, ax=None, label=None, tolerances=None):
         values = series[role]
         if values is not None:
             # Residuals can reach exactly 0; a log axis needs them positive.
-            ax_res.semilogy(np.arange(1, len(values) + 1), np.maximum(values, 1e-16), style,
-                            label=prefix + name)
+            (line,) = ax_res.semilogy(np.arange(1, len(values) + 1), np.maximum(values, 1e-16), style,
+                                      color=colour, label=prefix + name)
+            colour = line.get_color()
     if tolerances is not None:
         for value, style in zip(tolerances, (":", "-.")):
             ax_res.axhline(value, color="grey", linestyle=style, linewidth=1)

@@ -271,3 +271,26 @@ def test_plot_convergence_accepts_objects_and_overlays():
     assert np.all(axes[1].get_lines()[0].get_ydata() > 0)
     with pytest.raises(ValueError, match="objective, primal_residual, dual_residual"):
         viz.plot_convergence({"loss": [1.0]})
+
+
+def test_plot_convergence_reads_the_solver_history_array():
+    from types import SimpleNamespace
+    history = np.column_stack([np.linspace(5, 1, 12), np.logspace(0, -5, 12), np.logspace(-1, -6, 12),
+                               np.full(12, 2.0)])
+    for given in (history, SimpleNamespace(history=history, objective=1.0)):
+        ax_obj, ax_res = viz.plot_convergence(given)
+        assert np.allclose(ax_obj.get_lines()[0].get_ydata(), history[:, 0])
+        assert np.allclose(ax_res.get_lines()[1].get_ydata(), history[:, 2])
+    with pytest.raises(ValueError, match=r"\(n_iterations, 3 or 4\)"):
+        viz.plot_convergence(np.zeros((5, 2)))
+
+
+def test_plot_convergence_suboptimality_and_run_colours():
+    history = {"objective": np.array([3.0, 2.0, 1.5, 1.0]), "primal_residual": np.array([1.0, 0.1, 0.01, 0.001]),
+               "dual_residual": np.array([0.5, 0.05, 0.005, 0.0005])}
+    ax_obj, ax_res = viz.plot_convergence(history, optimum=1.0, label="run")
+    assert ax_obj.get_yscale() == "log"
+    gap = ax_obj.get_lines()[0].get_ydata()
+    assert np.allclose(gap[:3], [2.0, 1.0, 0.5]) and 0 < gap[3] <= 1e-15
+    objective, primal, dual = ax_obj.get_lines()[0], *ax_res.get_lines()[:2]
+    assert objective.get_color() == primal.get_color() == dual.get_color()
