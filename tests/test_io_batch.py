@@ -1,0 +1,196 @@
+"""lift_table (the per-chunk contract), the writers, and streaming lift_file with resume."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lift2d3d.io import KeypointFormatError, lift_file, lift_table, output_columns, read_keypoints, write_lifted
+from lift2d3d.lifter import Lifter
+from lift2d3d.skeletons import BODY15, LIMB_JOINTS
+from test_io_support import coco17_frame, toy_bases
+
+
+@pytest.fixture(scope="module")
+def lifter():
+    return Lifter(bases=toy_bases(), method="convex")
+
+
+@pytest.fixture(scope="module")
+def frame():
+    return coco17_frame(40, face=True)
+
+
+def test_lift_table_columns_and_values(lifter, frame):
+    out = lift_table(frame, lifter)
+    assert list(out.columns) == output_columns(["frame", "person"], BODY15.joints)
+    assert out.columns[-4:].tolist() == ["status", "reprojection_error", "iterations", "message"]
+    for joint in LIMB_JOINTS:
+        assert f"{joint}_x" in out and f"{joint}_z" in out
+    assert out["frame"].tolist() == frame["frame"].tolist()
+    assert set(out["status"]) <= {"ok", "not_converged"}
+    lifted = out[[f"{j}_{a}" for j in BODY15.joints for a in "xyz"]].to_numpy()
+    assert np.isfinite(lifted).all()
+    # metres: a person's extent is about a metre or two, not hundreds of pixels
+    xyz = lifted.reshape(len(out), 15, 3)
+    assert 1.0 < np.ptp(xyz[:, :, 1], axis=1).mean() < 2.5
+    assert (out["reprojection_error"] >= 0).all() and (out["iterations"] > 0).all()
+    assert out["iterations"].dtype == np.int64 and out["reprojection_error"].dtype == np.float64
+
+
+def test_lift_table_agrees_with_lifting_the_mapped_arrays(lifter, frame, tmp_path):
+    out = lift_table(frame, lifter)
+    path = tmp_path / "k.csv"
+    frame.to_csv(path, index=False, float_format="%.17g")
+    table = read_keypoints(path)
+    result = lifter.lift(*table.for_lifter(lifter))
+    xyz = out[[f"{j}_{a}" for j in lifter.joint_names for a in "xyz"]].to_numpy().reshape(-1, 15, 3)
+    assert np.array_equal(xyz, result.joints3d)
+
+
+def test_lift_table_is_deterministic_and_independent_of_chunking(lifter, frame):
+    whole = lift_table(frame, lifter)
+    again = lift_table(frame, lifter)
+    pd.testing.assert_frame_equal(whole, again, check_exact=True)
+    parts = pd.concat([lift_table(frame.iloc[i:i + 7], lifter) for i in range(0, len(frame), 7)],
+                      ignore_index=True)
+    # Same rows in other chunks: equal to rounding (the lifter's vectorised
+    # steps may differ in the last bit with the batch size).
+    pd.testing.assert_frame_equal(whole, parts, check_exact=False, rtol=0, atol=1e-12)
+
+
+def test_bad_rows_keep_their_place_with_status_and_reason(lifter, frame):
+    bad = frame.copy().astype({"left_wrist_x": object})
+    bad.loc[3, "left_wrist_x"] = "n/a?"
+    limbs = [f"{j}_{a}" for j in LIMB_JOINTS[2:] + ("nose", "left_eye", "right_eye", "left_ear", "right_ear")
+             for a in "x"]
+    bad.loc[5, limbs] = np.nan                                           # 2 shoulders left: too few joints
+    bad.loc[8, "frame"] = 7                                              # duplicate id
+    out = lift_table(bad, lifter)
+    assert len(out) == len(frame)
+    assert out.loc[3, "status"] == "bad_input" and "row 3, column left_wrist_x: 'n/a?' is not a number" in out.loc[3, "message"]
+    assert out.loc[5, "status"] == "too_few_joints" and "at least" in out.loc[5, "message"]
+    assert out.loc[8, "status"] == "bad_input" and "duplicate id (frame=7, person=0)" in out.loc[8, "message"]
+    for r in (3, 5, 8):
+        assert out.loc[r, [c for c in out.columns if c.endswith("_z")]].isna().all()
+    good = out.drop(index=[3, 5, 8])
+    assert set(good["status"]) <= {"ok", "not_converged"}
+
+
+def test_lift_table_on_an_empty_chunk_gives_the_columns(lifter, frame):
+    out = lift_table(frame.iloc[:0], lifter)
+    assert len(out) == 0 and list(out.columns) == output_columns(["frame", "person"], BODY15.joints)
+
+
+def test_lift_table_rejects_tables_it_cannot_understand(lifter, frame):
+    with pytest.raises(KeypointFormatError, match="no id column"):
+        lift_table(frame.drop(columns=["frame", "person"]), lifter)
+    with pytest.raises(KeypointFormatError, match="format mismatch"):
+        lift_table(frame, lifter, format="mpii16")
+    clash = frame.rename(columns={"person": "status"})
+    with pytest.raises(KeypointFormatError, match="clash with output columns"):
+        lift_table(clash, lifter)
+
+
+def test_writers_csv_json_npz_agree(lifter, frame, tmp_path):
+    out = lift_table(frame.iloc[:6], lifter)
+    out.loc[2, "status"] = "too_few_joints"
+    out.loc[2, [c for c in out.columns if c[-2:] in ("_x", "_y", "_z")]] = np.nan
+    write_lifted(out, tmp_path / "o.csv")
+    write_lifted(out, tmp_path / "o.json")
+    write_lifted(out, tmp_path / "o.npz")
+    csv = pd.read_csv(tmp_path / "o.csv")
+    assert list(csv.columns) == list(out.columns)
+    assert np.allclose(csv["left_knee_z"], out["left_knee_z"], atol=1e-6, equal_nan=True)
+    assert ",too_few_joints," in (tmp_path / "o.csv").read_text()
+    document = json.loads((tmp_path / "o.json").read_text())
+    assert document["joint_names"] == list(BODY15.joints)
+    assert document["frames"][2]["joints3d"][0] == [None, None, None]
+    assert document["frames"][0]["frame"] == 0
+    assert document["frames"][0]["joints3d"][BODY15.index("left_knee")][2] == pytest.approx(out.loc[0, "left_knee_z"], abs=1e-6)
+    with np.load(tmp_path / "o.npz", allow_pickle=False) as data:
+        assert data["joints3d"].shape == (6, 15, 3)
+        assert data["status"].tolist()[2] == "too_few_joints"
+        assert data["id_frame"].tolist() == list(range(6))
+    with pytest.raises(ValueError, match="unknown output type '.txt'"):
+        write_lifted(out, tmp_path / "o.txt")
+
+
+def test_csv_output_is_byte_identical_between_runs(lifter, frame, tmp_path):
+    path = tmp_path / "k.csv"
+    frame.to_csv(path, index=False)
+    lift_file(path, tmp_path / "a.csv", lifter, chunk_rows=9)
+    lift_file(path, tmp_path / "b.csv", lifter, chunk_rows=13)
+    assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()
+
+
+class Interrupted(Exception):
+    pass
+
+
+class InterruptingLifter(Lifter):
+    """A real Lifter whose run is cut off (like Ctrl-C) after ``budget`` chunks."""
+
+    def __init__(self, budget, **kwargs):
+        super().__init__(**kwargs)
+        self.budget, self.calls = budget, 0
+
+    def lift(self, keypoints2d, scores=None):
+        self.calls += 1
+        if self.calls > self.budget:
+            raise Interrupted("simulated crash")
+        return super().lift(keypoints2d, scores)
+
+
+def test_resume_after_a_crash_redoes_only_unfinished_chunks(frame, tmp_path):
+    path = tmp_path / "k.csv"
+    frame.to_csv(path, index=False)
+    output = tmp_path / "out.csv"
+    crashing = InterruptingLifter(2, bases=toy_bases(), method="convex")
+    with pytest.raises(Interrupted):
+        lift_file(path, output, crashing, chunk_rows=10)
+    assert not output.exists()                                   # never a half-written output
+    parts = sorted((tmp_path / "out.csv.parts").glob("part-*.npz"))
+    assert [p.name for p in parts] == ["part-000000.npz", "part-000001.npz"]
+    resumed = InterruptingLifter(100, bases=toy_bases(), method="convex")
+    summary = lift_file(path, output, resumed, chunk_rows=10, resume=True)
+    assert resumed.calls == 2 and summary.chunks_resumed == 2 and summary.chunks == 4
+    assert summary.rows == 40 and summary.lifted == 40
+    assert not (tmp_path / "out.csv.parts").exists()
+    fresh = tmp_path / "fresh.csv"
+    lift_file(path, fresh, Lifter(bases=toy_bases(), method="convex"), chunk_rows=10)
+    assert output.read_bytes() == fresh.read_bytes()
+
+
+def test_resume_refuses_other_settings(frame, tmp_path):
+    path = tmp_path / "k.csv"
+    frame.to_csv(path, index=False)
+    crashing = InterruptingLifter(1, bases=toy_bases(), method="convex")
+    with pytest.raises(Interrupted):
+        lift_file(path, tmp_path / "out.csv", crashing, chunk_rows=10, settings={"method": "convex"})
+    with pytest.raises(KeypointFormatError, match="cannot resume .*chunk_rows, settings differ"):
+        lift_file(path, tmp_path / "out.csv", Lifter(bases=toy_bases()), chunk_rows=20, resume=True,
+                  settings={"method": "convex+refine"})
+
+
+def test_unusable_input_leaves_no_parts_folder(lifter, tmp_path):
+    path = tmp_path / "k.csv"
+    path.write_text("frame,nose_x\n0,1\n")
+    with pytest.raises(KeypointFormatError, match="missing coordinate column nose_y"):
+        lift_file(path, tmp_path / "out.csv", lifter)
+    assert list(tmp_path.iterdir()) == [path]
+
+
+def test_other_layouts_stream_to_json_and_npz(lifter, tmp_path):
+    from test_io_support import body15_poses
+    poses = body15_poses(25)
+    pixels = 300 * poses[..., :2] + 300
+    np.save(tmp_path / "k.npy", pixels)
+    summary = lift_file(tmp_path / "k.npy", tmp_path / "out.npz", lifter, chunk_rows=10)
+    assert summary.layout == "numpy" and summary.skeleton == "body15" and summary.lifted == 25
+    with np.load(tmp_path / "out.npz") as data:
+        assert data["joints3d"].shape == (25, 15, 3) and data["id_frame"].tolist() == list(range(25))
+    summary = lift_file(tmp_path / "k.npy", tmp_path / "out.json", lifter, chunk_rows=10)
+    document = json.loads((tmp_path / "out.json").read_text())
+    assert len(document["frames"]) == 25
