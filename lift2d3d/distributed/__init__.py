@@ -3,10 +3,11 @@
 Two ways in:
 
 * :func:`lift_files` (what ``lift2d3d lift INPUT... -o OUTDIR --scheduler
-  ADDRESS`` calls) splits keypoint CSV files into row blocks, lifts them on
-  the cluster's workers and writes one partitioned output per input
-  (``OUTDIR/<stem>_3d.parquet/part-NNNNN.parquet``, CSV without pyarrow),
-  with the columns and values of a single-machine run;
+  ADDRESS`` calls) splits wide keypoint CSV files into row blocks (other
+  layouts go whole to one worker), lifts them on the cluster's workers and
+  writes one partitioned output per input
+  (``OUTDIR/<stem>_3d.parquet/part-NNNNN.parquet``, CSV without pyarrow)
+  with the columns, rows and values of ``lift2d3d lift`` on one machine;
 * :func:`lift_dataframe` maps the lifter over the partitions of a dask
   DataFrame the caller already has.
 
@@ -28,9 +29,9 @@ Examples
 from .cluster import SchedulerSpec, open_client, parse_scheduler
 from .engine import LiftFilesSummary, lift_dataframe, lift_files, output_path_for
 from .output import read_lifted
-from .partitions import Partition, expand_inputs, plan_partitions
+from .partitions import Partition, expand_inputs, iter_partition_tables, plan_partitions
 from .worker import LifterSpec
 
 __all__ = ["lift_files", "lift_dataframe", "LiftFilesSummary", "read_lifted", "parse_scheduler",
            "open_client", "SchedulerSpec", "LifterSpec", "Partition", "expand_inputs", "plan_partitions",
-           "output_path_for"]
+           "iter_partition_tables", "output_path_for"]

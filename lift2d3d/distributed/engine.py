@@ -1,11 +1,16 @@
 """Lifting many keypoint files, or a dask DataFrame, on a Dask cluster.
 
 The work unit is one :class:`~.partitions.Partition`: a worker reads its
-block of an input file, lifts it with the same pure chunk function as the
-single-machine CLI (:func:`lift2d3d.io.lift_table`) and writes one output
-part.  Tasks are pure functions of their partition and the lifter spec, so
-when a worker dies Dask recomputes its tasks elsewhere and the output is the
-same, row for row and bit for bit, as a single-machine run.
+block of an input file, lifts it chunk by chunk with the functions of the
+single-machine CLI (:func:`lift2d3d.io.lift_keypoints`) and writes one
+output part.  Tasks are pure functions of their partition and the lifter
+spec, so when a worker dies Dask recomputes its tasks elsewhere and the
+output is the same, row for row and bit for bit, as a single-machine run.
+
+The one thing a block cannot know alone is whether an id already occurred in
+an earlier block; each task returns its rows' id hashes and the client flags
+those duplicates afterwards (:mod:`.duplicates`), as the single-machine
+reader does while streaming.
 """
 
 from __future__ import annotations
@@ -17,21 +22,31 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
+from . import output as _output
 from .cluster import open_client
-from .output import commit, discard, output_format, staging_dir, write_part
-from .partitions import Partition, choose_rows_per_partition, expand_inputs, plan_partitions, read_partition
+from .duplicates import flag_cross_partition_duplicates
+from .partitions import (Partition, choose_rows_per_partition, expand_inputs, iter_partition_tables,
+                         plan_partitions)
 from .worker import LifterSpec, get_lifter
 
 __all__ = ["lift_files", "lift_dataframe", "LiftFilesSummary", "PartResult", "output_path_for"]
 
 # How long a run waits for a remote scheduler to have at least one worker.
 WAIT_FOR_WORKERS_S = 120
+#: Rows per chunk inside a task: the single-machine CLI's default ``--chunk-size``.
+DEFAULT_CHUNK_ROWS = 5000
 _ROWS_SAMPLE_BYTES = 1 << 16
 
 
 @dataclass(frozen=True)
 class PartResult:
-    """What a worker reports for one partition (the rows stay on disk)."""
+    """What a worker reports for one partition (the lifted rows stay on disk).
+
+    ``hashes`` are the rows' id hashes (uint64, 8 bytes a row) for the
+    cross-partition duplicate check.
+    """
 
     path: str
     number: int
@@ -39,6 +54,10 @@ class PartResult:
     status_counts: dict = field(default_factory=dict)
     seconds: float = 0.0
     worker_pid: int = 0
+    part: str = ""
+    hashes: np.ndarray = None
+    notes: tuple = ()
+    first_problems: tuple = ()
     error: str | None = None
 
 
@@ -51,17 +70,21 @@ class LiftFilesSummary:
     outputs : dict
         Input file -> output directory, for every input lifted completely.
     errors : dict
-        Input file -> message naming the file (and rows) and what to do.
+        Input file -> message naming the file (and rows) and what to do;
+        such inputs get no output (an older output of theirs is left as it was).
     n_frames : int
-        Frames lifted (rows of the committed outputs).
+        Rows written (all statuses).
     status_counts : dict
-        Per-frame ``status`` values over the committed outputs.
+        Per-row ``status`` values over the written outputs.
     n_partitions : int
         Tasks run (one per partition).
     n_workers : int
         Workers of the cluster when the run started.
     seconds : float
-        Wall time from planning to the last commit.
+        Wall time from planning to the last commit (cluster start-up included
+        when the run started its own cluster).
+    notes : list of str
+        Skipped malformed lines and the first rows with bad input.
     """
 
     outputs: dict
@@ -71,10 +94,17 @@ class LiftFilesSummary:
     n_partitions: int
     n_workers: int
     seconds: float
+    notes: list = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
+        """No input failed."""
         return not self.errors
+
+    @property
+    def n_lifted(self) -> int:
+        """Rows with a 3D pose (status ``ok`` or ``not_converged``)."""
+        return sum(self.status_counts.get(s, 0) for s in ("ok", "not_converged"))
 
     @property
     def frames_per_second(self) -> float:
@@ -82,25 +112,27 @@ class LiftFilesSummary:
 
     def __str__(self) -> str:
         counts = ", ".join(f"{k} {v}" for k, v in sorted(self.status_counts.items())) or "none"
-        lines = [f"lifted {self.n_frames} frames from {len(self.outputs)} file(s) in {self.seconds:.1f} s "
-                 f"({self.frames_per_second:.0f} frames/s; {self.n_partitions} partitions on "
-                 f"{self.n_workers} worker(s)); status: {counts}"]
+        lines = [f"lifted {self.n_lifted} of {self.n_frames} rows from {len(self.outputs)} file(s) in "
+                 f"{self.seconds:.1f} s ({self.frames_per_second:.0f} rows/s; {self.n_partitions} partitions "
+                 f"on {self.n_workers} worker(s)); status: {counts}"]
         lines += [f"  {src} -> {dst}" for src, dst in self.outputs.items()]
+        lines += [f"  note: {note}" for note in self.notes[:10]]
         lines += [f"error: {message}" for message in self.errors.values()]
         return "\n".join(lines)
 
 
 def output_path_for(input_path, output_dir, fmt: str) -> Path:
-    """Output directory of one input: ``OUTDIR/<stem>_3d.<fmt>/`` holding its parts."""
-    stem = Path(input_path).name
-    for suffix in (".gz", ".csv", ".tsv", ".txt", ".json", ".jsonl"):
-        if stem.lower().endswith(suffix):
-            stem = stem[: -len(suffix)]
-    return Path(output_dir) / f"{stem}_3d.{fmt}"
+    """Output directory of one input: ``OUTDIR/<name without extension>_3d.<fmt>/`` holding its parts."""
+    name = Path(input_path).name
+    for suffix in (".csv", ".tsv", ".txt", ".json", ".npy", ".npz"):
+        if name.lower().endswith(suffix):
+            name = name[: -len(suffix)]
+            break
+    return Path(output_dir) / f"{name}_3d.{fmt}"
 
 
 def _estimate_rows(files) -> int:
-    """Rows of all CSV inputs from their sizes and the mean length of their first lines."""
+    """Rows of all inputs from their sizes and the mean length of their first lines."""
     total = 0
     for path in files:
         try:
@@ -109,154 +141,201 @@ def _estimate_rows(files) -> int:
                 sample = handle.read(_ROWS_SAMPLE_BYTES)
         except OSError:
             continue
-        lines = max(sample.count(b"\n"), 1)
-        total += int(size / (len(sample) / lines)) if sample else 0
+        if sample:
+            total += int(size / (len(sample) / max(sample.count(b"\n"), 1)))
     return total
 
 
 def _status_counts(frame) -> dict:
-    if "status" not in frame.columns:
-        return {}
     return {str(k): int(v) for k, v in frame["status"].value_counts(sort=False).items()}
 
 
-def _lift_partition(partition: Partition, spec: LifterSpec, staging: str, fmt: str,
-                    input_format) -> PartResult:
-    """Worker task: read, lift and write one partition; a data error becomes a report."""
-    from ..io import lift_table
+def _lift_partition(partition: Partition, spec: LifterSpec, staging: str, fmt: str, skeleton_name,
+                    delimiter, chunk_rows: int) -> PartResult:
+    """Worker task: read, lift and write one partition; a data error becomes a report, not a crash."""
+    import pandas as pd
+
+    from ..io import KeypointFormatError, lift_keypoints
 
     start = time.perf_counter()
     try:
-        frame = read_partition(partition)
-        lifted = lift_table(frame, get_lifter(spec), format=input_format)
-        write_part(lifted, staging, partition.number, fmt)
-    except Exception as exc:  # any failure is this partition's, reported with its location
+        lifter = get_lifter(spec)
+        frames, hashes, notes, problems = [], [], [], []
+        for table, row_hashes in iter_partition_tables(partition, skeleton_name, delimiter, chunk_rows):
+            if not frames:
+                mapping = table.mapping_to(lifter)
+                if not (mapping.direct or mapping.derived):
+                    raise KeypointFormatError(f"no joint of {table.skeleton.name} maps onto the bases' "
+                                              f"skeleton {lifter.skeleton.name}")
+            frames.append(lift_keypoints(table, lifter))
+            hashes.append(row_hashes)
+            notes.extend(table.notes)
+            problems.extend(str(p) for p in table.problems[~table.good][: 3 - len(problems)])
+        if not frames:
+            return PartResult(partition.path, partition.number, worker_pid=os.getpid(),
+                              seconds=time.perf_counter() - start, hashes=np.zeros(0, np.uint64))
+        lifted = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+        part = _output.write_part(lifted, staging, partition.number, fmt)
+    except Exception as exc:  # any failure belongs to this partition and is reported with its location
+        message = str(exc)
+        if message.startswith(partition.path):  # io errors start with the file; describe() names it
+            message = message[len(partition.path):].lstrip(": ")
         return PartResult(partition.path, partition.number, worker_pid=os.getpid(),
-                          error=f"{partition.describe()}: {type(exc).__name__}: {exc}")
-    return PartResult(partition.path, partition.number, n_rows=len(lifted),
-                      status_counts=_status_counts(lifted), seconds=time.perf_counter() - start,
-                      worker_pid=os.getpid())
+                          error=f"{partition.describe()}: {message} ({type(exc).__name__})")
+    return PartResult(partition.path, partition.number, n_rows=len(lifted), status_counts=_status_counts(lifted),
+                      seconds=time.perf_counter() - start, worker_pid=os.getpid(), part=str(part),
+                      hashes=np.concatenate(hashes) if hashes else np.zeros(0, np.uint64),
+                      notes=tuple(notes[:10]), first_problems=tuple(problems))
 
 
 def _identity(value):
     return value
 
 
-def lift_files(inputs, output_dir, *, scheduler="local", bases="default", input_format=None,
-               output_format_name=None, rows_per_partition=None, progress=False,
-               **lifter_options) -> LiftFilesSummary:
+def lift_files(inputs, output_dir, *, scheduler="local", bases="default", format=None, layout=None,
+               delimiter=None, output_format=None, rows_per_partition=None, chunk_rows=DEFAULT_CHUNK_ROWS,
+               progress=False, **lifter_options) -> LiftFilesSummary:
     """Lift keypoint files on a Dask cluster into partitioned outputs.
 
     Parameters
     ----------
     inputs : str, path or list of them
-        Keypoint files (CSV files are split into row blocks; other formats
-        are read whole by :func:`lift2d3d.io.read_keypoints`) or glob patterns.
+        Keypoint files or glob patterns (``"clips/*.csv"``).  Wide CSV files
+        are split into row blocks; other layouts are read whole by one task.
     output_dir : path
         Receives one directory per input, ``<stem>_3d.parquet/part-NNNNN.parquet``
-        (``.csv`` without pyarrow), with the columns of the single-machine CLI.
-        Workers must see this path (a shared file system on a real cluster).
+        (``.csv`` without pyarrow), whose parts concatenated in name order
+        are the table ``lift2d3d lift`` writes for that input: same columns,
+        rows and values.  Workers must see this path (a shared file system
+        on a real cluster); read it back with :func:`~.output.read_lifted`.
     scheduler : str or distributed.Client
         ``"local"``, ``"local:N"``, ``"tcp://HOST:PORT"``, a scheduler JSON
         file, or a connected client (left open).
     bases : str, path or ShapeBases
         Shape bases for :class:`~lift2d3d.lifter.Lifter`.
-    input_format : str or None
-        Keypoint format for :func:`lift2d3d.io.lift_table` (None: detect from the columns).
-    output_format_name : {"parquet", "csv"} or None
-        None: Parquet when pyarrow is installed, else CSV.
+    format, layout, delimiter : str or None
+        As for :func:`lift2d3d.io.read_keypoints` (None: detect).
+    output_format : {"parquet", "csv"} or None
+        None: Parquet when pyarrow is installed, else CSV (in the CLI's fixed
+        float format).
     rows_per_partition : int or None
-        Frames per task; None sizes them to give each worker thread about
-        four tasks, between 2,000 and 50,000 rows.
+        Frames per task, rounded up to a multiple of ``chunk_rows``; None:
+        about four tasks per worker thread, 5,000 to 50,000 rows each.
+    chunk_rows : int
+        Frames per lifter call inside a task (the CLI's ``--chunk-size``).
     progress : bool
-        Show a progress bar (frames) on stderr.
+        Show a progress bar (rows) on stderr.
     **lifter_options
-        Passed to :class:`~lift2d3d.lifter.Lifter` (``method``, ``alpha``, ``camera``, ...).
+        Passed to :class:`~lift2d3d.lifter.Lifter` (``method``, ``alpha``,
+        ``camera``, ...); ``n_threads`` defaults to 1 per task.
 
     Returns
     -------
     LiftFilesSummary
-        Outputs, per-input errors and figures.  An input with any failed
-        partition gets no output (its previous output, if any, is kept) and
-        an entry in ``errors``; the other inputs are unaffected.
+        An input with any failed partition gets no output and an entry in
+        ``errors``; the other inputs are unaffected.
 
     Raises
     ------
     FileNotFoundError, ValueError, ConnectionError
         Before any work starts: no input, bad options, unreachable scheduler,
         or two inputs that would write the same output.
+
+    Examples
+    --------
+    >>> from lift2d3d.distributed import lift_files
+    >>> summary = lift_files("clips/*.csv", "lifted", scheduler="local:2")   # doctest: +SKIP
+    >>> summary.ok, summary.n_frames                                         # doctest: +SKIP
     """
+    from ..io.readers import split_format
+
     start = time.perf_counter()
+    if int(chunk_rows) < 1:
+        raise ValueError(f"chunk_rows must be at least 1; got {chunk_rows}")
     files = expand_inputs(inputs)
-    fmt = output_format(output_format_name)
+    skeleton_name, layout = split_format(format, layout)
+    fmt = _output.output_format(output_format)
     spec = LifterSpec.create(bases, **lifter_options)
     output_dir = Path(output_dir)
     finals = {}
     for path in files:
         final = output_path_for(path, output_dir, fmt)
-        if final in finals.values():
-            other = next(k for k, v in finals.items() if v == final)
-            raise ValueError(f"inputs {other} and {path} would both write {final}; lift them into separate "
+        clash = [other for other, taken in finals.items() if taken == final]
+        if clash:
+            raise ValueError(f"inputs {clash[0]} and {path} would both write {final}; lift them into separate "
                              "output directories or rename one")
         finals[path] = final
     output_dir.mkdir(parents=True, exist_ok=True)
     run_id = uuid.uuid4().hex[:12]
+    stagings = {path: _output.staging_dir(finals[path], run_id) for path in files}
 
     with open_client(scheduler) as client:
         if not client.scheduler_info().get("workers"):
             client.wait_for_workers(1, timeout=WAIT_FOR_WORKERS_S)
-        n_threads = sum(client.nthreads().values())
-        n_workers = len(client.nthreads())
-        rows = rows_per_partition or choose_rows_per_partition(_estimate_rows(files), n_threads)
-        if rows < 1:
-            raise ValueError(f"rows_per_partition must be positive; got {rows}")
-        plan = plan_partitions(files, int(rows))
-        errors = {path: f"{path}: {exc}" for path, exc in plan.items() if isinstance(exc, Exception)}
+        nthreads = client.nthreads()
+        if rows_per_partition is None:
+            rows = choose_rows_per_partition(_estimate_rows(files), sum(nthreads.values()), int(chunk_rows))
+        else:
+            if int(rows_per_partition) < 1:
+                raise ValueError(f"rows_per_partition must be at least 1; got {rows_per_partition}")
+            rows = -(-int(rows_per_partition) // int(chunk_rows)) * int(chunk_rows)
+        plan = plan_partitions(files, rows, skeleton_name, layout, delimiter)
+        errors = {path: str(exc) if str(path) in str(exc) else f"{path}: {exc}"
+                  for path, exc in plan.items() if isinstance(exc, Exception)}
+        # One graph key holds the lifter recipe: each worker fetches it once and keeps it.
         spec_future = client.submit(_identity, spec, key=f"lift2d3d-spec-{spec.key}", pure=False)
-        stagings = {path: staging_dir(finals[path], run_id) for path in files}
         futures, where = [], {}
         for file_number, path in enumerate(files):
             if path in errors:
                 continue
             for partition in plan[path]:
                 future = client.submit(_lift_partition, partition, spec_future, str(stagings[path]), fmt,
-                                       input_format, key=f"lift2d3d-{run_id}-{file_number}-{partition.number}",
-                                       pure=False)
+                                       skeleton_name, delimiter, int(chunk_rows),
+                                       key=f"lift2d3d-{run_id}-{file_number}-{partition.number}", pure=False)
                 futures.append(future)
                 where[future.key] = partition
-        results = _gather(futures, where, progress)
         del spec_future
+        try:
+            results = _gather(futures, where, progress)
+        finally:
+            client.cancel(futures)
+        n_workers = len(nthreads)
 
-    outputs, n_frames, counts = {}, 0, Counter()
+    outputs, n_frames, counts, notes = {}, 0, Counter(), []
     for path in files:
         if path in errors:
-            discard(stagings[path])
+            _output.discard(stagings[path])
             continue
         parts = [results[(path, p.number)] for p in plan[path]]
         failed = [r.error for r in parts if r.error]
+        if not failed and sum(r.n_rows for r in parts) == 0:
+            failed = [f"{path}: holds no keypoint rows"]
         if failed:
             more = f" (and {len(failed) - 1} more failed partition(s))" if len(failed) > 1 else ""
             errors[path] = failed[0] + more + "; no output was written for this file"
-            discard(stagings[path])
+            _output.discard(stagings[path])
             continue
-        outputs[path] = commit(stagings[path], finals[path])
-        n_frames += sum(r.n_rows for r in parts)
+        parts = flag_cross_partition_duplicates(parts, plan[path], fmt)
+        outputs[path] = _output.commit(stagings[path], finals[path])
         for r in parts:
+            n_frames += r.n_rows
             counts.update(r.status_counts)
+            notes.extend(r.notes)
+        notes.extend(p for r in parts for p in r.first_problems)
     return LiftFilesSummary(outputs=outputs, errors=errors, n_frames=n_frames, status_counts=dict(counts),
                             n_partitions=len(futures), n_workers=n_workers,
-                            seconds=time.perf_counter() - start)
+                            seconds=time.perf_counter() - start, notes=notes)
 
 
 def _gather(futures, where, progress) -> dict:
-    """Wait for every partition; a task that could not run (e.g. killed its worker repeatedly) is an error."""
+    """Wait for every partition; a task the cluster could not run (e.g. it killed workers repeatedly) is an error."""
     from distributed import as_completed
 
     bar = None
     if progress:
         from tqdm import tqdm
 
-        bar = tqdm(total=sum(p.n_rows for p in where.values()) or None, unit="frame", desc="lift")
+        bar = tqdm(total=sum(p.n_rows for p in where.values()) or None, unit="row", desc="lift")
     results = {}
     try:
         for future in as_completed(futures):
@@ -271,20 +350,19 @@ def _gather(futures, where, progress) -> dict:
             results[(partition.path, partition.number)] = result
             if bar is not None:
                 bar.update(partition.n_rows)
-            future.release()
     finally:
         if bar is not None:
             bar.close()
     return results
 
 
-def _lift_frame(frame, spec: LifterSpec, input_format):
+def _lift_frame(frame, spec: LifterSpec, format):
     from ..io import lift_table
 
-    return lift_table(frame, get_lifter(spec), format=input_format)
+    return lift_table(frame, get_lifter(spec), format=format)
 
 
-def lift_dataframe(ddf, bases="default", *, input_format=None, **lifter_options):
+def lift_dataframe(ddf, bases="default", *, format=None, **lifter_options):
     """Lift every partition of a dask DataFrame of wide keypoints.
 
     Parameters
@@ -294,43 +372,38 @@ def lift_dataframe(ddf, bases="default", *, input_format=None, **lifter_options)
         [, ``<joint>_score``] in pixels), as :func:`lift2d3d.io.lift_table` takes.
     bases : str, path or ShapeBases
         Shape bases for the lifter.
-    input_format : str or None
-        Keypoint format (None: detect from the columns).
+    format : str or None
+        Keypoint format of the columns (None: detect from the names).
     **lifter_options
-        Passed to :class:`~lift2d3d.lifter.Lifter`.
+        Passed to :class:`~lift2d3d.lifter.Lifter`; ``n_threads`` defaults to 1.
 
     Returns
     -------
     dask.dataframe.DataFrame
-        Lazy: id columns, ``<joint>_x/_y/_z`` (metres, camera frame),
-        ``status``, ``reprojection_error``, ``iterations``; one output
-        partition per input partition, same index.  Compute it with any
-        scheduler; with ``distributed`` the lifter spec is one graph key,
-        fetched once by each worker.
+        Lazy, one output partition per input partition: id columns,
+        ``<joint>_x/_y/_z`` (metres, camera frame), ``status``,
+        ``reprojection_error``, ``iterations``, ``message``, exactly as
+        :func:`lift2d3d.io.lift_table` gives for each partition (duplicate
+        ids are flagged within a partition only).  The lifter recipe is one
+        graph key, fetched once by each worker.
 
     Examples
     --------
     >>> import dask.dataframe as dd
     >>> from lift2d3d.distributed import lift_dataframe
-    >>> lifted = lift_dataframe(dd.read_csv("keypoints/*.csv"))      # doctest: +SKIP
-    >>> lifted.to_parquet("lifted/")                                  # doctest: +SKIP
+    >>> lifted = lift_dataframe(dd.read_csv("keypoints/*.csv", dtype={"frame": str}))  # doctest: +SKIP
+    >>> lifted.to_parquet("lifted/")                                                     # doctest: +SKIP
     """
     import dask
 
     spec = LifterSpec.create(bases, **lifter_options)
-    meta = _lift_meta(ddf, spec, input_format)
+    meta = _lift_meta(ddf, spec, format)
     spec_key = dask.delayed(spec, pure=True, traverse=False)
-    return ddf.map_partitions(_lift_frame, spec_key, input_format, meta=meta, align_dataframes=False)
+    return ddf.map_partitions(_lift_frame, spec_key, format, meta=meta, align_dataframes=False)
 
 
-def _lift_meta(ddf, spec, input_format):
-    """Empty frame with the output columns and dtypes, from lifting dask's placeholder rows."""
+def _lift_meta(ddf, spec, format):
+    """Empty frame with the output columns and dtypes (lift_table accepts an empty table)."""
     from ..io import lift_table
 
-    lifter = get_lifter(spec)
-    try:
-        return lift_table(ddf._meta, lifter, format=input_format)
-    except Exception:
-        # some checks refuse an empty table; dask's non-empty placeholder rows lift to
-        # degenerate frames but give the same columns and dtypes
-        return lift_table(ddf._meta_nonempty, lifter, format=input_format).iloc[:0]
+    return lift_table(ddf._meta, get_lifter(spec), format=format)

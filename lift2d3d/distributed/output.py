@@ -17,7 +17,8 @@ import shutil
 import uuid
 from pathlib import Path
 
-__all__ = ["output_format", "part_name", "write_part", "staging_dir", "commit", "discard", "read_lifted"]
+__all__ = ["output_format", "part_name", "write_part", "read_part", "staging_dir", "commit", "discard",
+           "read_lifted"]
 
 _TMP_SUFFIX = ".tmp"
 
@@ -82,13 +83,25 @@ def write_part(frame, directory, number: int, fmt: str) -> Path:
         if fmt == "parquet":
             frame.to_parquet(tmp, index=False)
         else:
-            # repr-precision floats (pandas' default) so CSV parts read back bit for bit
-            frame.to_csv(tmp, index=False)
+            # the single-machine CSV writer's conventions, so the parts joined are its output byte for byte
+            from ..io.writers import FLOAT_FORMAT
+
+            frame.to_csv(tmp, index=False, float_format=FLOAT_FORMAT, na_rep="", lineterminator="\n")
         os.replace(tmp, path)
     finally:
         if tmp.exists():
             tmp.unlink()
     return path
+
+
+def read_part(path):
+    """One part as a DataFrame; CSV parts as text (so that rewriting them changes no untouched cell)."""
+    import pandas as pd
+
+    path = Path(path)
+    if path.suffix == ".parquet":
+        return pd.read_parquet(path)
+    return pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False)
 
 
 def commit(staging: Path, final_dir: Path) -> Path:

@@ -1,14 +1,14 @@
 """Splitting keypoint files into partitions that workers read on their own.
 
-A CSV file is cut at line boundaries into blocks of ``rows_per_partition``
+A wide CSV file is cut at line boundaries into blocks of ``rows_per_partition``
 data rows.  The client scans each file once for the byte offsets of those
 boundaries (a sequential read at disk speed, far cheaper than lifting), so a
 worker can seek straight to its block and every partition knows its first
 row: error messages then name the real line of the file, and the id columns
 and row order of the output are those of a single-machine run.
 
-Files in other formats (JSON, per-frame folders, ...) are read whole by
-:func:`lift2d3d.io.read_keypoints` in one partition each.
+Files in other layouts (long CSV, JSON, OpenPose folders, NumPy) are read
+whole by :func:`lift2d3d.io.iter_keypoint_chunks` in one partition each.
 """
 
 from __future__ import annotations
@@ -17,11 +17,10 @@ import glob
 import io
 import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
-__all__ = ["Partition", "expand_inputs", "plan_partitions", "plan_csv_partitions", "read_partition",
+__all__ = ["Partition", "expand_inputs", "plan_partitions", "plan_csv_partitions", "iter_partition_tables",
            "choose_rows_per_partition"]
 
 # Partition sizing.  A task costs the scheduler about a millisecond; lifting
@@ -53,9 +52,13 @@ class Partition:
         Data rows in the block (blank lines included).
     byte_start, byte_stop : int
         Byte range of the block's rows; ``byte_stop = -1`` means the whole
-        file through :func:`lift2d3d.io.read_keypoints`.
+        file, read by :func:`lift2d3d.io.iter_keypoint_chunks`.
     header : bytes
-        The file's header line, prepended to each block when it is parsed.
+        The file's header line (kept for reference; blocks are parsed with
+        the column names sniffed from it).
+    layout : str
+        The file's layout (``csv-wide`` for row blocks; any layout of
+        :mod:`lift2d3d.io` for whole files).
     """
 
     path: str
@@ -65,6 +68,7 @@ class Partition:
     byte_start: int = 0
     byte_stop: int = -1
     header: bytes = b""
+    layout: str = "csv-wide"
 
     @property
     def whole_file(self) -> bool:
@@ -119,7 +123,7 @@ def expand_inputs(inputs) -> list:
     return files
 
 
-def choose_rows_per_partition(total_rows: int, n_worker_threads: int) -> int:
+def choose_rows_per_partition(total_rows: int, n_worker_threads: int, chunk_rows: int = 5000) -> int:
     """Rows per block: enough tasks for balance, few enough to keep overhead small.
 
     Parameters
@@ -128,19 +132,20 @@ def choose_rows_per_partition(total_rows: int, n_worker_threads: int) -> int:
         Frames across all inputs.
     n_worker_threads : int
         Task slots in the cluster.
+    chunk_rows : int
+        The single-machine reader's chunk; blocks are whole multiples of it
+        so that chunk-dependent messages match a single-machine run.
 
     Returns
     -------
     int
         ``total_rows / (TASKS_PER_WORKER * n_worker_threads)`` clipped to
-        ``[MIN_ROWS_PER_PARTITION, MAX_ROWS_PER_PARTITION]``.
+        ``[MIN_ROWS_PER_PARTITION, MAX_ROWS_PER_PARTITION]``, rounded up to
+        a multiple of ``chunk_rows``.
     """
     wanted = -(-max(total_rows, 1) // (TASKS_PER_WORKER * max(n_worker_threads, 1)))
-    return int(min(MAX_ROWS_PER_PARTITION, max(MIN_ROWS_PER_PARTITION, wanted)))
-
-
-def _is_csv(path: str) -> bool:
-    return os.path.isfile(path) and path.lower().endswith((".csv", ".tsv", ".txt"))
+    rows = min(MAX_ROWS_PER_PARTITION, max(MIN_ROWS_PER_PARTITION, wanted))
+    return int(-(-rows // chunk_rows) * chunk_rows)
 
 
 def _row_boundaries(path: str, data_start: int, rows_per_partition: int):
@@ -199,45 +204,123 @@ def plan_csv_partitions(path: str, rows_per_partition: int) -> list:
     return partitions
 
 
-def plan_partitions(files, rows_per_partition: int) -> dict:
-    """Partitions of every input: CSV files in row blocks, other formats whole.
+def plan_partitions(files, rows_per_partition: int, skeleton_name=None, layout=None, delimiter=None) -> dict:
+    """Partitions of every input: wide CSV files in row blocks, other layouts whole.
+
+    Parameters
+    ----------
+    files : list of str
+    rows_per_partition : int
+    skeleton_name, layout, delimiter
+        Keypoint format, file layout and CSV delimiter (None: detect), as
+        :func:`lift2d3d.io.split_format` returns them; checked here, on the
+        client, so that an unusable file is reported before any work starts.
 
     Returns
     -------
     dict
         ``{path: list of Partition}`` in input order; a file that cannot be
-        planned maps to the ``OSError``/``ValueError`` that says why.
+        planned maps to the exception that says why (it names the file).
     """
+    from ..io.csv_wide import classify_columns, sniff_csv
+    from ..io.readers import detect_layout
+
     plan = {}
     for path in files:
         try:
-            if _is_csv(path):
+            file_layout = layout or detect_layout(path, delimiter)
+            if file_layout == "csv-wide" and os.path.isfile(path):
+                _, header = sniff_csv(path, delimiter)
+                classify_columns(header, format=skeleton_name, source=str(path))
                 plan[path] = plan_csv_partitions(path, rows_per_partition)
             else:
-                plan[path] = [Partition(path=path, number=0, first_row=0, n_rows=0)]
-        except (OSError, ValueError) as exc:
+                plan[path] = [Partition(path=path, number=0, first_row=0, n_rows=0, layout=file_layout)]
+        except (OSError, ValueError) as exc:  # KeypointFormatError is a ValueError
             plan[path] = exc
     return plan
 
 
-def read_partition(partition: Partition):
-    """Read one block into a DataFrame whose index is the file's row number.
+def iter_partition_tables(partition: Partition, skeleton_name=None, delimiter=None, chunk_rows: int = 5000):
+    """Yield the partition's rows as :class:`~lift2d3d.io.KeypointTable` chunks of ``chunk_rows``.
 
-    Returns
-    -------
-    pandas.DataFrame
-        The block's rows with the file's header; index ``first_row, first_row+1, ...``.
+    A row block is parsed exactly as :func:`lift2d3d.io.iter_keypoint_chunks`
+    parses the whole file (same pandas options, same per-row problem
+    messages with the file's line numbers, duplicate ids flagged across the
+    block's chunks), so that with ``rows_per_partition`` a multiple of
+    ``chunk_rows`` every chunk, and so every output row, is the one a
+    single-machine run produces.  A whole-file partition is read by
+    ``iter_keypoint_chunks`` itself.
+
+    Parameters
+    ----------
+    partition : Partition
+    skeleton_name : str or None
+        Keypoint format of the columns (``coco17`` ...; None: detect).
+    delimiter : str or None
+        CSV delimiter (None: detect from the header).
+    chunk_rows : int
+        Rows per chunk, as ``lift2d3d lift --chunk-size``.
+
+    Yields
+    ------
+    (KeypointTable, hashes)
+        The chunk and its rows' id hashes (uint64), for the cross-partition
+        duplicate check.
     """
-    import pandas as pd
+    from ..io.readers import iter_keypoint_chunks
+    from ..io.table import IdHashSet, flag_duplicates
 
     if partition.whole_file:
-        from ..io import read_keypoints
+        chunks = iter_keypoint_chunks(partition.path, skeleton_name, partition.layout, chunk_rows=chunk_rows,
+                                      delimiter=delimiter, check_duplicates=False)
+    else:
+        chunks = _iter_block(partition, skeleton_name, delimiter, chunk_rows)
+    seen = IdHashSet()
+    for table in chunks:
+        hashes = flag_duplicates(table.ids, table.problems, table.where, seen)
+        seen.add(hashes)
+        yield table, hashes
 
-        return read_keypoints(partition.path)
+
+def _iter_block(partition, skeleton_name, delimiter, chunk_rows):
+    import warnings
+
+    import pandas as pd
+
+    from ..io.csv_wide import NA_VALUES, classify_columns, sniff_csv, table_from_wide
+    from ..io.table import KeypointFormatError
+
+    delimiter, header = sniff_csv(partition.path, delimiter)
+    id_columns, joints, skeleton = classify_columns(header, format=skeleton_name, source=partition.path)
+    coordinate_columns = [c for cols in joints.values() for c in cols.values()]
     with open(partition.path, "rb") as handle:
         handle.seek(partition.byte_start)
         block = handle.read(partition.byte_stop - partition.byte_start)
-    sep = "\t" if partition.path.lower().endswith(".tsv") else ","
-    frame = pd.read_csv(io.BytesIO(partition.header + block), sep=sep)
-    frame.index = pd.RangeIndex(partition.first_row, partition.first_row + len(frame))
-    return frame
+    if not block.strip():
+        return
+    # the options of lift2d3d.io.csv_wide.iter_wide_csv, on a block without its header line
+    reader = pd.read_csv(io.BytesIO(block), sep=delimiter, encoding="utf-8", chunksize=chunk_rows,
+                         names=header, header=None, dtype={c: str for c in id_columns}, keep_default_na=False,
+                         na_values={c: NA_VALUES for c in coordinate_columns}, on_bad_lines="warn",
+                         skipinitialspace=True, low_memory=False)
+    rows_before = partition.first_row
+    while True:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", pd.errors.ParserWarning)
+            try:
+                chunk = next(reader)
+            except StopIteration:
+                break
+            except pd.errors.ParserError as exc:
+                raise KeypointFormatError(f"{partition.path}: cannot parse the CSV after data row "
+                                          f"{rows_before}: {str(exc).strip()}") from None
+        first_line = rows_before + 2
+        table = table_from_wide(chunk, source=partition.path, classified=(id_columns, joints, skeleton),
+                                where=lambda r, f=first_line: f"line {f + r}", layout="csv-wide")
+        table.notes.extend(f"{partition.describe()}: {line.strip()} (block-relative line, skipped)"
+                           for w in caught if issubclass(w.category, pd.errors.ParserWarning)
+                           for line in str(w.message).splitlines() if line.strip())
+        table.line_numbers = np.arange(first_line, first_line + len(chunk))
+        table.line_label = "line"
+        rows_before += len(chunk)
+        yield table
