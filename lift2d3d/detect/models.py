@@ -20,7 +20,9 @@ interpreter (relative error <= 1e-3 on a fixed input, see ``_convert``) and
 records the SHA-256 of the files it produced; run-time checks use that record.
 
 The cache is ``platformdirs.user_cache_dir("lift2d3d")/models/<MODEL_ID>``,
-overridden by the ``LIFT2D3D_CACHE_DIR`` environment variable.
+overridden by the ``LIFT2D3D_CACHE_DIR`` environment variable.  The
+conversion runs under this interpreter, or under ``LIFT2D3D_BUILD_PYTHON``
+(an environment that has TensorFlow and tf2onnx) when that is set.
 """
 
 from __future__ import annotations
@@ -123,9 +125,15 @@ def check_models(directory: Path | None = None) -> dict[str, Path]:
     return paths
 
 
+def build_python() -> str:
+    """Interpreter that runs the conversion: ``$LIFT2D3D_BUILD_PYTHON`` or this one."""
+    return os.environ.get("LIFT2D3D_BUILD_PYTHON") or sys.executable
+
+
 def build_dependencies_available(python: str | None = None) -> bool:
-    """Whether ``python`` (default: this interpreter) can import tensorflow and tf2onnx."""
-    if python is None:
+    """Whether ``python`` (default: :func:`build_python`) can import tensorflow and tf2onnx."""
+    python = python or build_python()
+    if python == sys.executable:
         import importlib.util
         return all(importlib.util.find_spec(m) is not None for m in ("tensorflow", "tf2onnx"))
     probe = subprocess.run([python, "-c", "import tensorflow, tf2onnx"], capture_output=True)
@@ -177,7 +185,7 @@ def build_models(force: bool = False, wheel: str | os.PathLike | None = None,
     wheel : path, optional
         A local copy of ``WHEEL_FILE`` (for machines without index access).
     python : str, optional
-        Interpreter that has tensorflow and tf2onnx (default: this one).
+        Interpreter that has tensorflow and tf2onnx (default: :func:`build_python`).
     log : callable
         Progress messages.
     """
@@ -187,8 +195,8 @@ def build_models(force: bool = False, wheel: str | os.PathLike | None = None,
             return check_models(directory)
         except ModelError:
             pass
-    python = python or sys.executable
-    if not build_dependencies_available(None if python == sys.executable else python):
+    python = python or build_python()
+    if not build_dependencies_available(python):
         raise ModelError("Building the BlazePose ONNX models needs TensorFlow and tf2onnx (build time "
                          f"only) in {python}. Install them and build with: {BUILD_COMMAND} "
                          "(or point --python at an environment that has them).")
