@@ -1,0 +1,151 @@
+"""`lift2d3d lift`: the command end to end (in-process through the real CLI parser, and once as a subprocess)."""
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lift2d3d.cli import main
+from lift2d3d.skeletons import BODY15, LIMB_JOINTS
+from test_io_support import coco17_frame, toy_bases
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "examples" / "sample_coco17.csv"
+
+
+@pytest.fixture(scope="module")
+def bases_file(tmp_path_factory):
+    return str(toy_bases().save(tmp_path_factory.mktemp("bases") / "toy.npz"))
+
+
+@pytest.fixture
+def coco_csv(tmp_path):
+    path = tmp_path / "coco.csv"
+    coco17_frame(30).to_csv(path, index=False)                       # face points empty
+    return path
+
+
+def lift(*argv):
+    return main(["lift", *map(str, argv)])
+
+
+def test_coco_csv_with_empty_face_lifts_to_body15_columns(coco_csv, bases_file, tmp_path, capsys):
+    out = tmp_path / "out.csv"
+    assert lift(coco_csv, "-o", out, "--bases", bases_file, "--method", "convex") == 0
+    err = capsys.readouterr().err
+    assert "as csv-wide, format coco17" in err
+    assert "pelvis = mean(left_hip, right_hip)" in err and "lifted 30 of 30 rows" in err
+    table = pd.read_csv(out)
+    assert table.columns[:2].tolist() == ["frame", "person"]
+    assert table.columns[-4:].tolist() == ["status", "reprojection_error", "iterations", "message"]
+    for joint in LIMB_JOINTS:
+        assert {f"{joint}_x", f"{joint}_y", f"{joint}_z"} <= set(table.columns)
+    # the head cannot be derived without ears, but it is still estimated from the bases
+    assert table["head_z"].notna().all()
+    assert table["frame"].tolist() == list(range(30))
+    assert not (tmp_path / "out.csv.parts").exists()
+
+
+def test_json_and_npz_outputs_and_perspective_camera(coco_csv, bases_file, tmp_path):
+    assert lift(coco_csv, "-o", tmp_path / "o.json", "--bases", bases_file, "--method", "convex", "-q") == 0
+    assert len(json.loads((tmp_path / "o.json").read_text())["frames"]) == 30
+    assert lift(coco_csv, "-o", tmp_path / "o.npz", "--bases", bases_file, "--camera", "perspective",
+                "--focal", 1000, "--principal", 320, 240, "--workers", 1, "-q") == 0
+    with np.load(tmp_path / "o.npz") as data:
+        assert data["joints3d"].shape == (30, 15, 3)
+        ok = np.isin(data["status"], ["ok", "not_converged"])
+        assert ok.all() and (data["joints3d"][..., 2] > 0).all()     # in front of the camera
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--camera", "perspective"], "--camera perspective needs --focal F and --principal CX CY"),
+    (["--focal", "900"], "only used with --camera perspective"),
+    (["--format", "h36m17"], "format mismatch: 5 joint(s) are not h36m17 joints"),
+    (["--format", "coco18"], "unknown format 'coco18'"),
+    (["--method", "convex", "--workers", "0"], "--workers must be between 1"),
+    (["--bases", "/nonexistent/bases.npz"], "bases file /nonexistent/bases.npz not found"),
+])
+def test_unusable_options_exit_2_with_a_message(coco_csv, bases_file, tmp_path, capsys, argv, message):
+    extra = [] if "--bases" in argv else ["--bases", bases_file]
+    assert lift(coco_csv, "-o", tmp_path / "o.csv", *extra, *argv) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "o.csv").exists()
+
+
+def test_unusable_inputs_exit_2_naming_the_file(bases_file, tmp_path, capsys):
+    (tmp_path / "empty.csv").write_text("")
+    assert lift(tmp_path / "empty.csv", "-o", tmp_path / "o.csv", "--bases", bases_file) == 2
+    assert f"{tmp_path / 'empty.csv'}: the file is empty" in capsys.readouterr().err
+    assert lift(tmp_path / "missing.csv", "-o", tmp_path / "o.csv", "--bases", bases_file) == 2
+    assert "no such file" in capsys.readouterr().err
+    assert lift(tmp_path / "empty.csv", "-o", tmp_path / "o.txt", "--bases", bases_file) == 2
+    assert "unknown output type '.txt'" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty.csv"]
+
+
+def test_bad_frames_do_not_abort_but_no_liftable_frame_exits_1(bases_file, tmp_path, capsys):
+    frame = coco17_frame(6).astype({"left_knee_x": object})
+    frame.loc[2, "left_knee_x"] = "oops"
+    frame.to_csv(tmp_path / "some.csv", index=False)
+    assert lift(tmp_path / "some.csv", "-o", tmp_path / "o.csv", "--bases", bases_file, "--method", "convex") == 0
+    assert "line 4, column left_knee_x: 'oops' is not a number" in capsys.readouterr().err
+    assert pd.read_csv(tmp_path / "o.csv")["status"].tolist()[2] == "bad_input"
+    hidden = frame.copy()
+    for column in hidden.columns:
+        if column.endswith(("_x", "_y")) and not column.startswith(("left_shoulder", "right_shoulder")):
+            hidden[column] = np.nan
+    hidden.to_csv(tmp_path / "none.csv", index=False)
+    assert lift(tmp_path / "none.csv", "-o", tmp_path / "n.csv", "--bases", bases_file) == 1
+    assert "no row of" in capsys.readouterr().err
+    assert set(pd.read_csv(tmp_path / "n.csv")["status"]) <= {"too_few_joints", "bad_input"}
+
+
+def test_resume_flag_with_nothing_to_resume_runs_everything(coco_csv, bases_file, tmp_path, capsys):
+    out = tmp_path / "o.csv"
+    assert lift(coco_csv, "-o", out, "--bases", bases_file, "--method", "convex", "--resume",
+                "--chunk-size", 7) == 0
+    assert "nothing to resume" in capsys.readouterr().err
+    first = out.read_bytes()
+    assert lift(coco_csv, "-o", out, "--bases", bases_file, "--method", "convex", "--chunk-size", 11) == 0
+    assert out.read_bytes() == first
+
+
+def test_shipped_sample_lifts_with_its_documented_bad_rows(bases_file, tmp_path):
+    assert SAMPLE.is_file() and SAMPLE.stat().st_size < 200_000
+    out = tmp_path / "sample.csv"
+    assert lift(SAMPLE, "-o", out, "--bases", bases_file, "--method", "convex", "-q") == 0
+    table = pd.read_csv(out)
+    assert len(table) == 241
+    status = dict(zip(table.index, table["status"]))
+    assert status[50] == "bad_input" and "left_wrist_x" in table.loc[50, "message"]
+    assert status[100] == "too_few_joints"
+    assert status[150] == "bad_input" and "right_knee_y" in table.loc[150, "message"]
+    assert status[200] == "bad_input" and "duplicate id" in table.loc[200, "message"]
+    assert (table.drop(index=[50, 100, 150, 200])["status"].isin(["ok", "not_converged"])).all()
+
+
+def test_sample_generator_reproduces_the_shipped_rows_layout(tmp_path):
+    spec = importlib.util.spec_from_file_location("make_sample_csv", ROOT / "examples" / "make_sample_csv.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    frame = module.make_sample(toy_bases())
+    shipped = pd.read_csv(SAMPLE)
+    assert list(frame.columns) == list(shipped.columns) and len(frame) == len(shipped)
+    assert frame["frame"].tolist() == shipped["frame"].tolist()
+
+
+def test_subprocess_run_is_quiet_off_a_terminal(coco_csv, bases_file, tmp_path):
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    done = subprocess.run([sys.executable, "-m", "lift2d3d", "lift", str(coco_csv), "-o", str(tmp_path / "o.csv"),
+                           "--bases", bases_file, "--method", "convex"], capture_output=True, text=True, env=env,
+                          timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "" and "\r" not in done.stderr                # no progress bar when piped
+    assert "lifted 30 of 30 rows" in done.stderr
+    assert pd.read_csv(tmp_path / "o.csv").shape == (30, 2 + 3 * len(BODY15.joints) + 4)
