@@ -1,0 +1,523 @@
+"""BasisLearner: shape bases from 3D MoCap by non-negative sparse coding.
+
+The learning step of MonoCap (Zhou et al., TPAMI 2018), in four stages:
+
+1. **Normalise** each pose: centre it on its joint centroid and scale it so
+   that its total bone length equals the reference (``size``, metres), so
+   that the bases model pose, not the subject's size.
+2. **Augment** (optional): mirror left and right, and re-draw each pose
+   with randomly scaled bone groups (shoulder and hip breadth, torso, head,
+   limb segments) so that the bases also express the proportions and joint
+   placements of rigs other than the training one.
+3. **Align** every pose to a reference torso (pelvis, neck, shoulders,
+   hips) by a rotation (generalised Procrustes), so that the bases model
+   articulation and the lifter's rotation carries the viewpoint.
+4. **Learn** a dictionary with non-negative codes::
+
+       min_{B, C >= 0}  sum_n 1/2 || X_n - sum_i c_ni B_i ||_F^2 + alpha || c_n ||_1
+       s.t. ||B_i||_F <= 1
+
+   in the lifter's normalised units (poses divided by the RMS radius of the
+   mean pose), alternating FISTA on the codes with block-coordinate updates
+   of the atoms (Mairal et al., JMLR 2010).  Non-negative codes make every
+   pose a positive blend of prototype poses, so no separate mean is needed.
+
+``alpha`` therefore weighs the same kind of term, in the same units, as the
+lifter's ``alpha`` (whose data term is the 2D projection of this one).  The
+values shipped are chosen by lifting held-out clips (see
+:func:`lifting_error` and ``lift2d3d learn-bases --select``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .skeletons import BODY15, get_skeleton
+
+__all__ = ["BasisLearner", "normalise_poses", "align_torso", "mirror_poses", "jitter_proportions",
+           "nonnegative_sparse_coding", "learn_dictionary", "TORSO_JOINTS", "PROPORTION_RANGES"]
+
+#: Joints whose rigid fit defines a pose's orientation.
+TORSO_JOINTS = ("pelvis", "neck", "left_shoulder", "right_shoulder", "left_hip", "right_hip")
+
+#: Bone groups and the (low, high) factors by which augmentation scales them.  The spread is
+#: wider than adult anthropometry because MoCap rigs place shoulder, hip and head joints
+#: differently (e.g. a rig's shoulder joint may sit at the clavicle's end, 20-35 cm apart).
+PROPORTION_RANGES = {
+    "shoulder": (0.55, 1.10), "hip": (0.70, 1.20), "torso": (0.80, 1.10), "head": (0.80, 1.40),
+    "upper_arm": (0.85, 1.10), "forearm": (0.85, 1.10), "thigh": (0.90, 1.10), "shank": (0.90, 1.10),
+}
+
+
+def _bone_group(parent: str, child: str) -> str:
+    name = child.replace("left_", "").replace("right_", "")
+    return {"neck": "torso", "head": "head", "shoulder": "shoulder", "elbow": "upper_arm",
+            "wrist": "forearm", "hip": "hip", "knee": "thigh", "ankle": "shank"}.get(name, name)
+
+
+def _bone_sum(poses: np.ndarray, skeleton) -> np.ndarray:
+    edges = np.array(skeleton.edge_indices())
+    return np.linalg.norm(poses[:, :, edges[:, 0]] - poses[:, :, edges[:, 1]], axis=1).sum(axis=1)
+
+
+def normalise_poses(poses: np.ndarray, skeleton=BODY15, size: float | None = None):
+    """Centre each pose and scale it to a common total bone length.
+
+    Parameters
+    ----------
+    poses : (n, 3, P) float, metres
+    skeleton : Skeleton or str
+    size : float, metres, optional
+        Target total bone length; default: the median over ``poses``.
+
+    Returns
+    -------
+    normalised : (n, 3, P) float, metres
+    size : float
+        The total bone length used.
+    """
+    skeleton = get_skeleton(skeleton)
+    centred = poses - poses.mean(axis=2, keepdims=True)
+    lengths = _bone_sum(centred, skeleton)
+    if size is None:
+        size = float(np.median(lengths))
+    return centred * (size / lengths)[:, None, None], size
+
+
+def _kabsch(source: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Rotations (n, 3, 3) taking centred ``source`` (n, 3, m) closest to ``target`` (3, m)."""
+    H = source @ target.T  # (n, 3, 3)
+    U, _, Vt = np.linalg.svd(H)
+    d = np.sign(np.linalg.det(np.transpose(Vt, (0, 2, 1)) @ np.transpose(U, (0, 2, 1))))
+    S = np.tile(np.eye(3), (len(source), 1, 1))
+    S[:, 2, 2] = d  # rotations only: a reflection would mirror the person
+    return np.transpose(Vt, (0, 2, 1)) @ S @ np.transpose(U, (0, 2, 1))
+
+
+def align_torso(poses: np.ndarray, skeleton=BODY15, reference: np.ndarray | None = None, n_iter: int = 5):
+    """Rotate each pose so that its torso best matches a reference torso.
+
+    Parameters
+    ----------
+    poses : (n, 3, P) float
+        Centred poses.
+    skeleton : Skeleton or str
+    reference : (3, P) float, optional
+        Target pose; default: generalised Procrustes, starting from the first
+        pose and re-estimating the mean torso ``n_iter`` times.
+
+    Returns
+    -------
+    aligned : (n, 3, P) float
+    reference : (3, P) float
+        The reference the poses were aligned to.
+    """
+    skeleton = get_skeleton(skeleton)
+    torso = [skeleton.index(j) for j in TORSO_JOINTS]
+    part = poses[:, :, torso]
+    part = part - part.mean(axis=2, keepdims=True)
+    fixed = reference is not None
+    reference = (np.array(reference) if fixed else poses[0]).astype(np.float64)
+    for _ in range(1 if fixed else n_iter):
+        ref_part = reference[:, torso] - reference[:, torso].mean(axis=1, keepdims=True)
+        rotations = _kabsch(part, ref_part)
+        aligned = rotations @ poses
+        if not fixed:
+            reference = aligned.mean(axis=0)
+    return aligned, reference
+
+
+def mirror_poses(poses: np.ndarray, skeleton=BODY15) -> np.ndarray:
+    """Left-right mirror images: negate x and swap left and right joints.
+
+    Parameters
+    ----------
+    poses : (n, 3, P) float
+
+    Returns
+    -------
+    (n, 3, P) float
+        Re-align them afterwards: the mirror of a torso-aligned pose faces
+        the other way.
+    """
+    skeleton = get_skeleton(skeleton)
+    mirrored = poses[:, :, skeleton.mirror_permutation()].copy()
+    mirrored[:, 0] *= -1
+    return mirrored
+
+
+def jitter_proportions(poses: np.ndarray, rng: np.random.Generator, skeleton=BODY15,
+                       ranges: dict = PROPORTION_RANGES) -> np.ndarray:
+    """Re-draw poses with bone groups scaled by random factors (left and right alike).
+
+    Parameters
+    ----------
+    poses : (n, 3, P) float
+    rng : numpy.random.Generator
+    ranges : dict of group -> (low, high)
+        Factors are log-uniform in each range; groups are named by
+        :data:`PROPORTION_RANGES`.
+
+    Returns
+    -------
+    (n, 3, P) float
+        Every bone keeps its direction; its length is scaled.  Edges are
+        walked parent-first, so each child follows its re-drawn parent.
+    """
+    skeleton = get_skeleton(skeleton)
+    groups = sorted(ranges)
+    low = np.log([ranges[g][0] for g in groups])
+    high = np.log([ranges[g][1] for g in groups])
+    factors = np.exp(rng.uniform(low, high, size=(len(poses), len(groups))))
+    out = poses.copy()
+    for (a, b), (pa, pb) in zip(skeleton.edge_indices(), skeleton.edges):
+        f = factors[:, groups.index(_bone_group(pa, pb))]
+        out[:, :, b] = out[:, :, a] + f[:, None] * (poses[:, :, b] - poses[:, :, a])
+    return out
+
+
+def nonnegative_sparse_coding(X: np.ndarray, D: np.ndarray, alpha: float, n_iter: int = 300,
+                              tol: float = 1e-7, init: np.ndarray | None = None) -> np.ndarray:
+    """Non-negative lasso codes by FISTA: ``min_{C>=0} 1/2 ||X - C D||^2 + alpha sum C``.
+
+    Parameters
+    ----------
+    X : (n, d) float
+        Samples (flattened poses).
+    D : (K, d) float
+        Atoms.
+    alpha : float
+    n_iter : int
+        Iteration cap.
+    tol : float
+        Stop when the largest code change is below ``tol``.
+    init : (n, K) float, optional
+        Warm start.
+
+    Returns
+    -------
+    (n, K) float, non-negative
+    """
+    gram = D @ D.T
+    lipschitz = float(np.linalg.eigvalsh(gram)[-1]) or 1.0
+    XD = X @ D.T
+    C = np.zeros((X.shape[0], D.shape[0])) if init is None else np.maximum(init, 0.0)
+    Y, t = C.copy(), 1.0
+    for _ in range(n_iter):
+        # prox of alpha*sum(C) + indicator(C >= 0) is a one-sided soft threshold
+        C_next = np.maximum(Y - (Y @ gram - XD + alpha) / lipschitz, 0.0)
+        t_next = 0.5 * (1.0 + np.sqrt(1.0 + 4.0 * t * t))
+        Y = C_next + ((t - 1.0) / t_next) * (C_next - C)
+        change = float(np.max(np.abs(C_next - C))) if C.size else 0.0
+        C, t = C_next, t_next
+        if change < tol:
+            break
+    return C
+
+
+def learn_dictionary(X: np.ndarray, n_atoms: int, alpha: float, rng: np.random.Generator,
+                     n_iter: int = 40, code_iter: int = 200):
+    """Alternate non-negative sparse coding and atom updates.
+
+    Parameters
+    ----------
+    X : (n, d) float
+        Normalised, aligned, flattened poses.
+    n_atoms : int
+    alpha : float
+    rng : numpy.random.Generator
+        Picks the initial atoms (distinct samples).
+    n_iter : int
+        Outer iterations.
+    code_iter : int
+        FISTA iterations per coding step (warm-started).
+
+    Returns
+    -------
+    D : (n_atoms, d) float
+        Unit-norm atoms (atoms no sample uses are re-seeded on the worst-fit
+        samples).
+    C : (n, n_atoms) float
+        Codes of ``X``.
+    history : list of float
+        Objective per outer iteration.
+    """
+    n = X.shape[0]
+    if n < n_atoms:
+        raise ValueError(f"need at least n_bases={n_atoms} valid poses to learn from; got {n}")
+    D = X[rng.choice(n, size=n_atoms, replace=False)].copy()
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    C = None
+    history = []
+    for _ in range(n_iter):
+        C = nonnegative_sparse_coding(X, D, alpha, n_iter=code_iter, init=C)
+        A = C.T @ C
+        Bm = C.T @ X
+        for k in range(n_atoms):
+            if A[k, k] <= 1e-12:
+                # unused atom: restart it on the sample explained worst
+                residual = np.linalg.norm(X - C @ D, axis=1)
+                D[k] = X[int(np.argmax(residual))] / max(np.linalg.norm(X[int(np.argmax(residual))]), 1e-12)
+                continue
+            d = D[k] + (Bm[k] - A[k] @ D) / A[k, k]
+            D[k] = d / max(np.linalg.norm(d), 1.0)
+        residual = X - C @ D
+        history.append(0.5 * float(np.sum(residual ** 2)) + alpha * float(np.sum(C)))
+    C = nonnegative_sparse_coding(X, D, alpha, n_iter=code_iter * 2, init=C)
+    return D, C, history
+
+
+class BasisLearner:
+    """Learn sparse shape bases from 3D MoCap (estimator style).
+
+    Parameters
+    ----------
+    n_bases : int, default 64
+        Number of atoms K.
+    alpha : float, default 0.05
+        Sparsity weight, in the lifter's normalised units (see module docstring).
+    mirror : bool, default True
+        Add left-right mirror images.
+    n_proportion_copies : int, default 2
+        Extra copies of each pose re-drawn with random bone proportions
+        (:func:`jitter_proportions`); 0 disables.
+    size : float, metres, optional
+        Total bone length of the normalised poses (and of ``mean_pose_``);
+        default: the median of the training poses.
+    max_iter : int, default 40
+        Outer dictionary-learning iterations.
+    random_state : int, default 0
+        Seed for augmentation and initial atoms (the fit is deterministic).
+    skeleton : str or Skeleton, default "body15"
+
+    Attributes
+    ----------
+    bases_ : (K, 3, P) float, metres
+    mean_pose_ : (3, P) float, metres
+        Mean of the normalised, aligned training poses (centred).
+    training_error_ : float, mm
+        Mean per-joint error of the training poses' sparse reconstructions.
+    sparsity_ : float
+        Mean fraction of non-zero codes per training pose.
+    n_frames_skipped_ : int
+        Input frames dropped for NaN/inf joints.
+    n_samples_ : int
+        Training samples after augmentation.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lift2d3d.learn import BasisLearner
+    >>> from lift2d3d.mocap import read_deepmimic, deepmimic_clips   # doctest: +SKIP
+    >>> poses = read_deepmimic(deepmimic_clips()[0]).joints3d          # doctest: +SKIP
+    >>> learner = BasisLearner(n_bases=16).fit(poses)                  # doctest: +SKIP
+    >>> learner.bases_.shape                                           # doctest: +SKIP
+    (16, 3, 15)
+    """
+
+    def __init__(self, n_bases=64, alpha=0.05, mirror=True, n_proportion_copies=2, size=None,
+                 max_iter=40, random_state=0, skeleton="body15"):
+        self.n_bases = n_bases
+        self.alpha = alpha
+        self.mirror = mirror
+        self.n_proportion_copies = n_proportion_copies
+        self.size = size
+        self.max_iter = max_iter
+        self.random_state = random_state
+        self.skeleton = skeleton
+
+    # ------------------------------------------------------------------ helpers
+    def _check_poses(self, poses3d):
+        skeleton = get_skeleton(self.skeleton)
+        poses = np.asarray(poses3d, dtype=np.float64)
+        if poses.ndim != 3 or poses.shape[1:] != (skeleton.n_joints, 3):
+            raise ValueError(f"expected 3D poses of shape (n_frames, {skeleton.n_joints}, 3) in metres "
+                             f"({skeleton.name} joint order); got {poses.shape}")
+        valid = np.all(np.isfinite(poses), axis=(1, 2))
+        return np.ascontiguousarray(poses[valid].transpose(0, 2, 1)), int(np.count_nonzero(~valid))
+
+    def _prepare(self, poses3d):
+        """Validated -> normalised -> torso-aligned (n, 3, P) metres, and the skipped count."""
+        poses, skipped = self._check_poses(poses3d)
+        normalised, _ = normalise_poses(poses, self.skeleton, self.size_)
+        aligned, _ = align_torso(normalised, self.skeleton, self.reference_)
+        return aligned, skipped
+
+    # ------------------------------------------------------------------ API
+    def fit(self, poses3d):
+        """Learn the bases.
+
+        Parameters
+        ----------
+        poses3d : (n_frames, P, 3) float, metres
+            Training poses in the skeleton's joint order, any orientation and
+            position.  Frames with NaN/inf joints are skipped and counted.
+
+        Returns
+        -------
+        self
+        """
+        skeleton = get_skeleton(self.skeleton)
+        if int(self.n_bases) < 1 or not (float(self.alpha) >= 0):
+            raise ValueError(f"n_bases must be >= 1 and alpha >= 0; got {self.n_bases}, {self.alpha}")
+        rng = np.random.default_rng(self.random_state)
+        poses, skipped = self._check_poses(poses3d)
+        if len(poses) == 0:
+            raise ValueError(f"no valid poses to learn from ({skipped} frames had NaN/inf joints)")
+        poses, self.size_ = normalise_poses(poses, skeleton, self.size)
+        samples = [poses]
+        if self.mirror:
+            samples.append(mirror_poses(poses, skeleton))
+        base = np.concatenate(samples)
+        for _ in range(int(self.n_proportion_copies)):
+            jittered = jitter_proportions(base, rng, skeleton)
+            samples.append(normalise_poses(jittered, skeleton, self.size_)[0])
+        samples = np.concatenate(samples)
+        aligned, self.reference_ = align_torso(samples, skeleton)
+        self.mean_pose_ = aligned.mean(axis=0)
+        self.mean_pose_ -= self.mean_pose_.mean(axis=1, keepdims=True)
+        # the lifter's internal unit: RMS radius of the mean pose
+        self.kappa_ = float(np.sqrt((self.mean_pose_ ** 2).sum(axis=0).mean()))
+        X = aligned.reshape(len(aligned), -1) / self.kappa_
+        D, C, self.history_ = learn_dictionary(X, int(self.n_bases), float(self.alpha), rng,
+                                               n_iter=int(self.max_iter))
+        P = skeleton.n_joints
+        self.bases_ = D.reshape(-1, 3, P) * self.kappa_
+        self.n_samples_ = len(X)
+        self.n_frames_skipped_ = skipped
+        reconstruction = (C @ D).reshape(-1, 3, P) * self.kappa_
+        self.training_error_ = float(np.linalg.norm(reconstruction - aligned, axis=1).mean() * 1000.0)
+        self.sparsity_ = float(np.mean(C > 1e-9))
+        return self
+
+    def transform(self, poses3d) -> np.ndarray:
+        """Non-negative sparse codes (n_valid_frames, K) of normalised, aligned poses."""
+        aligned, _ = self._prepare(poses3d)
+        D = self.bases_.reshape(len(self.bases_), -1) / self.kappa_
+        return nonnegative_sparse_coding(aligned.reshape(len(aligned), -1) / self.kappa_, D, float(self.alpha))
+
+    def reconstruction_error(self, poses3d) -> float:
+        """Mean per-joint error (mm) of the sparse reconstructions of ``poses3d`` (normalised, aligned)."""
+        aligned, _ = self._prepare(poses3d)
+        codes = self.transform(poses3d)
+        reconstruction = np.einsum("nk,kij->nij", codes, self.bases_)
+        return float(np.linalg.norm(reconstruction - aligned, axis=1).mean() * 1000.0)
+
+    def to_shape_bases(self, **metadata):
+        """The fitted bases as :class:`lift2d3d.bases.ShapeBases` (metadata filled in)."""
+        from .bases import ShapeBases
+
+        card = dict(n_bases=int(self.n_bases), alpha=float(self.alpha), training_error=self.training_error_,
+                    sparsity=self.sparsity_, n_samples=self.n_samples_, n_frames_skipped=self.n_frames_skipped_,
+                    size_m=self.size_, learner=dict(mirror=bool(self.mirror),
+                                                    n_proportion_copies=int(self.n_proportion_copies),
+                                                    max_iter=int(self.max_iter),
+                                                    random_state=self.random_state))
+        card.update(metadata)
+        card.setdefault("source", "")
+        card.setdefault("inputs_sha256", None)
+        return ShapeBases(bases=self.bases_, mean_pose=self.mean_pose_, skeleton=get_skeleton(self.skeleton),
+                          metadata=card)
+
+
+def lifting_error(bases, poses3d, seed: int = 0, method: str = "convex+refine", alpha=None,
+                  perspective: bool = False):
+    """Lift random 2D views of ``poses3d`` with ``bases`` and score them.
+
+    Parameters
+    ----------
+    bases : ShapeBases or path
+    poses3d : (n, P, 3) float, metres, y up
+    seed : int
+        Seed of the random cameras (azimuth 0-360, elevation -15..35, roll
+        +-8 degrees, 3-6 m, focal 1000 px).
+    method, alpha :
+        Passed to :class:`lift2d3d.lifter.Lifter`.
+    perspective : bool
+        Pinhole projection and a perspective lifter; otherwise weak perspective.
+
+    Returns
+    -------
+    dict
+        ``pa_mpjpe_mm`` and ``camera_error_mm`` (mean over frames; limb
+        joints; the latter after aligning scale and translation only), and
+        ``failed`` (frames the lifter could not solve).
+    """
+    from .lifter import Camera, Lifter
+    from .mocap.views import pa_mpjpe, project_views, random_views, scale_translation_error
+    from .skeletons import LIMB_JOINTS
+
+    poses3d = np.asarray(poses3d, dtype=np.float64)
+    poses3d = poses3d[np.all(np.isfinite(poses3d), axis=(1, 2))]
+    rng = np.random.default_rng(seed)
+    angles, distances = random_views(len(poses3d), rng)
+    camera3d, keypoints = project_views(poses3d, angles, distances, perspective=perspective)
+    camera = Camera(focal=1000.0, principal=(640.0, 360.0)) if perspective else None
+    lifter = Lifter(bases, method=method, alpha=alpha, camera=camera)
+    result = lifter.lift(keypoints)
+    limbs = [lifter.skeleton.index(j) for j in LIMB_JOINTS]
+    ok = np.all(np.isfinite(result.joints3d), axis=(1, 2))
+    pa = pa_mpjpe(result.joints3d[ok][:, limbs], camera3d[ok][:, limbs]) * 1000.0
+    st = scale_translation_error(result.joints3d[ok][:, limbs], camera3d[ok][:, limbs]) * 1000.0
+    return dict(pa_mpjpe_mm=float(pa.mean()), camera_error_mm=float(st.mean()),
+                failed=int(np.count_nonzero(~ok)))
+
+
+def select_hyperparameters(clips, n_bases_grid=(32, 64, 128), alpha_grid=(0.003, 0.01, 0.03), n_folds=3,
+                           frames_per_fold=150, seed=0, log=None, **learner_options):
+    """Choose K and alpha by lifting held-out clips.
+
+    Clips are split into ``n_folds`` groups (clip ``i`` in fold ``i % n_folds``);
+    for each fold and grid point, bases are learned on the other folds and
+    used (with the same alpha) to lift random views of up to
+    ``frames_per_fold`` held-out frames re-drawn with random proportions, so
+    the score rewards bases that carry over to other people and rigs.
+
+    Parameters
+    ----------
+    clips : list of (n_i, P, 3) float arrays, metres
+    n_bases_grid, alpha_grid : sequences
+    log : callable, optional
+        Called with a line of text per grid point.
+    **learner_options
+        Passed to :class:`BasisLearner`.
+
+    Returns
+    -------
+    dict
+        ``n_bases``, ``alpha`` (the best mean of PA-MPJPE and camera error)
+        and ``table``: one row per grid point with both errors in mm.
+    """
+    import tempfile
+    from pathlib import Path
+
+    rng = np.random.default_rng(seed)
+    folds = []
+    for fold in range(n_folds):
+        held = [np.asarray(c) for i, c in enumerate(clips) if i % n_folds == fold]
+        train = [np.asarray(c) for i, c in enumerate(clips) if i % n_folds != fold]
+        test = np.concatenate(held)
+        test = test[np.all(np.isfinite(test), axis=(1, 2))]
+        test = test[rng.choice(len(test), size=min(frames_per_fold, len(test)), replace=False)]
+        test = jitter_proportions(test.transpose(0, 2, 1), rng).transpose(0, 2, 1)
+        folds.append((np.concatenate(train), test))
+    table = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for n_bases in n_bases_grid:
+            for alpha in alpha_grid:
+                pa, st = [], []
+                for fold, (train, test) in enumerate(folds):
+                    learner = BasisLearner(n_bases=int(n_bases), alpha=float(alpha), **learner_options).fit(train)
+                    path = learner.to_shape_bases(source="validation").save(Path(tmp) / f"fold{fold}.npz")
+                    scores = lifting_error(path, test, seed=seed + fold)
+                    pa.append(scores["pa_mpjpe_mm"])
+                    st.append(scores["camera_error_mm"])
+                row = dict(n_bases=int(n_bases), alpha=float(alpha), pa_mpjpe_mm=round(float(np.mean(pa)), 2),
+                           camera_error_mm=round(float(np.mean(st)), 2))
+                table.append(row)
+                if log:
+                    log(f"  K={row['n_bases']:4d} alpha={row['alpha']:<7g} held-out PA-MPJPE "
+                        f"{row['pa_mpjpe_mm']:6.1f} mm, camera-frame error {row['camera_error_mm']:6.1f} mm")
+    best = min(table, key=lambda r: r["pa_mpjpe_mm"] + r["camera_error_mm"])
+    return dict(n_bases=best["n_bases"], alpha=best["alpha"], table=table, n_folds=n_folds,
+                frames_per_fold=frames_per_fold)

@@ -1,0 +1,171 @@
+"""Joint-name maps from common MoCap rigs onto ``body15``, and user maps.
+
+A map names, for each of the 12 limb joints and the head, the rig joint (or
+a list of rig joints whose midpoint is used) that plays that role::
+
+    {"left_shoulder": "LeftArm", "left_elbow": "LeftForeArm", ...,
+     "head": "Head"}
+
+``pelvis`` and ``neck`` are never mapped: body15 defines them as the
+midpoints of the hips and of the shoulders.  The joints a map should point
+at are the *rotation centres*: the glenohumeral joint (the upper-arm
+bone's root, not the clavicle), the elbow, the wrist, the hip ball joint
+(the thigh bone's root), the knee and the ankle.
+
+How the head centre is found from a single head joint is described in
+:func:`lift2d3d.mocap.read_bvh`.
+
+A user map is a JSON (or, with PyYAML installed, YAML) file holding such an
+object; it may also carry ``"units"`` (``"m"``, ``"cm"``, ``"mm"``,
+``"inch"``, ``"cmu"`` or a number of metres per unit) and ``"up"`` (``"y"``
+or ``"z"``).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ..skeletons import LIMB_JOINTS
+
+__all__ = ["RIGS", "MAP_FORMAT_HELP", "load_joint_map", "detect_rig", "resolve_joint", "MAPPED_JOINTS"]
+
+#: body15 joints a rig map must provide.
+MAPPED_JOINTS = LIMB_JOINTS + ("head",)
+
+
+def _sided(left: dict) -> dict:
+    """Build a full map from the left side, swapping Left/L markers for the right side."""
+    out = {}
+    for joint, rig in left.items():
+        if joint.startswith("left_"):
+            out[joint] = rig
+            out["right_" + joint[5:]] = (rig.replace("Left", "Right").replace("_L", "_R")
+                                         .replace("left", "right").replace(".L", ".R"))
+        else:
+            out[joint] = rig
+    return out
+
+
+#: Shipped rig maps (name -> {body15 joint: rig joint or [rig joints]}).
+RIGS = {
+    # CMU MoCap BVH conversions (cgspeed / Bruderlin), also Motionbuilder-style rigs.
+    "cmu": _sided({"left_shoulder": "LeftArm", "left_elbow": "LeftForeArm", "left_wrist": "LeftHand",
+                   "left_hip": "LeftUpLeg", "left_knee": "LeftLeg", "left_ankle": "LeftFoot",
+                   "head": "Head"}),
+    # Mixamo exports ("mixamorig:" prefixes are ignored when matching).
+    "mixamo": _sided({"left_shoulder": "LeftArm", "left_elbow": "LeftForeArm", "left_wrist": "LeftHand",
+                      "left_hip": "LeftUpLeg", "left_knee": "LeftLeg", "left_ankle": "LeftFoot",
+                      "head": ["Head", "HeadTop_End"]}),
+    # Bandai Namco Research Motion dataset (joint_Root/Hips/UpperArm_L/...).
+    "bandai-namco": _sided({"left_shoulder": "UpperArm_L", "left_elbow": "LowerArm_L", "left_wrist": "Hand_L",
+                            "left_hip": "UpperLeg_L", "left_knee": "LowerLeg_L", "left_ankle": "Foot_L",
+                            "head": "Head"}),
+}
+
+MAP_FORMAT_HELP = (
+    "A joint map is a JSON object from body15 joint names to the rig's joint names, with entries for "
+    + ", ".join(MAPPED_JOINTS)
+    + ' (e.g. {"left_shoulder": "LeftArm", "left_elbow": "LeftForeArm", ..., "head": "Head"}); an entry may be '
+    "a list of rig joints whose midpoint is used; optional \"units\" (m, cm, mm, inch, cmu) and \"up\" (y, z). "
+    "Pass it with --map FILE (or mapping= in Python), or pick a shipped rig with --rig "
+    + "|".join(sorted(RIGS)) + "."
+)
+
+
+def _normalise_name(name: str) -> str:
+    # Exporters prefix joints with a namespace ("mixamorig:LeftArm", "Armature|Hips").
+    for separator in (":", "|"):
+        name = name.rsplit(separator, 1)[-1]
+    return name.lower()
+
+
+def resolve_joint(rig_name: str, file_joints) -> str | None:
+    """Find ``rig_name`` among ``file_joints``: exactly, else ignoring case and namespace prefixes."""
+    if rig_name in file_joints:
+        return rig_name
+    wanted = _normalise_name(rig_name)
+    matches = [name for name in file_joints if _normalise_name(name) == wanted]
+    return matches[0] if len(matches) == 1 else None
+
+
+def _entries(value):
+    return [value] if isinstance(value, str) else list(value)
+
+
+def missing_joints(joint_map: dict, file_joints) -> list:
+    """Rig joint names of ``joint_map`` that ``file_joints`` lacks."""
+    missing = []
+    for ours in MAPPED_JOINTS:
+        for rig_name in _entries(joint_map.get(ours, [])) or [f"<{ours} not mapped>"]:
+            if resolve_joint(rig_name, file_joints) is None:
+                missing.append(rig_name)
+    return missing
+
+
+def detect_rig(file_joints) -> str | None:
+    """Name of the first shipped rig whose joints are all present, else None."""
+    for name, joint_map in RIGS.items():
+        if not missing_joints(joint_map, file_joints):
+            return name
+    return None
+
+
+def load_joint_map(source) -> dict:
+    """Load and check a user joint map.
+
+    Parameters
+    ----------
+    source : dict, str or path
+        A map, a shipped rig name, or a ``.json``/``.yaml``/``.yml`` file.
+
+    Returns
+    -------
+    dict
+        body15 joint -> rig joint name or list of names, plus optional
+        ``units`` and ``up``.
+    """
+    origin = "joint map"
+    if isinstance(source, dict):
+        joint_map = dict(source)
+    elif isinstance(source, str) and source in RIGS:
+        return dict(RIGS[source])
+    else:
+        path = Path(source)
+        origin = str(path)
+        if not path.is_file():
+            raise ValueError(f"joint map {path} not found (and it is not a shipped rig: "
+                             f"{', '.join(sorted(RIGS))}). {MAP_FORMAT_HELP}")
+        text = path.read_text(encoding="utf-8")
+        try:
+            if path.suffix.lower() in (".yaml", ".yml"):
+                try:
+                    import yaml
+                except ImportError:
+                    raise ValueError(f"{path}: reading YAML maps needs PyYAML (pip install pyyaml); "
+                                     "or write the map as JSON") from None
+                joint_map = yaml.safe_load(text)
+            else:
+                joint_map = json.loads(text)
+        except (json.JSONDecodeError, ValueError) as exc:
+            if isinstance(exc, ValueError) and "PyYAML" in str(exc):
+                raise
+            raise ValueError(f"{path}: not a valid joint map ({exc}). {MAP_FORMAT_HELP}") from None
+        except Exception as exc:  # yaml.YAMLError and friends
+            raise ValueError(f"{path}: not a valid joint map ({exc}). {MAP_FORMAT_HELP}") from None
+    if not isinstance(joint_map, dict):
+        raise ValueError(f"{origin}: a joint map must be an object/mapping. {MAP_FORMAT_HELP}")
+    allowed = set(MAPPED_JOINTS) | {"units", "up"}
+    unknown = sorted(set(joint_map) - allowed)
+    if unknown:
+        raise ValueError(f"{origin}: unknown key(s) {', '.join(map(str, unknown))}; pelvis and neck are derived "
+                         f"(mid-hips, mid-shoulders). {MAP_FORMAT_HELP}")
+    absent = [joint for joint in MAPPED_JOINTS if joint not in joint_map]
+    if absent:
+        raise ValueError(f"{origin}: no entry for {', '.join(absent)}. {MAP_FORMAT_HELP}")
+    for joint in MAPPED_JOINTS:
+        entry = joint_map[joint]
+        if not (isinstance(entry, str) or (isinstance(entry, list) and entry
+                                           and all(isinstance(e, str) for e in entry))):
+            raise ValueError(f"{origin}: entry {joint!r} must be a joint name or a list of names; got {entry!r}")
+    return joint_map
