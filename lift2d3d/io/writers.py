@@ -101,9 +101,10 @@ def write_lifted(data, path) -> Path:
             with open(tmp, "w", encoding="utf-8", newline="") as handle:
                 header = True
                 for frame in _frames(data):
-                    frame.to_csv(handle, index=False, header=header, float_format=FLOAT_FORMAT,
-                                 na_rep="", lineterminator="\n")
-                    header = False
+                    if header:
+                        handle.write(",".join(_escaped(pd.Series(frame.columns, dtype=object))) + "\n")
+                        header = False
+                    handle.write(_csv_rows(frame))
                 if header:
                     raise ValueError("nothing to write: no lifted tables were given")
         else:
@@ -116,6 +117,36 @@ def write_lifted(data, path) -> Path:
             else:
                 _write_npz(frame, tmp)
     return path
+
+
+def _escaped(values: pd.Series) -> list:
+    """Cells as CSV text: missing -> empty, quoted when they hold a comma, quote or newline."""
+    text = values.astype(object).where(values.notna(), "").astype(str)
+    need = text.str.contains(r'[",\r\n]', regex=True)
+    if need.any():
+        text = text.where(~need, '"' + text.str.replace('"', '""', regex=False) + '"')
+    return text.tolist()
+
+
+def _fixed(values: np.ndarray) -> list:
+    """Rows of floats in FLOAT_FORMAT joined by commas; NaN -> empty cell."""
+    fmt = ",".join([FLOAT_FORMAT] * values.shape[1])
+    # one %-format per row is ~5x faster than DataFrame.to_csv(float_format=...)
+    return [(fmt % row).replace("nan", "") for row in map(tuple, values.tolist())]
+
+
+def _csv_rows(frame: pd.DataFrame) -> str:
+    joints = joints_of(frame)
+    ids = _id_columns(frame, joints)
+    if len(frame) == 0:
+        return ""
+    cells = [_escaped(frame[c]) for c in ids]
+    cells.append(_fixed(_joints3d(frame, joints).reshape(len(frame), -1)))
+    cells.append(_escaped(frame["status"]))
+    cells.append(_fixed(frame[["reprojection_error"]].to_numpy(dtype=np.float64)))
+    cells.append(frame["iterations"].to_numpy(dtype=np.int64).astype(str).tolist())
+    cells.append(_escaped(frame["message"]))
+    return "".join(",".join(row) + "\n" for row in zip(*cells))
 
 
 def _plain(value):

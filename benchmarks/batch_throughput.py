@@ -1,0 +1,100 @@
+"""End-to-end throughput of ``lift2d3d lift`` on a large COCO-17 wide CSV.
+
+Generates N frames (default 100,000) of synthetic COCO-17 keypoints -- the
+walking person of ``examples/make_sample_csv.py`` built on the bases' mean
+pose, turning slowly, 1.5 px noise, face points empty in every fourth frame
+-- writes them as a CSV in a temporary folder, runs the real command in a
+subprocess and prints:
+
+* frames/s end to end (process start to exit, numba kernels loaded from cache),
+* the peak resident memory of the lifting process,
+* where the time went (read / lift / write, from the command's ``--stats-json``),
+  and the I/O share (read + write over the command's total).
+
+Usage::
+
+    python benchmarks/batch_throughput.py [--frames 100000] [--bases default|PATH]
+        [--method convex+refine] [--workers N] [--chunk-size 5000] [--keep DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "examples"))
+
+
+def make_csv(path, n_frames, bases):
+    from lift2d3d.bases import ShapeBases
+    from make_sample_csv import coco17_rows, walking_poses
+
+    bases = ShapeBases.load(bases)
+    frame = coco17_rows(walking_poses(bases.mean_pose, bases.skeleton, n=n_frames), bases.skeleton, seed=1)
+    frame.to_csv(path, index=False, float_format="%.2f")
+    return frame
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--frames", type=int, default=100_000)
+    parser.add_argument("--bases", default="default")
+    parser.add_argument("--method", default="convex+refine")
+    parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument("--chunk-size", type=int, default=5000)
+    parser.add_argument("--keep", help="folder to keep the input/output in (default: a temporary one)")
+    args = parser.parse_args(argv)
+
+    folder = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="lift2d3d-bench-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    source = folder / f"coco17_{args.frames}.csv"
+    t0 = time.perf_counter()
+    if not source.exists():
+        make_csv(source, args.frames, args.bases)
+    print(f"input: {source} ({source.stat().st_size / 1e6:.1f} MB, {args.frames} frames; generated in "
+          f"{time.perf_counter() - t0:.1f} s)")
+
+    output, stats = folder / "lifted.csv", folder / "stats.json"
+    command = [sys.executable, "-m", "lift2d3d", "lift", str(source), "-o", str(output), "--bases", args.bases,
+               "--method", args.method, "--chunk-size", str(args.chunk_size), "--stats-json", str(stats), "-q"]
+    if args.workers:
+        command += ["--workers", str(args.workers)]
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    # Warm the numba cache first so that compilation is not counted as lifting.
+    warm = folder / "warm.csv"
+    with open(source) as handle, open(warm, "w") as out:
+        for _ in range(51):
+            out.write(handle.readline())
+    subprocess.run(command[:4] + [str(warm), "-o", str(folder / "warm_out.csv")] + command[7:-3] + ["-q"],
+                   check=True, env=env)
+    t0 = time.perf_counter()
+    done = subprocess.run(command, env=env)
+    wall = time.perf_counter() - t0
+    if done.returncode != 0:
+        sys.exit(f"lift2d3d lift failed with exit code {done.returncode}")
+    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    summary = json.loads(stats.read_text())
+    io_seconds = summary["seconds_read"] + summary["seconds_write"]
+    print(f"command: {' '.join(command[1:])}")
+    print(f"cores: {os.cpu_count()}, workers: {args.workers or 'all'}, method: {args.method}, "
+          f"chunk size: {args.chunk_size}")
+    print(f"frames: {summary['rows']} ({summary['status_counts']})")
+    print(f"end-to-end: {wall:.1f} s, {summary['rows'] / wall:.0f} frames/s "
+          f"(inside the command: {summary['seconds_total']:.1f} s)")
+    print(f"time: read {summary['seconds_read']:.1f} s, lift {summary['seconds_lift']:.1f} s, "
+          f"write {summary['seconds_write']:.1f} s; I/O share {100 * io_seconds / summary['seconds_total']:.1f}%")
+    print(f"peak memory (max RSS of the lift processes): {peak_mb:.0f} MB")
+    print(f"output: {output} ({output.stat().st_size / 1e6:.1f} MB)")
+
+
+if __name__ == "__main__":
+    main()
