@@ -183,3 +183,34 @@ def test_corrupt_cached_model_is_rebuilt_or_named(model_files, tmp_path, monkeyp
         return
     paths = models.model_paths(log=lambda m: None)    # rebuilt from the wheel
     assert models.check_models() == paths
+
+
+def test_two_people_get_a_person_column(model_files, tmp_path):
+    two = np.hstack([cv2.imread(str(DATA / IMAGES[0])), cv2.imread(str(DATA / IMAGES[2]))])
+    cv2.imwrite(str(tmp_path / "two.png"), two)
+    out = tmp_path / "k.csv"
+    proc = _cli("detect", str(tmp_path / "two.png"), "-o", str(out), "--max-people", "3")
+    assert proc.returncode == 0, proc.stderr
+    table = pd.read_csv(out)
+    assert list(table.columns[:4]) == ["source", "frame", "person", "detect_status"]
+    assert table["person"].tolist() == [0, 1]
+    # One person on each half of the picture.
+    assert sorted(table["left_hip_x"] > two.shape[1] / 2) == [False, True]
+
+
+def test_cli_run_lifts_and_draws(model_files, tmp_path):
+    from lift2d3d.bases import BasesFileError, ShapeBases
+    try:
+        ShapeBases.load("default")
+    except (BasesFileError, FileNotFoundError, OSError) as exc:
+        pytest.skip(f"shipped bases not available: {exc}")
+    out, picture = tmp_path / "lifted.csv", tmp_path / "lifted.png"
+    proc = _cli("run", str(DATA / IMAGES[1]), "-o", str(out), "--overlay", str(picture))
+    assert proc.returncode == 0, proc.stderr
+    lifted = pd.read_csv(out)
+    assert lifted["status"].tolist() == ["ok"] or lifted["status"].tolist() == ["not_converged"]
+    assert lifted["detect_status"].tolist() == ["ok"]
+    z = lifted[[c for c in lifted.columns if c.endswith("_z")]].to_numpy()
+    assert np.isfinite(z).all()
+    image = cv2.imread(str(picture))
+    assert image is not None and image.shape[1] == 3 * image.shape[0]

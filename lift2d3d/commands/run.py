@@ -67,12 +67,15 @@ def run(args) -> int:
         return _error(str(exc))
 
     images = {}
+    fps = []
 
     def keep(frame, result):
         # Keep only what the overlay needs: every frame for a video overlay,
         # otherwise the first frame with a pose.
         if overlay is None or frame.image is None:
             return
+        if frame.is_video and not fps:
+            fps.append(frame.fps)
         if overlay.suffix.lower() == ".mp4" or not images:
             if result is not None and result.n_people or overlay.suffix.lower() == ".mp4":
                 images[(frame.source, frame.index)] = frame.image
@@ -92,7 +95,7 @@ def run(args) -> int:
     say(f"wrote {args.output}: {len(lifted)} rows, {n_ok} lifted")
     if overlay is not None:
         from ..detect.overlay import write_overlay
-        written = write_overlay(overlay, table, lifted, lifter, images)
+        written = write_overlay(overlay, table, lifted, lifter, images, fps=(fps or [30.0])[0] or 30.0)
         if written:
             say(f"wrote {overlay}")
         else:

@@ -26,7 +26,7 @@ def _frame_arrays(table, lifted, lifter, row):
     return kp2[0], sc2[0], joints3d
 
 
-def write_overlay(path, table, lifted, lifter, images: dict, height: int = 480) -> bool:
+def write_overlay(path, table, lifted, lifter, images: dict, height: int = 480, fps: float = 30.0) -> bool:
     """Write the overlay picture(s); False when no frame has a lifted pose.
 
     Parameters
@@ -36,6 +36,8 @@ def write_overlay(path, table, lifted, lifter, images: dict, height: int = 480) 
     lifted : its lifted table (same rows)
     lifter : the Lifter used
     images : {(source, frame): BGR image}
+    height : int, picture height in pixels (width is three times that)
+    fps : float, frame rate of the MP4 (the input video's)
     """
     from ..viz import render_lift
 
@@ -46,7 +48,7 @@ def write_overlay(path, table, lifted, lifter, images: dict, height: int = 480) 
         key = (table["source"].iat[r], int(table["frame"].iat[r]))
         if key in images and (key not in rows or ok[r]):
             rows[key] = r
-    if not ok[[r for r in rows.values()]].any() if rows else True:
+    if not rows or not ok[list(rows.values())].any():
         return False
 
     def picture(key, r):
@@ -60,7 +62,6 @@ def write_overlay(path, table, lifted, lifter, images: dict, height: int = 480) 
 
     if path.suffix.lower() == ".mp4":
         keys = sorted(rows)
-        fps = 30.0
         with atomic_path(path) as tmp:
             writer = None
             try:

@@ -53,6 +53,8 @@ class PoseFrame:
     message : str
     heatmaps : (n_people, 64, 64, 33) float32 sigmoid heatmaps, or None unless asked for
     image_size : (width, height)
+    sources : tuple of str, per person "detector" (fresh detection) or "tracking"
+        (crop from the previous frame's landmarks)
     """
 
     keypoints: np.ndarray
