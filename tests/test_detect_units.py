@@ -191,3 +191,21 @@ def test_wheel_with_wrong_hash_is_refused(tmp_path):
     fake.write_bytes(b"PK not the wheel")
     with pytest.raises(models.ModelError, match="SHA-256"):
         models.extract_tflite(fake, tmp_path)
+
+
+def test_offline_download_names_the_fix(tmp_path, monkeypatch):
+    # A real pip call that cannot reach any index (what an offline machine sees).
+    monkeypatch.setattr(models, "PIP_DOWNLOAD", ["download", "mediapipe==0.10.14", "--no-deps", "--no-index",
+                                                 "--find-links", str(tmp_path)])
+    with pytest.raises(models.ModelError, match=r"(?s)Could not download.*models build --wheel PATH"):
+        models.download_wheel(tmp_path, log=lambda m: None)
+
+
+def test_models_status_command_reports_a_missing_build(tmp_path, monkeypatch, capsys):
+    from lift2d3d.cli import main
+    monkeypatch.setenv("LIFT2D3D_CACHE_DIR", str(tmp_path))
+    assert main(["models", "status"]) == 1
+    assert "lift2d3d models build" in capsys.readouterr().err
+    _fake_cache(tmp_path)
+    assert main(["models", "status"]) == 0
+    assert "models OK" in capsys.readouterr().out
