@@ -38,7 +38,7 @@ class ConvexSolution:
     history: np.ndarray
 
 
-def solve_convex(W, bases, alpha, weights=None, *, beta=None, mu0=0.0, max_iter=2000,
+def solve_convex(W, bases, alpha, weights=None, *, beta=None, mu0=0.0, max_iter=10000,
                  eps_abs=1e-7, eps_rel=1e-5, return_history=False) -> ConvexSolution:
     """Solve the convex relaxation (see :mod:`lift2d3d.solvers.reference`) by ADMM.
 

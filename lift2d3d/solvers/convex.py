@@ -32,7 +32,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .prox import prox_spectral_2x3
+from .prox import FASTMATH, prox_spectral_2x3
 
 __all__ = ["admm_frame", "gram_centred", "STATUS"]
 
@@ -40,7 +40,7 @@ __all__ = ["admm_frame", "gram_centred", "STATUS"]
 STATUS = ("ok", "not_converged", "too_few_joints", "non_finite", "degenerate")
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=FASTMATH)
 def gram_centred(T, w, out):
     """``out = D C_w^T T C_w D`` for symmetric ``T`` (P x P) and weights ``w``."""
     P = w.shape[0]
@@ -98,7 +98,7 @@ def _times_bases_t(Y, B, out):
             out[1, i, a] = acc1
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=FASTMATH)
 def _weighted_centre(X, w, sw, out):
     """out = X C_w (subtract the weighted column mean)."""
     P = w.shape[0]
@@ -165,9 +165,9 @@ def _spec(A):
     return np.sqrt(max(half + rad, 0.0))
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=FASTMATH)
 def admm_frame(W, w, B, T, alpha, beta, robust, mu0, max_iter, eps_abs, eps_rel,
-               Z, E, history):
+               Z, E, history, Bt=None, relax=1.6):
     """Solve (1) for one frame by ADMM.
 
     Parameters
@@ -194,16 +194,33 @@ def admm_frame(W, w, B, T, alpha, beta, robust, mu0, max_iter, eps_abs, eps_rel,
     E : (2, P) float64, out
         Outlier estimate (zeros unless robust).
     history : (n, 4) float64, out
-        Per-iteration [objective or NaN, primal residual, dual residual, mu];
-        pass an array with 0 rows to skip recording.
+        Per-iteration [objective, primal residual, dual residual, mu]; pass
+        an array with 0 rows to skip recording.
+    Bt : (P, 3K) float64, optional
+        ``B`` transposed and contiguous (pass it when lifting many frames).
+    relax : float
+        Over-relaxation factor in [1, 1.8] (Eckstein & Bertsekas 1992).
 
     Returns
     -------
     n_iter : int
     converged : bool
+
+    Notes
+    -----
+    Only one (2 x P)(P x 3K) product is needed per iteration.  With
+    ``Wd = (W - E) C_w diag(w)`` and the Woodbury correction ``Y'`` (2 x P),
+    ``M = Z - Λ/mu + (Wd - Y') B^T / mu``; every other quantity the step
+    needs is kept in the P-dimensional image of the bases: ``Z B`` (sparse,
+    from the active blocks), ``Λ B`` (updated alongside Λ) and ``M B =
+    (X B - Y' T) / mu`` with ``T = B^T B``.
     """
     K, P = B.shape[0], B.shape[2]
-    n = 2 * K * 3
+    n3 = 3 * K
+    n = 2 * n3
+    if Bt is None:
+        Bt = np.ascontiguousarray(B.reshape(n3, P).T)
+    Zf = Z.reshape(2, n3)
     sw = 0.0
     for j in range(P):
         sw += w[j]
@@ -220,46 +237,43 @@ def admm_frame(W, w, B, T, alpha, beta, robust, mu0, max_iter, eps_abs, eps_rel,
     H = np.empty((P, P))
     _refresh_inverse(GtG, mu, H)
 
-    # A0 = (W - E) C_w diag(w) B^T  (constant unless robust)
-    Wc = np.empty((2, P))
-    Wd = np.empty((2, P))
-    A0 = np.empty((2, K, 3))
     for r in range(2):
         for j in range(P):
             E[r, j] = 0.0
-    _weighted_centre(W, w, sw, Wc)
+    Wd = np.empty((2, P))
+    _weighted_centre(W, w, sw, Wd)
     for r in range(2):
         for j in range(P):
-            Wd[r, j] = Wc[r, j] * w[j]
-    _times_bases_t(Wd, B, A0)
+            Wd[r, j] *= w[j]
+    WdT = np.empty((2, P))
+    _times_sym(Wd, T, WdT)
 
-    Lam = np.zeros((2, K, 3))
-    M = np.zeros((2, K, 3))
-    Zold = np.empty((2, K, 3))
-    X = np.empty((2, K, 3))
+    Lam = np.zeros((2, n3))
+    Zold = np.zeros((2, n3))
+    M = np.empty((2, n3))
+    ZB = np.zeros((2, P))
+    LB = np.zeros((2, P))
     XB = np.empty((2, P))
     XG = np.empty((2, P))
     Y = np.empty((2, P))
+    YT = np.empty((2, P))
     MB = np.empty((2, P))
-    YB = np.empty((2, K, 3))
+    D = np.empty((2, P))
     blk = np.empty((2, 3))
     outb = np.empty((2, 3))
     for r in range(2):
-        for i in range(K):
-            for a in range(3):
-                Z[r, i, a] = 0.0
+        for k in range(n3):
+            Zf[r, k] = 0.0
 
     n_hist = history.shape[0]
     converged = False
     it = 0
     last_adapt = 0
     for it in range(1, max_iter + 1):
-        # ---- M-update (Woodbury) ----
+        # ---- M-update (Woodbury), all in the P-dimensional image ----
         for r in range(2):
-            for i in range(K):
-                for a in range(3):
-                    X[r, i, a] = A0[r, i, a] + mu * Z[r, i, a] - Lam[r, i, a]
-        _times_bases(X, B, XB)
+            for j in range(P):
+                XB[r, j] = WdT[r, j] + mu * ZB[r, j] - LB[r, j]
         _weighted_centre(XB, w, sw, XG)
         for r in range(2):
             for j in range(P):
@@ -270,58 +284,81 @@ def admm_frame(W, w, B, T, alpha, beta, robust, mu0, max_iter, eps_abs, eps_rel,
                 for k in range(P):
                     acc += XG[r, k] * H[k, j]
                 Y[r, j] = acc
-        # Y <- Y D C_w^T
-        for r in range(2):
+        for r in range(2):           # Y' = Y D C_w^T
             s = 0.0
             for j in range(P):
                 Y[r, j] *= sqw[j]
                 s += Y[r, j]
             for j in range(P):
                 Y[r, j] -= w[j] * s / sw
-        _times_bases_t(Y, B, YB)
+        _times_sym(Y, T, YT)
         inv_mu = 1.0 / mu
         for r in range(2):
-            for i in range(K):
-                for a in range(3):
-                    M[r, i, a] = (X[r, i, a] - YB[r, i, a]) * inv_mu
+            for j in range(P):
+                MB[r, j] = (XB[r, j] - YT[r, j]) * inv_mu
+                D[r, j] = (Wd[r, j] - Y[r, j]) * inv_mu
+        # M = Z - Λ/mu + D B^T: the one (2 x P)(P x 3K) product per iteration
+        for r in range(2):
+            for k in range(n3):
+                M[r, k] = Zf[r, k] - Lam[r, k] * inv_mu
+            for j in range(P):
+                d = D[r, j]
+                for k in range(n3):
+                    M[r, k] += d * Bt[j, k]
 
-        # ---- Z-update: blockwise prox of the spectral norm ----
+        # ---- Z-update: blockwise prox of the spectral norm at relaxed M + Λ/mu ----
         lam = alpha * inv_mu
-        znorm2 = 0.0
-        mnorm2 = 0.0
-        lnorm2 = 0.0
-        r_pri = 0.0
-        s_dual = 0.0
+        for r in range(2):
+            for k in range(n3):
+                Zold[r, k] = Zf[r, k]
+            for j in range(P):
+                ZB[r, j] = 0.0
         for i in range(K):
             for r in range(2):
                 for a in range(3):
-                    Zold[r, i, a] = Z[r, i, a]
-                    blk[r, a] = M[r, i, a] + Lam[r, i, a] * inv_mu
-            prox_spectral_2x3(blk, lam, outb)
+                    k = 3 * i + a
+                    blk[r, a] = relax * M[r, k] + (1.0 - relax) * Zold[r, k] + Lam[r, k] * inv_mu
+            nrm = prox_spectral_2x3(blk, lam, outb)
             for r in range(2):
                 for a in range(3):
-                    z = outb[r, a]
-                    Z[r, i, a] = z
-                    d = M[r, i, a] - z
-                    Lam[r, i, a] += mu * d
-                    r_pri += d * d
-                    dz = z - Zold[r, i, a]
-                    s_dual += dz * dz
-                    znorm2 += z * z
-                    mnorm2 += M[r, i, a] * M[r, i, a]
-                    lnorm2 += Lam[r, i, a] * Lam[r, i, a]
+                    Zf[r, 3 * i + a] = outb[r, a]
+            if nrm > 0.0:
+                for a in range(3):
+                    z0 = outb[0, a]
+                    z1 = outb[1, a]
+                    for j in range(P):
+                        b = B[i, a, j]
+                        ZB[0, j] += z0 * b
+                        ZB[1, j] += z1 * b
+        # ---- dual update and residuals ----
+        r_pri = 0.0
+        s_dual = 0.0
+        znorm2 = 0.0
+        mnorm2 = 0.0
+        lnorm2 = 0.0
+        for r in range(2):
+            for k in range(n3):
+                z = Zf[r, k]
+                mh = relax * M[r, k] + (1.0 - relax) * Zold[r, k]
+                Lam[r, k] += mu * (mh - z)
+                d = M[r, k] - z
+                r_pri += d * d
+                dz = z - Zold[r, k]
+                s_dual += dz * dz
+                znorm2 += z * z
+                mnorm2 += M[r, k] * M[r, k]
+                lnorm2 += Lam[r, k] * Lam[r, k]
+        # Λ B follows Λ: relaxed M B minus Z B (Z_old B = X B terms recombined)
+        for r in range(2):
+            for j in range(P):
+                zb_old = (XB[r, j] - WdT[r, j] + LB[r, j]) * inv_mu
+                mhb = relax * MB[r, j] + (1.0 - relax) * zb_old
+                LB[r, j] += mu * (mhb - ZB[r, j])
         r_pri = np.sqrt(r_pri)
         s_dual = mu * np.sqrt(s_dual)
 
         # ---- E-update (robust): soft threshold of the weighted residual ----
         if robust:
-            # M B = (X B - Y T) / mu, no extra (3K x P) product needed
-            for r in range(2):
-                for j in range(P):
-                    acc = 0.0
-                    for k in range(P):
-                        acc += Y[r, k] * T[k, j]
-                    MB[r, j] = (XB[r, j] - acc) * inv_mu
             for r in range(2):
                 acc = 0.0
                 for j in range(P):
@@ -341,12 +378,12 @@ def admm_frame(W, w, B, T, alpha, beta, robust, mu0, max_iter, eps_abs, eps_rel,
                         E[r, j] = 0.0
             for r in range(2):
                 for j in range(P):
-                    Wd[r, j] = W[r, j] - E[r, j]
-            _weighted_centre(Wd, w, sw, Wc)
+                    XG[r, j] = W[r, j] - E[r, j]
+            _weighted_centre(XG, w, sw, Wd)
             for r in range(2):
                 for j in range(P):
-                    Wd[r, j] = Wc[r, j] * w[j]
-            _times_bases_t(Wd, B, A0)
+                    Wd[r, j] *= w[j]
+            _times_sym(Wd, T, WdT)
 
         if it <= n_hist:
             history[it - 1, 0] = convex_objective(W, w, B, Z, E, alpha, beta if robust else 0.0)
@@ -360,14 +397,27 @@ def admm_frame(W, w, B, T, alpha, beta, robust, mu0, max_iter, eps_abs, eps_rel,
             converged = True
             break
 
-        # ---- adaptive penalty (residual balancing), refreshed sparingly ----
-        if it - last_adapt >= (1 if it < 50 else 10):
-            if r_pri > 10.0 * s_dual:
+        # ---- adaptive penalty: residual balancing (factor 2 imbalance, mu x/÷ 2),
+        # refreshed at most every 2nd iteration early and every 10th later ----
+        if it - last_adapt >= (2 if it < 50 else 10):
+            if r_pri > 2.0 * s_dual:
                 mu *= 2.0
                 _refresh_inverse(GtG, mu, H)
                 last_adapt = it
-            elif s_dual > 10.0 * r_pri:
+            elif s_dual > 2.0 * r_pri:
                 mu *= 0.5
                 _refresh_inverse(GtG, mu, H)
                 last_adapt = it
     return it, converged
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def _times_sym(X, T, out):
+    """out (2, P) = X T."""
+    P = T.shape[0]
+    for r in range(2):
+        for j in range(P):
+            acc = 0.0
+            for k in range(P):
+                acc += X[r, k] * T[k, j]
+            out[r, j] = acc

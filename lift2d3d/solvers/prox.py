@@ -23,6 +23,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+#: Fast-math flags for the hot loops: reassociation lets LLVM vectorise the
+#: reductions; "nnan"/"ninf" stay off so that finiteness checks keep working.
+FASTMATH = {"reassoc", "contract", "nsz", "arcp"}
+
 __all__ = ["prox_spectral_2x3", "prox_spectral_numpy", "polar_2x3", "polar_numpy", "spectral_norm_2x3"]
 
 
@@ -53,16 +57,28 @@ def spectral_norm_2x3(A):
 
 @njit(cache=True)
 def prox_spectral_2x3(A, lam, out):
-    """Write ``prox_{lam ||.||_2}(A)`` for a 2x3 ``A`` into ``out``; returns its spectral norm.
+    """Write ``prox_{lam ||.||_2}(A)`` for a 2x3 ``A`` into ``out``; returns the clipped level.
 
-    ``A`` and ``out`` may be the same array.
+    No trigonometry: with ``A A^T = [[a, b], [b, d]]`` and eigenvalues
+    ``l1 >= l2``, the projector onto the top left singular vector is
+    ``P1 = (A A^T - l2 I) / (l1 - l2)``, so ``U diag(f1, f2) U^T = f2 I +
+    (f1 - f2) P1``.  ``A`` and ``out`` may be the same array.
     """
     a = A[0, 0] * A[0, 0] + A[0, 1] * A[0, 1] + A[0, 2] * A[0, 2]
     d = A[1, 0] * A[1, 0] + A[1, 1] * A[1, 1] + A[1, 2] * A[1, 2]
+    # s1 + s2 <= sqrt(2) ||A||_F: a cheap exit for the (many) inactive blocks
+    if 2.0 * (a + d) <= lam * lam:
+        for r in range(2):
+            for k in range(3):
+                out[r, k] = 0.0
+        return 0.0
     b = A[0, 0] * A[1, 0] + A[0, 1] * A[1, 1] + A[0, 2] * A[1, 2]
-    l1, l2, cs, sn = _sym2_eig(a, b, d)
-    s1 = np.sqrt(max(l1, 0.0))
-    s2 = np.sqrt(max(l2, 0.0))
+    half_tr = 0.5 * (a + d)
+    rad = np.sqrt(0.25 * (a - d) * (a - d) + b * b)
+    l1 = half_tr + rad
+    l2 = max(half_tr - rad, 0.0)
+    s1 = np.sqrt(l1)
+    s2 = np.sqrt(l2)
     if s1 + s2 <= lam:
         for r in range(2):
             for k in range(3):
@@ -72,22 +88,25 @@ def prox_spectral_2x3(A, lam, out):
         tau = s1 - lam          # only the top singular value is clipped
         f1 = tau / s1
         f2 = 1.0
-        top = tau
     else:
         tau = 0.5 * (s1 + s2 - lam)   # both clipped to the common level
         f1 = tau / s1
         f2 = tau / s2 if s2 > 0.0 else 0.0
-        top = tau
-    # out = U diag(f1, f2) U^T A, U = [[cs, -sn], [sn, cs]]
-    p00 = f1 * cs * cs + f2 * sn * sn
-    p11 = f1 * sn * sn + f2 * cs * cs
-    p01 = (f1 - f2) * cs * sn
+    if l1 - l2 > 1e-300:
+        g = (f1 - f2) / (l1 - l2)
+        p00 = f2 + g * (a - l2)
+        p11 = f2 + g * (d - l2)
+        p01 = g * b
+    else:
+        p00 = f1
+        p11 = f1
+        p01 = 0.0
     for k in range(3):
         x0 = A[0, k]
         x1 = A[1, k]
         out[0, k] = p00 * x0 + p01 * x1
         out[1, k] = p01 * x0 + p11 * x1
-    return top
+    return tau
 
 
 @njit(cache=True)
@@ -117,11 +136,21 @@ def polar_2x3(A, out):
     v2 = np.empty(3)
     for k in range(3):
         v1[k] = (u1x * A[0, k] + u1y * A[1, k]) / scale
-    if s2 > 1e-12 * s1:
+    # second right singular vector: A^T u2, re-orthogonalised against v1 (it is
+    # pure round-off when A has rank one), else any unit vector orthogonal to v1
+    dot = 0.0
+    for k in range(3):
+        v2[k] = u2x * A[0, k] + u2y * A[1, k]
+        dot += v2[k] * v1[k]
+    nrm = 0.0
+    for k in range(3):
+        v2[k] -= dot * v1[k]
+        nrm += v2[k] * v2[k]
+    nrm = np.sqrt(nrm)
+    if nrm > 1e-8 * s1:
         for k in range(3):
-            v2[k] = (u2x * A[0, k] + u2y * A[1, k]) / s2
+            v2[k] /= nrm
     else:
-        # complete with any unit vector orthogonal to v1
         ax = 0
         if abs(v1[1]) < abs(v1[ax]):
             ax = 1
