@@ -224,7 +224,7 @@ def multiview(keypoints: dict, scores: dict, calib: dict, bases: str) -> dict:
     from lift2d3d.detect.table import to_skeleton
     from lift2d3d.lifter import Lifter
     from lift2d3d.mapping import map_keypoints
-    from lift2d3d.skeletons import LIMB_JOINTS, get_skeleton
+    from lift2d3d.skeletons import LIMB_JOINTS
 
     cams = [c for c in CAMERAS if c in keypoints]
     n = min(len(keypoints[c]) for c in cams)

@@ -6,7 +6,7 @@ TensorFlow and tf2onnx are installed); at run time only ONNX Runtime and
 OpenCV are needed.
 
 >>> from lift2d3d.detect import PoseDetector, detect_keypoints   # doctest: +SKIP
->>> table = detect_keypoints("clip.mp4", format="coco17")         # doctest: +SKIP
+>>> table, errors = detect_keypoints("clip.mp4", format="coco17") # doctest: +SKIP
 >>> detector = PoseDetector(static_image_mode=True)              # doctest: +SKIP
 >>> pose = detector.process(cv2.imread("photo.jpg"))             # doctest: +SKIP
 >>> pose.keypoints.shape, pose.scores.shape                      # doctest: +SKIP
