@@ -163,7 +163,7 @@ def plot_2d(keypoints2d, skeleton="body15", image=None, ax=None, scores=None, sc
 def _side_legend(ax):
     from matplotlib.lines import Line2D
     handles = [Line2D([], [], color=SIDE_COLOURS[s], linewidth=2.5, label=s) for s in ("left", "right")]
-    ax.legend(handles=handles, loc="lower right", fontsize=8, framealpha=0.8)
+    ax.legend(handles=handles, loc="best", fontsize=7, framealpha=0.8)
 
 
 # --------------------------------------------------------------------------- 3D
@@ -325,6 +325,16 @@ def plot_lift(image, keypoints2d, joints3d, skeleton="body15", novel_view=DEFAUL
                       limits, titles or _default_titles(novel_view))
 
 
+def _frame_geometry(n_panels, height):
+    """Figure size (inches) and dpi for a frame ``height`` pixels high.
+
+    Below 300 px the figure keeps the 300-px layout and is drawn at a lower resolution, so
+    small frames shrink instead of crowding titles and labels into each other.
+    """
+    inches = max(height, 300) / 100.0
+    return (n_panels * inches, inches), height / inches
+
+
 def _figure_to_rgb(fig) -> np.ndarray:
     fig.canvas.draw()
     return np.array(fig.canvas.buffer_rgba())[..., :3]
@@ -355,8 +365,7 @@ def render_lift(image, keypoints2d, joints3d, skeleton="body15", novel_view=DEFA
     height = int(height)
     if height < 64:
         raise ValueError(f"height must be at least 64 pixels; got {height}")
-    dpi = 100
-    fig = _offscreen_figure((3 * height / dpi, height / dpi), dpi)
+    fig = _offscreen_figure(*_frame_geometry(3, height))
     _draw_lift(fig, image, keypoints2d, joints3d, skeleton, novel_view, scores, score_threshold, limits,
                titles or _default_titles(novel_view))
     return _figure_to_rgb(fig)
@@ -365,8 +374,7 @@ def render_lift(image, keypoints2d, joints3d, skeleton="body15", novel_view=DEFA
 # --------------------------------------------------------------------------- animation
 
 def _render_3d_pair(joints3d, skeleton, novel_view, limits, height, label):
-    dpi = 100
-    fig = _offscreen_figure((2 * height / dpi, height / dpi), dpi)
+    fig = _offscreen_figure(*_frame_geometry(2, height))
     ax_cam = fig.add_subplot(1, 2, 1, projection="3d")
     ax_novel = fig.add_subplot(1, 2, 2, projection="3d")
     plot_3d(joints3d, skeleton, "camera", ax=ax_cam, limits=limits, title="camera view")
@@ -385,8 +393,9 @@ def animate(joints3d, skeleton, path, fps=10.0, keypoints2d=None, images=None, s
 
     Each frame shows the 3D pose from the camera and from ``novel_view``; with
     ``keypoints2d`` (and optionally ``images``) it is the three-panel picture of
-    :func:`render_lift`.  The 3D cube is fixed over the whole sequence so the
-    motion is not hidden by rescaling.  Frames whose pose is NaN (failed lifts)
+    :func:`render_lift`.  The 3D cube has one size over the whole sequence, so the
+    motion is not hidden by rescaling, and its centre follows the body's centroid,
+    so a walking person stays in view.  Frames whose pose is NaN (failed lifts)
     are drawn empty, titled "no 3D pose", rather than dropped, so time stays true.
 
     Parameters
@@ -436,10 +445,11 @@ def animate(joints3d, skeleton, path, fps=10.0, keypoints2d=None, images=None, s
         raise ValueError(f"Expected {n_frames} labels (one per frame); got {len(labels)}")
     if not fps > 0:
         raise ValueError(f"fps must be positive; got {fps}")
-    limits = pose_limits(sequence)
+    half_width = max(pose_limits(pose)[1] for pose in sequence)
 
     def frames():
         for i in range(n_frames):
+            limits = (pose_limits(sequence[i])[0], half_width)
             label = labels[i] if labels is not None else f"frame {i}"
             if keypoints2d is None:
                 yield _render_3d_pair(sequence[i], skeleton, novel_view, limits, height, label)
