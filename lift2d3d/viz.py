@@ -268,7 +268,8 @@ def _draw_lift(fig, image, keypoints2d, joints3d, skeleton, novel_view, scores, 
     if keypoints2d is None:
         ax2d.text(0.5, 0.5, "no 2D keypoints", ha="center", va="center", transform=ax2d.transAxes)
         if image is not None:
-            ax2d.imshow(np.asarray(image))
+            image = np.asarray(image)
+            ax2d.imshow(image, cmap="gray" if image.ndim == 2 else None)
     else:
         plot_2d(keypoints2d, skeleton, image=image, ax=ax2d, scores=scores, score_threshold=score_threshold,
                 legend=True)
@@ -281,6 +282,8 @@ def _draw_lift(fig, image, keypoints2d, joints3d, skeleton, novel_view, scores, 
     limits = limits if limits is not None else pose_limits(joints3d)
     plot_3d(joints3d, skeleton, view="camera", ax=ax_cam, limits=limits)
     plot_3d(joints3d, skeleton, view=novel_view, ax=ax_novel, limits=limits)
+    if not np.isfinite(joints3d).all(axis=1).any():
+        titles = (titles[0],) + tuple(f"{t} (no 3D pose)" for t in titles[1:])  # a failed lift, said
     for ax, title in zip((ax2d, ax_cam, ax_novel), titles):
         ax.set_title(title, fontsize=10)
     fig.subplots_adjust(left=0.03, right=0.97, bottom=0.05, top=0.9, wspace=0.12)

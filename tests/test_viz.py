@@ -186,6 +186,12 @@ def test_render_lift_returns_rgb_frame_with_both_sides():
     assert colour_pixels(empty, viz.SIDE_COLOURS["left"]) == 0
 
 
+def test_plot_lift_of_a_failed_frame_says_so():
+    fig = viz.plot_lift(None, project(pose3d()), np.full((15, 3), np.nan), "body15")
+    assert fig.axes[0].get_title() == "2D keypoints"
+    assert all(ax.get_title().endswith("(no 3D pose)") for ax in fig.axes[1:])
+
+
 def walking_sequence(n_frames=6):
     frames = []
     for t in range(n_frames):
