@@ -66,22 +66,14 @@ def run(args) -> int:
     except (ModelError, BasesFileError, ValueError, FileNotFoundError) as exc:
         return _error(str(exc))
 
-    images = {}
     fps = []
 
-    def keep(frame, result):
-        # Keep only what the overlay needs: every frame for a video overlay,
-        # otherwise the first frame with a pose.
-        if overlay is None or frame.image is None:
-            return
+    def remember_fps(frame, result):
         if frame.is_video and not fps:
             fps.append(frame.fps)
-        if overlay.suffix.lower() == ".mp4" or not images:
-            if result is not None and result.n_people or overlay.suffix.lower() == ".mp4":
-                images[(frame.source, frame.index)] = frame.image
 
     try:
-        table, errors = detect_keypoints(args.input, format="coco17", detector=detector, on_frame=keep)
+        table, errors = detect_keypoints(args.input, format="coco17", detector=detector, on_frame=remember_fps)
     except (FileNotFoundError, ValueError) as exc:
         return _error(str(exc))
     for message in errors:
@@ -95,7 +87,7 @@ def run(args) -> int:
     say(f"wrote {args.output}: {len(lifted)} rows, {n_ok} lifted")
     if overlay is not None:
         from ..detect.overlay import write_overlay
-        written = write_overlay(overlay, table, lifted, lifter, images, fps=(fps or [30.0])[0] or 30.0)
+        written = write_overlay(overlay, args.input, table, lifted, lifter, fps=(fps or [30.0])[0] or 30.0)
         if written:
             say(f"wrote {overlay}")
         else:
