@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -81,8 +80,8 @@ def main(argv=None):
     wall = time.perf_counter() - t0
     if done.returncode != 0:
         sys.exit(f"lift2d3d lift failed with exit code {done.returncode}")
-    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     summary = json.loads(stats.read_text())
+    peak_mb = summary["peak_rss_mb"]
     io_seconds = summary["seconds_read"] + summary["seconds_write"]
     print(f"command: {' '.join(command[1:])}")
     print(f"cores: {os.cpu_count()}, workers: {args.workers or 'all'}, method: {args.method}, "
@@ -92,7 +91,7 @@ def main(argv=None):
           f"(inside the command: {summary['seconds_total']:.1f} s)")
     print(f"time: read {summary['seconds_read']:.1f} s, lift {summary['seconds_lift']:.1f} s, "
           f"write {summary['seconds_write']:.1f} s; I/O share {100 * io_seconds / summary['seconds_total']:.1f}%")
-    print(f"peak memory (max RSS of the lift processes): {peak_mb:.0f} MB")
+    print(f"peak memory (max RSS of the lift process): {peak_mb:.0f} MB")
     print(f"output: {output} ({output.stat().st_size / 1e6:.1f} MB)")
 
 

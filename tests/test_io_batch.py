@@ -151,8 +151,8 @@ def test_resume_after_a_crash_redoes_only_unfinished_chunks(frame, tmp_path):
     with pytest.raises(Interrupted):
         lift_file(path, output, crashing, chunk_rows=10)
     assert not output.exists()                                   # never a half-written output
-    parts = sorted((tmp_path / "out.csv.parts").glob("part-*.npz"))
-    assert [p.name for p in parts] == ["part-000000.npz", "part-000001.npz"]
+    parts = sorted((tmp_path / "out.csv.parts").glob("part-*.csv"))
+    assert [p.name for p in parts] == ["part-000000.csv", "part-000001.csv"]
     resumed = InterruptingLifter(100, bases=toy_bases(), method="convex")
     summary = lift_file(path, output, resumed, chunk_rows=10, resume=True)
     assert resumed.calls == 2 and summary.chunks_resumed == 2 and summary.chunks == 4

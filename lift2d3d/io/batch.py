@@ -3,7 +3,8 @@
 Streaming keeps memory flat: the input is read in chunks, each chunk is
 mapped onto the bases' skeleton, lifted (the lifter's numba kernels run the
 frames of a chunk in parallel on all threads), and stored as a part file
-``<output>.parts/part-000000.npz`` through a temporary file and a rename.
+``<output>.parts/part-000000.csv`` (``.npz`` for JSON/NPZ outputs) through a
+temporary file and a rename, with its status counts beside it.
 When every chunk is done the parts are joined into the output, again via a
 temporary file and a rename, and the parts folder is removed.  ``resume``
 re-reads the input but skips chunks whose part exists, after checking that
@@ -26,7 +27,8 @@ import pandas as pd
 from .csv_wide import classify_columns, table_from_wide
 from .readers import iter_keypoint_chunks, split_format
 from .table import BAD_INPUT, KeypointFormatError, KeypointTable, flag_duplicates
-from .writers import RESULT_COLUMNS, check_suffix, read_part, write_lifted, write_part
+from .writers import (RESULT_COLUMNS, check_suffix, csv_header, join_csv_parts, read_part, write_csv_part,
+                      write_lifted, write_part)
 
 __all__ = ["lift_table", "lift_keypoints", "lift_file", "output_columns", "BatchSummary", "LIFTED_STATUSES"]
 
@@ -252,6 +254,7 @@ def lift_file(input, output, lifter, format=None, layout=None, delimiter=None, c
         parts.mkdir(parents=True)
         (parts / _MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True))
 
+    text_parts = output.suffix.lower() == ".csv"
     chunks = iter_keypoint_chunks(input, format, layout, chunk_rows=int(chunk_rows), delimiter=delimiter)
     bar = None
     part_paths = []
@@ -276,19 +279,24 @@ def lift_file(input, output, lifter, format=None, layout=None, delimiter=None, c
                                               f"skeleton {lifter.skeleton.name}")
                 bar = _progress_bar(progress, _count_rows(input, table.layout) if progress is not False else None)
             summary.notes.extend(table.notes)
-            part = parts / f"part-{index:06d}.npz"
+            if index == 0:
+                header = csv_header(output_columns(table.ids.columns, lifter.joint_names))
+            part = parts / f"part-{index:06d}{'.csv' if text_parts else '.npz'}"
+            counts_path = parts / f"part-{index:06d}.counts.json"
             part_paths.append(part)
-            if resume and part.is_file():
+            if resume and part.is_file() and counts_path.is_file():
                 summary.chunks_resumed += 1
-                counts = read_part(part)["status"].value_counts()
+                counts = json.loads(counts_path.read_text())
             else:
                 t0 = time.perf_counter()
                 lifted = lift_keypoints(table, lifter)
                 summary.seconds_lift += time.perf_counter() - t0
                 t0 = time.perf_counter()
-                write_part(lifted, part)
+                counts = {k: int(v) for k, v in lifted["status"].value_counts().items()}
+                # counts first: a part only counts as done once both files exist
+                counts_path.write_text(json.dumps(counts))
+                (write_csv_part if text_parts else write_part)(lifted, part)
                 summary.seconds_write += time.perf_counter() - t0
-                counts = lifted["status"].value_counts()
             for status, count in counts.items():
                 summary.status_counts[status] = summary.status_counts.get(status, 0) + int(count)
             if len(summary.first_problems) < 3:
@@ -302,12 +310,15 @@ def lift_file(input, output, lifter, format=None, layout=None, delimiter=None, c
         if index == 0:
             raise KeypointFormatError(f"{input}: holds no keypoint rows")
         t0 = time.perf_counter()
-        write_lifted((read_part(p) for p in part_paths), output)
+        if text_parts:
+            join_csv_parts(header, part_paths, output)
+        else:
+            write_lifted((read_part(p) for p in part_paths), output)
         shutil.rmtree(parts)
         summary.seconds_write += time.perf_counter() - t0
     except BaseException:
         # A run that failed before finishing any chunk leaves nothing behind.
-        if parts.is_dir() and not any(parts.glob("part-*.npz")):
+        if parts.is_dir() and not any(parts.glob("part-*.counts.json")):
             shutil.rmtree(parts, ignore_errors=True)
         raise
     finally:

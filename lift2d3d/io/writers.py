@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["write_lifted", "OUTPUT_SUFFIXES", "RESULT_COLUMNS", "FLOAT_FORMAT", "joints_of",
-           "write_part", "read_part", "atomic_path"]
+           "write_part", "read_part", "write_csv_part", "join_csv_parts", "csv_header", "atomic_path"]
 
 #: Columns after the joints, in this order.
 RESULT_COLUMNS = ("status", "reprojection_error", "iterations", "message")
@@ -102,7 +102,7 @@ def write_lifted(data, path) -> Path:
                 header = True
                 for frame in _frames(data):
                     if header:
-                        handle.write(",".join(_escaped(pd.Series(frame.columns, dtype=object))) + "\n")
+                        handle.write(csv_header(frame.columns))
                         header = False
                     handle.write(_csv_rows(frame))
                 if header:
@@ -202,6 +202,32 @@ def _write_npz(frame, tmp):
                   iterations=frame["iterations"].to_numpy(dtype=np.int64))
     with open(tmp, "wb") as handle:
         np.savez(handle, **arrays)
+
+
+def csv_header(columns) -> str:
+    """The header line of a lifted CSV."""
+    return ",".join(_escaped(pd.Series(list(columns), dtype=object))) + "\n"
+
+
+def write_csv_part(frame: pd.DataFrame, path) -> Path:
+    """Store one lifted chunk as header-less CSV text (atomically); parts concatenate into the output."""
+    with atomic_path(path) as tmp:
+        with open(tmp, "w", encoding="utf-8", newline="") as handle:
+            handle.write(_csv_rows(frame))
+    return Path(path)
+
+
+def join_csv_parts(header: str, parts, path) -> Path:
+    """Write ``header`` then the bytes of each part file to ``path`` (atomically)."""
+    import shutil
+
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as out:
+            out.write(header.encode("utf-8"))
+            for part in parts:
+                with open(part, "rb") as handle:
+                    shutil.copyfileobj(handle, out, 1 << 22)
+    return Path(path)
 
 
 def write_part(frame: pd.DataFrame, path) -> Path:
