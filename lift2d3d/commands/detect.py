@@ -56,15 +56,20 @@ def run(args) -> int:
     if output.suffix.lower() != ".csv":
         print(f"lift2d3d detect: error: {output}: the output must be a .csv file", file=sys.stderr)
         return 2
+    bar = None
+    if not args.quiet and sys.stderr.isatty():
+        from tqdm import tqdm
+        bar = tqdm(unit="frame", desc="detect", file=sys.stderr)
     try:
         detector = detector_from_args(args)
-        table, errors = detect_keypoints(args.input, format=args.format, detector=detector)
-    except ModelError as exc:
+        table, errors = detect_keypoints(args.input, format=args.format, detector=detector,
+                                         progress=(lambda frame: bar.update()) if bar else None)
+    except (ModelError, FileNotFoundError, ValueError) as exc:
         print(f"lift2d3d detect: error: {exc}", file=sys.stderr)
         return 2
-    except (FileNotFoundError, ValueError) as exc:
-        print(f"lift2d3d detect: error: {exc}", file=sys.stderr)
-        return 2
+    finally:
+        if bar is not None:
+            bar.close()
     for message in errors:
         print(f"lift2d3d detect: warning: {message}", file=sys.stderr)
     with atomic_path(output) as tmp:
