@@ -163,6 +163,10 @@ class Lifter:
         ADMM relative residual tolerance ``eps_rel`` (Boyd et al.): default
         1e-3 for ``convex`` and 1e-2 when a refinement follows (the
         relaxation then only has to deliver the starting rotation and support).
+    n_starts : int, optional
+        Refinement starts (default 1): the rotation read off the relaxation,
+        its depth mirror, and the rotations of the next-largest blocks with
+        their mirrors; the lowest objective wins.
     n_threads : int, optional
         Threads for batches (default: all cores, or NUMBA_NUM_THREADS).
 
@@ -179,7 +183,7 @@ class Lifter:
     """
 
     def __init__(self, bases="default", method="convex+refine", alpha=None, beta=None, camera=None,
-                 height=None, max_iter=None, tol=None, admm_tol=None, n_threads=None):
+                 height=None, max_iter=None, tol=None, admm_tol=None, n_starts=None, n_threads=None):
         if method not in METHODS:
             raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
         self.bases = ShapeBases.load(bases)
@@ -206,6 +210,9 @@ class Lifter:
         self.admm_tol = float((1e-3 if method == "convex" else 1e-2) if admm_tol is None else admm_tol)
         if not (self.tol > 0 and self.admm_tol > 0):
             raise ValueError("tol and admm_tol must be positive")
+        self.n_starts = int(1 if n_starts is None else n_starts)
+        if self.n_starts < 1:
+            raise ValueError(f"n_starts must be >= 1; got {n_starts!r}")
         self.n_threads = n_threads
         self._prepare()
 
@@ -223,6 +230,12 @@ class Lifter:
         # iterations over alpha in [0.03, 1] on MoCap-like frames)
         self._mu0 = 0.1 * float(np.trace(self._T)) / (3 * self._B.shape[0])
         self._edges = np.array(self.bases.skeleton.edge_indices())
+        # the body's lateral axis (left minus right joints of the mean pose), for depth-mirrored starts
+        sk = self.bases.skeleton
+        left = [i for i, j in enumerate(sk.joints) if sk.side(j) == "left"]
+        right = [i for i, j in enumerate(sk.joints) if sk.side(j) == "right"]
+        lateral = self.bases.mean_pose[:, left].mean(axis=1) - self.bases.mean_pose[:, right].mean(axis=1)
+        self._lateral = lateral / np.linalg.norm(lateral)
         self._ref_bones = self.bases.bone_lengths()
         stature = self.bases.metadata.get("stature_m")
         self._stature_ref = float(stature) if stature else self._chain_height(self.bases.mean_pose) + 0.18
@@ -339,7 +352,7 @@ class Lifter:
         try:
             lift_frames(Wpx, w, status, self._B, self._T, self._L0, mode, robust, self.alpha, self.beta,
                         self._mu0, self.max_iter, eps_abs, eps_rel, 100, 8, self.tol, persp, focal,
-                        float(px), float(py), 20, X, R, c, E, norm, info)
+                        float(px), float(py), 20, self._lateral, self.n_starts, X, R, c, E, norm, info)
         finally:
             if previous is not None:
                 import numba

@@ -14,7 +14,8 @@ import numpy as np
 from numba import njit, prange
 
 from .convex import admm_frame, convex_objective
-from .refine import read_off, refine_weak, refine_perspective, perspective_points, _shape, _centre_rows, _rot3
+from .refine import (read_off, refine_multistart, refine_perspective, perspective_points, _shape,
+                     _centre_rows, _rot3)
 
 __all__ = ["lift_frames", "MODE_CONVEX", "MODE_REFINE"]
 
@@ -26,7 +27,7 @@ ST_OK, ST_NOT_CONVERGED, ST_TOO_FEW, ST_NON_FINITE, ST_DEGENERATE = 0, 1, 2, 3, 
 
 @njit(cache=True)
 def lift_one(Wpx, w, B, T, L0, mode, robust, alpha, beta, mu0, max_iter, eps_abs, eps_rel,
-             max_outer, n_inner, tol, perspective, focal, px, py, n_posit,
+             max_outer, n_inner, tol, perspective, focal, px, py, n_posit, lateral, n_starts,
              X_out, R_out, c_out, E_out, norm_out, info_out):
     """Lift one frame; returns the status code.
 
@@ -69,8 +70,8 @@ def lift_one(Wpx, w, B, T, L0, mode, robust, alpha, beta, mu0, max_iter, eps_abs
     read_off(Z, Rbar, c)
     n_ref = 0
     if mode == MODE_REFINE:
-        n_ref, conv_ref, obj = refine_weak(W, w, B, L0, alpha, beta, robust, E, Rbar, c,
-                                           max_outer, n_inner, tol)
+        n_ref, conv_ref, obj, _ = refine_multistart(W, w, B, alpha, beta, robust, E, Z, lateral, n_starts,
+                                                    max_outer, n_inner, tol, Rbar, c)
         conv = conv and conv_ref
     else:
         # method "convex": the objective of the relaxation (1) at its solution
@@ -150,7 +151,7 @@ def lift_one(Wpx, w, B, T, L0, mode, robust, alpha, beta, mu0, max_iter, eps_abs
 
 @njit(cache=True, parallel=True)
 def lift_frames(Wpx, w, status, B, T, L0, mode, robust, alpha, beta, mu0, max_iter, eps_abs, eps_rel,
-                max_outer, n_inner, tol, perspective, focal, px, py, n_posit,
+                max_outer, n_inner, tol, perspective, focal, px, py, n_posit, lateral, n_starts,
                 X_out, R_out, c_out, E_out, norm_out, info_out):
     """Lift N frames in parallel (see :func:`lift_one`); ``status`` is updated in place."""
     N = Wpx.shape[0]
@@ -159,4 +160,4 @@ def lift_frames(Wpx, w, status, B, T, L0, mode, robust, alpha, beta, mu0, max_it
             continue
         status[n] = lift_one(Wpx[n], w[n], B, T, L0, mode, robust, alpha, beta, mu0, max_iter,
                              eps_abs, eps_rel, max_outer, n_inner, tol, perspective, focal, px, py,
-                             n_posit, X_out[n], R_out[n], c_out[n], E_out[n], norm_out[n], info_out[n])
+                             n_posit, lateral, n_starts, X_out[n], R_out[n], c_out[n], E_out[n], norm_out[n], info_out[n])

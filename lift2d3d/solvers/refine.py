@@ -310,9 +310,201 @@ def lasso_fista(A, y, w, alpha, L, c, n_steps):
             t = tn
 
 
+@njit(cache=True)
+def _rodrigues(wx, wy, wz, out):
+    """out = exp([w]x) (3x3)."""
+    th = np.sqrt(wx * wx + wy * wy + wz * wz)
+    if th < 1e-12:
+        a = 1.0
+        b = 1.0
+        cc = 0.5
+    else:
+        a = np.cos(th)
+        b = np.sin(th) / th
+        cc = (1.0 - a) / (th * th)
+    out[0, 0] = a + cc * wx * wx
+    out[0, 1] = -b * wz + cc * wx * wy
+    out[0, 2] = b * wy + cc * wx * wz
+    out[1, 0] = b * wz + cc * wx * wy
+    out[1, 1] = a + cc * wy * wy
+    out[1, 2] = -b * wx + cc * wy * wz
+    out[2, 0] = -b * wy + cc * wx * wz
+    out[2, 1] = b * wx + cc * wy * wz
+    out[2, 2] = a + cc * wz * wz
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def _lm_objective(Wc, w, sw, B, R, c, alpha, S, X, res):
+    """Objective (2) for fixed outliers; fills the centred shape S, camera points X, residual res."""
+    K, P = B.shape[0], B.shape[2]
+    _shape(B, c, S)
+    _centre_rows(S, w, sw)
+    f = 0.0
+    for j in range(P):
+        for a in range(3):
+            X[a, j] = R[a, 0] * S[0, j] + R[a, 1] * S[1, j] + R[a, 2] * S[2, j]
+        for r in range(2):
+            d = Wc[r, j] - X[r, j]
+            res[r, j] = d
+            f += 0.5 * w[j] * d * d
+    for i in range(K):
+        f += alpha * abs(c[i])
+    return f
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def lm_weak(Wc, w, B, alpha, R, c, max_iter, tol):
+    """Joint damped Gauss-Newton (Levenberg-Marquardt) on rotation and coefficients.
+
+    Minimises (2) for fixed outliers over ``R = exp([omega]x) R`` and the
+    coefficients on the working set (non-zero ``c_i`` plus those violating
+    ``|dF/dc_i| <= alpha``), where the L1 term is linear (``alpha s^T c`` with
+    the signs ``s`` fixed); a coefficient that would change sign stops at 0
+    and leaves the set (as in feature-sign search, Lee et al. 2007).
+    Alternating rotation and coefficient updates zig-zag along the valley
+    where a rotation is traded for a shape change; the joint step does not.
+
+    ``Wc`` must be weighted-centred.  ``R`` (3x3) and ``c`` are updated in
+    place.  Returns (iterations, converged, objective).
+    """
+    K, P = B.shape[0], B.shape[2]
+    sw = w.sum()
+    sqw = np.sqrt(w)
+    S = np.empty((3, P))
+    X = np.empty((3, P))
+    res = np.empty((2, P))
+    S2 = np.empty((3, P))
+    X2 = np.empty((3, P))
+    res2 = np.empty((2, P))
+    Q = np.empty((3, P))
+    A = np.empty((2, P))
+    ws = np.empty(K, dtype=np.int64)
+    sg = np.empty(K)
+    nmax = 3 + K
+    J = np.empty((2 * P, nmax))
+    H = np.empty((nmax, nmax))
+    g = np.empty(nmax)
+    Rn = np.empty((3, 3))
+    dR = np.empty((3, 3))
+    cn = np.empty(K)
+    f = _lm_objective(Wc, w, sw, B, R, c, alpha, S, X, res)
+    lam = 1e-4
+    converged = False
+    it = 0
+    for it in range(1, max_iter + 1):
+        # ---- working set: active coefficients plus optimality violators ----
+        for a in range(3):
+            for j in range(P):
+                Q[a, j] = (R[0, a] * res[0, j] + R[1, a] * res[1, j]) * w[j]
+        k = 0
+        for i in range(K):
+            gi = 0.0
+            for a in range(3):
+                for j in range(P):
+                    gi -= B[i, a, j] * Q[a, j]
+            if c[i] != 0.0:
+                ws[k] = i
+                sg[k] = 1.0 if c[i] > 0.0 else -1.0
+                k += 1
+            elif abs(gi) > alpha * (1.0 + 1e-9):
+                ws[k] = i
+                sg[k] = -1.0 if gi > 0.0 else 1.0
+                k += 1
+        n = 3 + k
+        # ---- Jacobian of the weighted residual sqrt(w) (Wc - R̄ S C_w) ----
+        for kk in range(3):
+            # d(R̄ S)/d omega_k = rows 0,1 of e_k x X
+            for j in range(P):
+                if kk == 0:
+                    d0 = 0.0
+                    d1 = -X[2, j]
+                elif kk == 1:
+                    d0 = X[2, j]
+                    d1 = 0.0
+                else:
+                    d0 = -X[1, j]
+                    d1 = X[0, j]
+                J[j, kk] = -sqw[j] * d0
+                J[P + j, kk] = -sqw[j] * d1
+        for m in range(k):
+            i = ws[m]
+            for r in range(2):
+                acc = 0.0
+                for j in range(P):
+                    v = R[r, 0] * B[i, 0, j] + R[r, 1] * B[i, 1, j] + R[r, 2] * B[i, 2, j]
+                    A[r, j] = v
+                    acc += w[j] * v
+                mean = acc / sw
+                for j in range(P):
+                    J[r * P + j, 3 + m] = -sqw[j] * (A[r, j] - mean)
+        for a in range(n):
+            acc = 0.0
+            for q in range(2 * P):
+                rr = res[0, q] if q < P else res[1, q - P]
+                acc += J[q, a] * sqw[q % P] * rr
+            g[a] = acc
+            if a >= 3:
+                g[a] += alpha * sg[a - 3]
+            for b in range(a, n):
+                acc = 0.0
+                for q in range(2 * P):
+                    acc += J[q, a] * J[q, b]
+                H[a, b] = acc
+                H[b, a] = acc
+        gnorm = 0.0
+        for a in range(n):
+            gnorm = max(gnorm, abs(g[a]))
+        if gnorm <= 1e-12 * max(f, 1e-300):
+            converged = True
+            break
+        # ---- damped step, retried with more damping until the objective drops ----
+        accepted = False
+        for attempt in range(12):
+            Hd = H[:n, :n].copy()
+            for a in range(n):
+                Hd[a, a] += lam * (H[a, a] + 1e-12)
+            step = np.linalg.solve(Hd, -g[:n])
+            _rodrigues(step[0], step[1], step[2], dR)
+            for a in range(3):
+                for b in range(3):
+                    Rn[a, b] = dR[a, 0] * R[0, b] + dR[a, 1] * R[1, b] + dR[a, 2] * R[2, b]
+            for i in range(K):
+                cn[i] = c[i]
+            for m in range(k):
+                i = ws[m]
+                v = c[i] + step[3 + m]
+                # a coefficient may reach zero but not cross it within one step
+                if v * sg[m] < 0.0:
+                    v = 0.0
+                cn[i] = v
+            fn = _lm_objective(Wc, w, sw, B, Rn, cn, alpha, S2, X2, res2)
+            if fn < f:
+                accepted = True
+                break
+            lam *= 4.0
+        if not accepted:
+            converged = True     # no descent direction left at this resolution
+            break
+        decrease = f - fn
+        for a in range(3):
+            for b in range(3):
+                R[a, b] = Rn[a, b]
+        for i in range(K):
+            c[i] = cn[i]
+        S, S2 = S2, S
+        X, X2 = X2, X
+        res, res2 = res2, res
+        f = fn
+        lam = max(lam / 3.0, 1e-9)
+        if decrease <= tol * max(f, 1e-300):
+            converged = True
+            break
+    return it, converged, f
+
+
 @njit(cache=True, fastmath=FASTMATH)
 def refine_weak(W, w, B, L0, alpha, beta, robust, E, Rbar, c, max_outer, n_inner, tol):
-    """Alternating minimisation of (2) from ``(Rbar, c, E)``, updated in place.
+    """Refine (2) from ``(Rbar, c, E)`` (updated in place); the LM solve, plus outlier rounds if robust.
 
     Parameters
     ----------
@@ -323,96 +515,152 @@ def refine_weak(W, w, B, L0, alpha, beta, robust, E, Rbar, c, max_outer, n_inner
     B : (K, 3, P) float64
         Bases.
     L0 : float
-        Unused by the coordinate-descent c-step (kept for the FISTA twin).
+        Unused (kept for signature stability of the kernels).
     alpha, beta : float
     robust : bool
-        Update the outlier matrix E.
+        Alternate LM solves with exact outlier (soft-threshold) updates.
     E : (2, P) float64, in/out
     Rbar : (2, 3) float64, in/out
     c : (K,) float64, in/out
     max_outer : int
-        Maximum sweeps (rotation, coefficients, outliers).
+        Maximum LM iterations (per outlier round).
     n_inner : int
-        Maximum coordinate-descent passes per working set.
+        Outlier rounds for the robust model.
     tol : float
-        Stop when the relative decrease of the objective in a sweep is below.
+        Relative objective decrease below which a solve stops.
 
     Returns
     -------
-    n_outer : int
+    n_iterations : int
     converged : bool
     objective : float
     """
     K, P = B.shape[0], B.shape[2]
     sw = w.sum()
+    Wc = np.empty((2, P))
     S = np.empty((3, P))
-    Wt = np.empty((2, P))
-    Mx = np.empty((2, 3))
-    A = np.empty((K, 2, P))
-    best_R = Rbar.copy()
-    best_c = c.copy()
-    best_E = E.copy()
-    f_best = weak_objective(W, w, B, Rbar, c, E, alpha, beta if robust else 0.0)
-    f_prev = f_best
+    R = _rot3(Rbar)
+    total = 0
     converged = False
-    outer = 0
-    for outer in range(1, max_outer + 1):
-        # ---- rotation: Procrustes ----
+    f = 0.0
+    rounds = n_inner if robust else 1
+    for rnd in range(rounds):
         for r in range(2):
             for j in range(P):
-                Wt[r, j] = W[r, j] - E[r, j]
-        _centre_rows(Wt, w, sw)
-        _shape(B, c, S)
-        _centre_rows(S, w, sw)
-        for r in range(2):
-            for a in range(3):
-                acc = 0.0
-                for j in range(P):
-                    acc += Wt[r, j] * w[j] * S[a, j]
-                Mx[r, a] = acc
-        polar_2x3(Mx, Rbar)
-
-        # ---- coefficients: exact weighted Lasso for this rotation ----
-        projected_bases(B, Rbar, w, A)
-        lasso_cd(A, Wt, w, alpha, c, n_inner, 1e-3 * tol ** 0.5)
-
-        # ---- outliers: exact soft threshold ----
-        if robust:
-            _shape(B, c, S)
-            for r in range(2):
-                acc_t = 0.0
-                for j in range(P):
-                    pr = Rbar[r, 0] * S[0, j] + Rbar[r, 1] * S[1, j] + Rbar[r, 2] * S[2, j]
-                    Wt[r, j] = W[r, j] - pr
-                    acc_t += w[j] * (Wt[r, j] - E[r, j])
-                tt = acc_t / sw
-                for j in range(P):
-                    res = Wt[r, j] - tt
-                    if w[j] > 0.0:
-                        th = beta / w[j]
-                        if res > th:
-                            E[r, j] = res - th
-                        elif res < -th:
-                            E[r, j] = res + th
-                        else:
-                            E[r, j] = 0.0
-                    else:
-                        E[r, j] = 0.0
-
-        f = weak_objective(W, w, B, Rbar, c, E, alpha, beta if robust else 0.0)
-        if f < f_best:
-            f_best = f
-            best_R[:, :] = Rbar
-            best_c[:] = c
-            best_E[:, :] = E
-        if abs(f_prev - f) <= tol * max(abs(f), 1e-12):
-            converged = True
+                Wc[r, j] = W[r, j] - E[r, j]
+        _centre_rows(Wc, w, sw)
+        its, converged, f = lm_weak(Wc, w, B, alpha, R, c, max_outer, tol)
+        total += its
+        if not robust:
             break
-        f_prev = f
-    Rbar[:, :] = best_R
-    c[:] = best_c
-    E[:, :] = best_E
-    return outer, converged, f_best
+        # outliers: exact soft threshold of the weighted residual
+        _shape(B, c, S)
+        changed = 0.0
+        for r in range(2):
+            acc_t = 0.0
+            for j in range(P):
+                pr = R[r, 0] * S[0, j] + R[r, 1] * S[1, j] + R[r, 2] * S[2, j]
+                Wc[r, j] = W[r, j] - pr
+                acc_t += w[j] * (Wc[r, j] - E[r, j])
+            tt = acc_t / sw
+            for j in range(P):
+                res = Wc[r, j] - tt
+                e = 0.0
+                if w[j] > 0.0:
+                    th = beta / w[j]
+                    if res > th:
+                        e = res - th
+                    elif res < -th:
+                        e = res + th
+                changed += abs(e - E[r, j])
+                E[r, j] = e
+        if changed <= 1e-9:
+            break
+    for a in range(3):
+        Rbar[0, a] = R[0, a]
+        Rbar[1, a] = R[1, a]
+    f = weak_objective(W, w, B, Rbar, c, E, alpha, beta if robust else 0.0)
+    return total, converged, f
+
+
+@njit(cache=True)
+def refine_multistart(W, w, B, alpha, beta, robust, E, Z, lateral, n_starts, max_outer, n_inner, tol,
+                      Rbar, c):
+    """Refine (2) from several rotations read off the convex blocks; keep the best.
+
+    Starts, in order: the sign-aligned sum of the blocks (:func:`read_off`),
+    the same rotation mirrored in depth, then the rotations of the 2nd, 3rd,
+    ... largest blocks, each followed by its mirror.  The depth mirror of
+    ``R`` is ``F R F_b`` (``F = diag(1, 1, -1)`` flips the camera depth,
+    ``F_b`` reflects the body across its sagittal plane, normal ``lateral``):
+    it projects the shape's reflection to the same 2D points, the inherent
+    ambiguity of weak perspective, which only the bases' prior can resolve.
+    For each start the coefficients are the exact Lasso fit for that
+    rotation.  Writes the winner to ``Rbar``, ``c`` and ``E``; returns
+    (total LM iterations, converged, objective, index of the winning start).
+    """
+    K, P = B.shape[0], B.shape[2]
+    order = np.argsort(-np.sqrt((Z * Z).sum(axis=2).sum(axis=0)))
+    Rc = np.empty((2, 3))
+    cc = np.empty(K)
+    Ec = np.empty((2, P))
+    E0 = E.copy()
+    Wt = np.empty((2, P))
+    A = np.empty((K, 2, P))
+    blk = np.empty((2, 3))
+    c0 = np.empty(K)
+    read_off(Z, Rc, c0)
+    F_b = np.eye(3) - 2.0 * np.outer(lateral, lateral)
+    sw = w.sum()
+    best_f = np.inf
+    best_k = 0
+    total = 0
+    conv_best = False
+    R_base = Rc.copy()
+    for k in range(n_starts):
+        base = k // 2
+        if base == 0:
+            for r in range(2):
+                for a in range(3):
+                    Rc[r, a] = R_base[r, a]
+        else:
+            if base >= K:
+                break
+            ib = order[base]
+            for r in range(2):
+                for a in range(3):
+                    blk[r, a] = Z[r, ib, a]
+            if blk[0, 0] == 0.0 and blk[0, 1] == 0.0 and blk[0, 2] == 0.0 and blk[1, 0] == 0.0:
+                break
+            polar_2x3(blk, Rc)
+        if k % 2 == 1:
+            Rm = Rc @ F_b
+            for r in range(2):
+                for a in range(3):
+                    Rc[r, a] = Rm[r, a]
+        for r in range(2):
+            for j in range(P):
+                Ec[r, j] = E0[r, j]
+                Wt[r, j] = W[r, j] - E0[r, j]
+        _centre_rows(Wt, w, sw)
+        for i in range(K):
+            cc[i] = c0[i] if k == 0 else 0.0
+        projected_bases(B, Rc, w, A)
+        lasso_cd(A, Wt, w, alpha, cc, 200, 1e-6)
+        its, conv, f = refine_weak(W, w, B, 0.0, alpha, beta, robust, Ec, Rc, cc, max_outer, n_inner, tol)
+        total += its
+        if f < best_f:
+            best_f = f
+            best_k = k
+            conv_best = conv
+            for r in range(2):
+                for a in range(3):
+                    Rbar[r, a] = Rc[r, a]
+                for j in range(P):
+                    E[r, j] = Ec[r, j]
+            for i in range(K):
+                c[i] = cc[i]
+    return total, conv_best, best_f, best_k
 
 
 @njit(cache=True)

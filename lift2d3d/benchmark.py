@@ -1,0 +1,128 @@
+"""Speed and optimality benchmark of the solvers (``lift2d3d bench``).
+
+The workload: ``n_frames`` keypoint sets projected from sparse non-negative
+combinations of the bases (3-6 atoms, like the codes the bases were learned
+with) under cameras drawn as in the accuracy benchmark (azimuth 0-360 deg,
+elevation -15..35 deg, roll +-8 deg), 1080p-sized, with 1.5 px of Gaussian
+noise.  Timings are wall-clock after a warm-up call (numba cache warm).
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from .bases import ShapeBases
+from .lifter import Lifter
+
+__all__ = ["synthetic_keypoints", "camera_rotations", "run_benchmark", "ADMM_FLOPS"]
+
+
+def camera_rotations(n, rng, up_axis=1):
+    """Rotations (n, 3, 3) from a y-up body frame to the camera frame (x right, y down, z away).
+
+    Azimuth uniform in [0, 360), elevation in [-15, 35] deg (camera above the
+    person looks down), roll in [-8, 8] deg.
+    """
+    from scipy.spatial.transform import Rotation
+
+    az = rng.uniform(0.0, 360.0, n)
+    el = rng.uniform(-15.0, 35.0, n)
+    roll = rng.uniform(-8.0, 8.0, n)
+    base = np.diag([1.0, -1.0, -1.0])       # y-up world seen by a camera looking along -z: y down, z away
+    spin = Rotation.from_euler("y", az[:, None], degrees=True).as_matrix()
+    tilt = Rotation.from_euler("x", -el[:, None], degrees=True).as_matrix()
+    twist = Rotation.from_euler("z", roll[:, None], degrees=True).as_matrix()
+    return twist @ tilt @ base @ spin
+
+
+def synthetic_keypoints(bases: ShapeBases, n_frames: int, seed: int = 0, noise_px: float = 1.5):
+    """Pixel keypoints (n, P, 2) and their camera-frame 3D poses (n, P, 3) in metres."""
+    rng = np.random.default_rng(seed)
+    K = bases.n_bases
+    codes = np.zeros((n_frames, K))
+    for n in range(n_frames):
+        k = rng.integers(3, 7)
+        codes[n, rng.choice(K, k, replace=False)] = rng.dirichlet(np.ones(k))
+    poses = np.einsum("nk,kaj->nja", codes, bases.bases)
+    mean = bases.mean_pose - bases.mean_pose.mean(axis=1, keepdims=True)
+    # rescale each pose to the mean pose's RMS radius (sparse mixtures shrink)
+    radius = np.sqrt(((poses - poses.mean(axis=1, keepdims=True)) ** 2).sum(axis=2).mean(axis=1))
+    poses *= np.sqrt((mean ** 2).sum(axis=0).mean()) / np.maximum(radius, 1e-9)[:, None, None]
+    up = int(bases.metadata.get("up_axis", 1))
+    if up != 1:
+        poses = np.roll(poses, 1 - up, axis=2)
+    R = camera_rotations(n_frames, rng)
+    cam = np.einsum("nab,njb->nja", R, poses)
+    keypoints = 500.0 * cam[..., :2] + np.array([960.0, 540.0]) + rng.normal(0.0, noise_px, cam[..., :2].shape)
+    return keypoints, cam
+
+
+#: Floating-point operations of one ADMM iteration (see README): the
+#: (2 x P)(P x 3K) product (4 P 3K), the prox on K 2x3 blocks (~40 K), the
+#: dual update and residual sums on 2 x 3K entries (~10 x 6K), and the
+#: P x P products of the Woodbury step (~12 P^2).
+def ADMM_FLOPS(K, P):
+    return 4 * P * 3 * K + 40 * K + 60 * K + 12 * P * P
+
+
+def _time_lift(lifter, keypoints, threads):
+    import numba
+
+    previous = numba.get_num_threads()
+    numba.set_num_threads(threads)
+    try:
+        lifter.lift(keypoints[:64])          # warm-up (compiles or loads the cache)
+        start = time.perf_counter()
+        result = lifter.lift(keypoints)
+        return time.perf_counter() - start, result
+    finally:
+        numba.set_num_threads(previous)
+
+
+def run_benchmark(bases="default", n_frames=10_000, n_gap=20, seed=0, threads=None, out=print):
+    """Print frames/s, iterations and the objective gap to CVXPY; return the figures as a dict."""
+    import numba
+
+    from .solvers.reference import solve_convex_reference
+
+    shape_bases = ShapeBases.load(bases)
+    keypoints, _ = synthetic_keypoints(shape_bases, n_frames, seed)
+    all_threads = threads or numba.config.NUMBA_NUM_THREADS
+    K, P = shape_bases.n_bases, shape_bases.n_joints
+    out(f"lift2d3d bench: {n_frames} frames, K={K} bases, P={P} joints, "
+        f"{numba.config.NUMBA_NUM_THREADS} threads available")
+    figures = {}
+    for method in ("convex", "convex+refine"):
+        lifter = Lifter(shape_bases, method=method)
+        for threads_used in sorted({1, all_threads}):
+            seconds, result = _time_lift(lifter, keypoints, threads_used)
+            fps = n_frames / seconds
+            admm = result.admm_iterations.mean()
+            sweeps = (result.iterations - result.admm_iterations).mean()
+            figures[(method, threads_used)] = dict(fps=fps, admm_iterations=admm, refine_sweeps=sweeps,
+                                                   converged=float(np.mean(result.converged)))
+            out(f"  {method:14s} {threads_used:2d} thread(s): {fps:9.0f} frames/s  "
+                f"({1e6 / fps * threads_used:7.1f} us/frame/core; ADMM iterations {admm:6.1f}, "
+                f"refinement sweeps {sweeps:5.1f}, converged {100 * np.mean(result.converged):5.1f}%)")
+    flops = ADMM_FLOPS(K, P)
+    convex = figures[("convex", 1)]
+    per_iter_us = 1e6 / convex["fps"] / convex["admm_iterations"]
+    out(f"  ADMM: ~{flops / 1e3:.1f} kflop per iteration; {per_iter_us:.2f} us per iteration single-thread "
+        f"(frame setup included) = {flops / per_iter_us / 1e3:.2f} GFLOP/s")
+    # optimality of the fast solver against the CVXPY reference on a sample
+    lifter = Lifter(shape_bases, method="convex")
+    sample = keypoints[:n_gap]
+    fast = lifter.lift(sample).objective
+    gaps = []
+    for n in range(n_gap):
+        W = sample[n].T - sample[n].T.mean(axis=1, keepdims=True)
+        W /= np.sqrt((W ** 2).sum(axis=0).mean())
+        _, ref, _ = solve_convex_reference(W, lifter._B, lifter.alpha)
+        gaps.append((fast[n] - ref) / abs(ref))
+    gaps = np.array(gaps)
+    figures["gap"] = dict(mean=float(gaps.mean()), max=float(np.abs(gaps).max()))
+    out(f"  objective gap to CVXPY (method='convex', default tolerance, {n_gap} frames): "
+        f"mean {gaps.mean():.2e}, max |gap| {np.abs(gaps).max():.2e}")
+    return figures
