@@ -194,3 +194,39 @@ def test_other_layouts_stream_to_json_and_npz(lifter, tmp_path):
     summary = lift_file(tmp_path / "k.npy", tmp_path / "out.json", lifter, chunk_rows=10)
     document = json.loads((tmp_path / "out.json").read_text())
     assert len(document["frames"]) == 25
+
+
+def test_progress_bar_only_when_asked_or_on_a_terminal(lifter, frame, tmp_path, capsys):
+    path = tmp_path / "k.csv"
+    frame.to_csv(path, index=False)
+    lift_file(path, tmp_path / "a.csv", lifter, chunk_rows=10, progress=True)
+    err = capsys.readouterr().err
+    assert "lifting" in err and "40/40" in err
+    lift_file(path, tmp_path / "b.csv", lifter, chunk_rows=10)          # captured stderr is not a terminal
+    assert capsys.readouterr().err == ""
+
+
+def test_long_csv_and_openpose_folder_stream_through_lift_file(lifter, frame, tmp_path):
+    from lift2d3d.skeletons import get_skeleton
+    coco = get_skeleton("coco17")
+    rows = [{"frame": r["frame"], "joint": j, "x": r[f"{j}_x"], "y": r[f"{j}_y"]} for _, r in frame.iterrows()
+            for j in coco.joints]
+    pd.DataFrame(rows).to_csv(tmp_path / "long.csv", index=False)
+    summary = lift_file(tmp_path / "long.csv", tmp_path / "long_out.csv", lifter, chunk_rows=6)
+    assert summary.layout == "csv-long" and summary.rows == 40 and summary.lifted == 40
+    out = pd.read_csv(tmp_path / "long_out.csv")
+    assert out["frame"].tolist() == list(range(40))
+    folder = tmp_path / "op"
+    folder.mkdir()
+    op = get_skeleton("openpose25")
+    for _, r in frame.iloc[:5].iterrows():
+        flat = np.zeros((25, 3))
+        for j in coco.joints:
+            flat[op.index(j)] = (r[f"{j}_x"], r[f"{j}_y"], 0.9)
+        people = {"people": [{"pose_keypoints_2d": flat.ravel().tolist()}]}
+        (folder / f"cam_{int(r['frame']):012d}_keypoints.json").write_text(json.dumps(people))
+    summary = lift_file(folder, tmp_path / "op.csv", lifter)
+    assert summary.skeleton == "openpose25" and summary.lifted == 5
+    out = pd.read_csv(tmp_path / "op.csv")
+    assert out.columns[:3].tolist() == ["video", "frame", "person"]
+    assert np.allclose(out["left_knee_z"], lift_table(frame.iloc[:5], lifter)["left_knee_z"], atol=1e-5)

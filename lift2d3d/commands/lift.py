@@ -92,6 +92,10 @@ def run(args) -> int:
                             progress=False if args.quiet else args.progress, settings=settings, log=say)
     except (KeypointFormatError, ValueError, FileNotFoundError, PermissionError) as exc:
         return _error(str(exc))
+    except KeyboardInterrupt:
+        print(f"lift2d3d lift: interrupted; the finished chunks are kept in {args.output}.parts: run the same "
+              "command with --resume to continue", file=sys.stderr)
+        raise
     for note in summary.notes[:10]:
         if not note.startswith("joint mapping"):
             say(f"note: {note}")
