@@ -374,8 +374,11 @@ class BasisLearner:
             samples.append(normalise_poses(jittered, skeleton, self.size_)[0])
         samples = np.concatenate(samples)
         aligned, self.reference_ = align_torso(samples, skeleton)
-        self.mean_pose_ = aligned.mean(axis=0)
-        self.mean_pose_ -= self.mean_pose_.mean(axis=1, keepdims=True)
+        # Averaging swinging limbs shortens them; rescale so the mean pose keeps the training size
+        # (the lifter takes its bone lengths and stature from it).
+        mean_pose = aligned.mean(axis=0)
+        mean_pose -= mean_pose.mean(axis=1, keepdims=True)
+        self.mean_pose_ = normalise_poses(mean_pose[None], skeleton, self.size_)[0][0]
         # the lifter's internal unit: RMS radius of the mean pose
         self.kappa_ = float(np.sqrt((self.mean_pose_ ** 2).sum(axis=0).mean()))
         X = aligned.reshape(len(aligned), -1) / self.kappa_
@@ -391,15 +394,30 @@ class BasisLearner:
         return self
 
     def transform(self, poses3d) -> np.ndarray:
-        """Non-negative sparse codes (n_valid_frames, K) of normalised, aligned poses."""
+        """Non-negative sparse codes of the normalised, torso-aligned poses.
+
+        Parameters
+        ----------
+        poses3d : (n_frames, P, 3) float, metres
+
+        Returns
+        -------
+        (n_frames, K) float
+            NaN rows for frames with NaN/inf joints.
+        """
         aligned, _ = self._prepare(poses3d)
+        valid = np.all(np.isfinite(np.asarray(poses3d, dtype=np.float64)), axis=(1, 2))
         D = self.bases_.reshape(len(self.bases_), -1) / self.kappa_
-        return nonnegative_sparse_coding(aligned.reshape(len(aligned), -1) / self.kappa_, D, float(self.alpha))
+        codes = np.full((len(valid), len(D)), np.nan)
+        codes[valid] = nonnegative_sparse_coding(aligned.reshape(len(aligned), -1) / self.kappa_, D,
+                                                 float(self.alpha))
+        return codes
 
     def reconstruction_error(self, poses3d) -> float:
-        """Mean per-joint error (mm) of the sparse reconstructions of ``poses3d`` (normalised, aligned)."""
+        """Mean per-joint error (mm) of the sparse reconstructions of the valid ``poses3d``."""
         aligned, _ = self._prepare(poses3d)
         codes = self.transform(poses3d)
+        codes = codes[np.all(np.isfinite(codes), axis=1)]
         reconstruction = np.einsum("nk,kij->nij", codes, self.bases_)
         return float(np.linalg.norm(reconstruction - aligned, axis=1).mean() * 1000.0)
 
