@@ -24,7 +24,8 @@ names = st.sampled_from(["frame", "person", "video", "joint", "x", "y", "score",
 cells = st.one_of(st.sampled_from(["", "nan", "inf", "-inf", "1e400", "NaN", "abc", "1,5", "0", "-1", "  7 ",
                                    '"', "\t", "None"]),
                   st.floats(allow_nan=True, allow_infinity=True).map(repr),
-                  st.integers(-10**20, 10**20).map(str), st.text(max_size=6))
+                  st.integers(-10**20, 10**20).map(str), st.text(max_size=6),
+                  st.text(alphabet=',;"\n\r\t 0123456789.-eEnaifNA\\', max_size=8))
 
 
 def _read(path, **kwargs):
@@ -54,6 +55,17 @@ def test_random_csv_text(header, rows, sep):
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "k.csv"
         path.write_text(text)
+        _read(path)
+
+
+@FUZZ
+@given(data=st.binary(max_size=300))
+def test_random_bytes_after_a_valid_header(data):
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "k.csv"
+        path.write_bytes(b"frame,nose_x,nose_y,joint,x,y\n0,1,2,nose,1,2\n" + data)
+        _read(path)
+        path.write_bytes(b"frame,joint,x,y\n0,nose,1,2\n" + data)
         _read(path)
 
 

@@ -284,3 +284,23 @@ def test_rows_with_too_many_fields_are_skipped_with_a_note(tmp_path):
     table = read_keypoints(path)
     assert table.ids["frame"].tolist() == [0, 2]
     assert any("Skipping line 3" in note for note in table.notes)
+
+
+def test_broken_csv_structure_is_a_clear_error(tmp_path):
+    with pytest.raises(KeypointFormatError, match="repeats column.*'frame'"):
+        read_keypoints(write(tmp_path / "a.csv", "frame,frame,nose_x,nose_y\n1,2,3,4\n"))
+    with pytest.raises(KeypointFormatError, match=r"b\.csv: cannot parse the CSV.*EOF inside string"):
+        read_keypoints(write(tmp_path / "b.csv", 'frame,nose_x,nose_y\n"1,2,3\n'))
+    # a stray non-UTF-8 byte deep in the file spoils its own row only
+    body = b"".join(b"%d,2,3\n" % i for i in range(5000))
+    (tmp_path / "c.csv").write_bytes(b"frame,nose_x,nose_y\n" + body + b"5000,1\xff,2\n5001,4,5\n")
+    with pytest.warns(UserWarning, match="1 row"):
+        table = read_keypoints(tmp_path / "c.csv", format="coco17")
+    assert len(table) == 5002 and "line 5002, column nose_x: '1\ufffd' is not a number" in table.problems[5000]
+
+
+def test_bom_crlf_and_blank_lines_are_fine(tmp_path):
+    (tmp_path / "k.csv").write_bytes(b"\xef\xbb\xbfframe,nose_x,nose_y\r\n1,2,3\r\n\r\n4,5,6\r\n")
+    table = read_keypoints(tmp_path / "k.csv", format="coco17")
+    assert table.ids["frame"].tolist() == [1, 4]
+    assert np.allclose(table.keypoints[:, 0], [[2, 3], [5, 6]])

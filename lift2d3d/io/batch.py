@@ -14,7 +14,6 @@ the input file and the settings are those of the interrupted run.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import sys
 import time

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .csv_wide import NA_VALUES, _BadLines, _numeric, sniff_csv
+from .csv_wide import NA_VALUES, _BadLines, _numeric, next_chunk, open_csv_chunks, sniff_csv
 from .table import KeypointFormatError, KeypointTable, check_values, detect_skeleton, normalise_joint_name
 
 __all__ = ["iter_long_csv", "long_columns"]
@@ -39,9 +39,10 @@ def _joint_names(path, delimiter, header, joint_col, format):
     # The skeleton must be known before the first chunk is parsed, and a
     # later chunk may name joints the first did not: scan the one column.
     names = set()
-    for part in pd.read_csv(path, sep=delimiter, usecols=[joint_col], dtype=str, keep_default_na=False,
-                            chunksize=1_000_000, encoding="utf-8-sig", on_bad_lines="skip",
-                            names=header, header=0, skipinitialspace=True):
+    reader = open_csv_chunks(path, sep=delimiter, usecols=[joint_col], dtype=str, keep_default_na=False,
+                             chunksize=1_000_000, encoding="utf-8-sig", encoding_errors="replace",
+                             on_bad_lines="skip", names=header, header=0, skipinitialspace=True)
+    while (part := next_chunk(reader, path, len(names))) is not None:
         names.update(part[joint_col].unique())
     normalised = sorted({normalise_joint_name(n) for n in names if str(n).strip()})
     return detect_skeleton(normalised, format=format, source=str(path))
@@ -96,20 +97,15 @@ def iter_long_csv(path, format=None, delimiter=None, chunk_rows=10_000):
     joint_col, x_col, y_col, score_col, id_columns = columns
     skeleton = _joint_names(path, delimiter, header, joint_col, format)
     numeric = [c for c in (x_col, y_col, score_col) if c]
-    reader = pd.read_csv(path, sep=delimiter, encoding="utf-8-sig", chunksize=chunk_rows * skeleton.n_joints,
-                         names=header, header=0, dtype={c: str for c in id_columns + [joint_col]},
-                         keep_default_na=False, na_values={c: NA_VALUES for c in numeric},
-                         on_bad_lines="warn", skipinitialspace=True, low_memory=False)
+    reader = open_csv_chunks(path, sep=delimiter, encoding="utf-8-sig", encoding_errors="replace",
+                             chunksize=chunk_rows * skeleton.n_joints, names=header, header=0,
+                             dtype={c: str for c in id_columns + [joint_col]}, keep_default_na=False,
+                             na_values={c: NA_VALUES for c in numeric}, on_bad_lines="warn",
+                             skipinitialspace=True, low_memory=False)
     carry, rows_before = None, 0
     while True:
         with _BadLines() as bad:
-            try:
-                chunk = next(reader)
-            except StopIteration:
-                chunk = None
-            except pd.errors.ParserError as exc:
-                raise KeypointFormatError(f"{path}: cannot parse the CSV after data row {rows_before}: "
-                                          f"{str(exc).strip()}") from None
+            chunk = next_chunk(reader, path, rows_before)
         if chunk is not None:
             chunk["_line"] = np.arange(rows_before, rows_before + len(chunk)) + 2
             rows_before += len(chunk)

@@ -153,13 +153,40 @@ def sniff_csv(path, delimiter=None):
             f"{path}: wrong delimiter: the header contains no {delimiter!r} but {counts[guessed]} "
             f"{guessed!r}; the file looks {guessed!r}-separated. Pass --delimiter {guessed!r} or leave "
             "--delimiter out to detect it")
-    header = next(csv.reader([first], delimiter=delimiter))
+    try:
+        header = next(csv.reader([first], delimiter=delimiter))
+    except csv.Error as exc:
+        raise KeypointFormatError(f"{path}: cannot read the header line ({exc})") from None
     if len(header) < 2:
         raise KeypointFormatError(f"{path}: the header has a single column ({first.strip()[:60]!r}); "
                                   "expected comma-separated columns such as frame,nose_x,nose_y,...")
     if not second.strip():
         raise KeypointFormatError(f"{path}: has a header but no data rows")
-    return delimiter, [h.strip() for h in header]
+    header = [h.strip() for h in header]
+    repeated = sorted({h for h in header if header.count(h) > 1})
+    if repeated:
+        raise KeypointFormatError(f"{path}: the header repeats column(s) {', '.join(map(repr, repeated))}; "
+                                  "every column needs its own name")
+    return delimiter, header
+
+
+def open_csv_chunks(path, **options):
+    """``pandas.read_csv(path, chunksize=...)`` with parse failures as KeypointFormatError."""
+    try:
+        return pd.read_csv(path, **options)
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+        raise KeypointFormatError(f"{path}: cannot parse the CSV ({str(exc).strip()})") from None
+
+
+def next_chunk(reader, path, rows_before):
+    """The next chunk of ``reader`` (None at the end), parse failures as KeypointFormatError."""
+    try:
+        return next(reader)
+    except StopIteration:
+        return None
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+        raise KeypointFormatError(f"{path}: cannot parse the CSV after data row {rows_before}: "
+                                  f"{str(exc).strip()}") from None
 
 
 class _BadLines:
@@ -190,21 +217,17 @@ def iter_wide_csv(path, format=None, delimiter=None, chunk_rows=10_000):
                                   "(frame,joint,x,y[,score]); use --layout csv-long")
     id_columns, joints, skeleton = classify_columns(header, format=format, source=str(path))
     coordinate_columns = [c for cols in joints.values() for c in cols.values()]
-    reader = pd.read_csv(path, sep=delimiter, encoding="utf-8-sig", chunksize=chunk_rows,
-                         names=header, header=0,
-                         dtype={c: str for c in id_columns}, keep_default_na=False,
-                         na_values={c: NA_VALUES for c in coordinate_columns},
-                         on_bad_lines="warn", skipinitialspace=True, low_memory=False)
+    reader = open_csv_chunks(path, sep=delimiter, encoding="utf-8-sig", encoding_errors="replace",
+                             chunksize=chunk_rows, names=header, header=0,
+                             dtype={c: str for c in id_columns}, keep_default_na=False,
+                             na_values={c: NA_VALUES for c in coordinate_columns},
+                             on_bad_lines="warn", skipinitialspace=True, low_memory=False)
     rows_before = 0
     while True:
         with _BadLines() as bad:
-            try:
-                chunk = next(reader)
-            except StopIteration:
-                break
-            except pd.errors.ParserError as exc:
-                raise KeypointFormatError(f"{path}: cannot parse the CSV after data row {rows_before}: "
-                                          f"{str(exc).strip()}") from None
+            chunk = next_chunk(reader, path, rows_before)
+        if chunk is None:
+            break
         first_line = rows_before + 2
         table = table_from_wide(chunk, source=str(path), classified=(id_columns, joints, skeleton),
                                 where=lambda r, f=first_line: f"line {f + r}", layout="csv-wide")
