@@ -101,13 +101,8 @@ def run(args) -> int:
             say(f"note: {note}")
     say(summary.text())
     if args.stats_json:
-        import resource
-
-        stats = summary.to_dict()
-        # ru_maxrss is in KiB on Linux: the whole process's peak, imports included
-        stats["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         with open(args.stats_json, "w", encoding="utf-8") as handle:
-            json.dump(stats, handle, indent=1, default=str)
+            json.dump(summary.to_dict(), handle, indent=1, default=str)
     if summary.lifted == 0:
         return _error(f"no row of {args.input} could be lifted (statuses: {summary.status_counts}); "
                       "see the status and message columns of the output", code=1)

@@ -126,6 +126,8 @@ class BatchSummary:
     seconds_lift: float = 0.0
     seconds_write: float = 0.0
     seconds_total: float = 0.0
+    peak_rss_mb_first_chunks: float = 0.0
+    peak_rss_mb: float = 0.0
     mapping: str = ""
     notes: list = field(default_factory=list)
     first_problems: list = field(default_factory=list)
@@ -303,6 +305,8 @@ def lift_file(input, output, lifter, format=None, layout=None, delimiter=None, c
                 summary.first_problems += [str(table.problems[r]) for r in bad]
             summary.rows += len(table)
             index += 1
+            if index == 3:
+                summary.peak_rss_mb_first_chunks = _peak_rss_mb()
             if bar is not None:
                 bar.update(len(table))
         summary.chunks = index
@@ -324,4 +328,16 @@ def lift_file(input, output, lifter, format=None, layout=None, delimiter=None, c
         if bar is not None:
             bar.close()
     summary.seconds_total = time.perf_counter() - started
+    summary.peak_rss_mb = _peak_rss_mb()
     return summary
+
+
+def _peak_rss_mb() -> float:
+    """Peak resident memory of this process so far, MB (0 where the platform cannot say)."""
+    try:
+        import resource
+    except ImportError:
+        return 0.0
+    # ru_maxrss is KiB on Linux, bytes on macOS
+    scale = 1024 * 1024 if sys.platform == "darwin" else 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / scale
