@@ -29,7 +29,8 @@ Run (about 3 minutes on 2 cores)::
 
 The oracle environment: ``python -m venv /work/oracle-venv &&
 /work/oracle-venv/bin/pip install mediapipe==0.10.14 "numpy<2" "opencv-python-headless<4.11"``.
-``--skip-oracle`` / ``--skip-multiview`` / ``--skip-throughput`` leave parts out.
+``--skip-oracle`` / ``--skip-multiview`` / ``--skip-throughput`` leave parts out;
+``--smooth`` compares with landmark smoothing on both sides (MediaPipe's default).
 
 The same file is the oracle worker: ``python detector_agreement.py oracle
 FRAMES.npy OUT.npy [--static]`` (imports only numpy and mediapipe).
@@ -63,9 +64,10 @@ def oracle_main(argv) -> int:
     parser.add_argument("frames")
     parser.add_argument("out")
     parser.add_argument("--static", action="store_true")
+    parser.add_argument("--smooth", action="store_true", help="smooth_landmarks=True")
     args = parser.parse_args(argv)
     frames = np.load(args.frames, mmap_mode="r")
-    pose = mp.solutions.pose.Pose(static_image_mode=args.static, model_complexity=1, smooth_landmarks=False,
+    pose = mp.solutions.pose.Pose(static_image_mode=args.static, model_complexity=1, smooth_landmarks=args.smooth,
                                   enable_segmentation=False, min_detection_confidence=0.5,
                                   min_tracking_confidence=0.5)
     out = np.full((len(frames), 33, 4), np.nan)
@@ -298,6 +300,8 @@ def main(argv=None) -> int:
                         help="where the pose2sim wheel is downloaded and extracted")
     parser.add_argument("--oracle-python", default="/work/oracle-venv/bin/python")
     parser.add_argument("--bases", default="default", help="bases for the multi-view lift")
+    parser.add_argument("--smooth", action="store_true",
+                        help="compare with landmark smoothing on both sides (MediaPipe's default)")
     parser.add_argument("--skip-oracle", action="store_true")
     parser.add_argument("--skip-multiview", action="store_true")
     parser.add_argument("--skip-throughput", action="store_true")
@@ -307,7 +311,8 @@ def main(argv=None) -> int:
     from lift2d3d.detect import PoseDetector
     demo = demo_dir(Path(args.data))
     figures = {"data": f"pose2sim=={POSE2SIM_VERSION} {DEMO}"}
-    detector = PoseDetector()
+    detector = PoseDetector(smooth_landmarks=args.smooth)
+    figures["smooth_landmarks"] = args.smooth
     keypoints, scores, rels = {}, {}, []
     with tempfile.TemporaryDirectory(prefix="lift2d3d-bench-") as tmp:
         for cam in CAMERAS:
@@ -320,7 +325,8 @@ def main(argv=None) -> int:
             del frames
             oracle_file = Path(tmp) / f"{cam}_oracle.npy"
             subprocess.run([args.oracle_python, os.path.abspath(__file__), "oracle", str(frames_file),
-                            str(oracle_file)], check=True, capture_output=True)
+                            str(oracle_file)] + (["--smooth"] if args.smooth else []), check=True,
+                           capture_output=True)
             stats = agreement(keypoints[cam], np.load(oracle_file))
             stats["oracle_fps_decoded_frames"] = json.loads(Path(str(oracle_file) + ".json").read_text())["fps"]
             rels.append(stats.pop("_rel"))

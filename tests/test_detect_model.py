@@ -122,6 +122,12 @@ def test_tracking_follows_a_moving_person(model_files, tmp_path):
     shift = hips[:, 0] - hips[0, 0]
     assert np.allclose(shift, 6 * np.arange(12), atol=4.0), shift
 
+    # MediaPipe-style smoothing lags behind the motion but follows it.
+    smoothing = PoseDetector(models=model_files, smooth_landmarks=True)
+    smooth = np.array([smoothing.process(f.image).keypoints[0, [23, 24]].mean(axis=0) for f in frames])
+    lag = shift - (smooth[:, 0] - smooth[0, 0])
+    assert lag[0] == 0 and np.all(lag[3:] > 0.5) and np.all(lag < 6 * np.arange(12) + 2), lag
+
 
 def _cli(*args, env=None):
     return subprocess.run([sys.executable, "-m", "lift2d3d", *args], capture_output=True, text=True,

@@ -34,6 +34,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="person detector threshold (default: %(default)s)")
     parser.add_argument("--min-tracking-confidence", type=float, default=0.5,
                         help="pose presence threshold (default: %(default)s)")
+    parser.add_argument("--smooth", action="store_true",
+                        help="videos: smooth the landmarks over time as MediaPipe Pose does (one-euro filter)")
     parser.add_argument("--threads", type=int, help="inference threads (default: all cores)")
     parser.add_argument("-q", "--quiet", action="store_true", help="print only errors")
 
@@ -42,7 +44,8 @@ def detector_from_args(args):
     """Build a PoseDetector from the shared options; ModelError/ValueError propagate."""
     from ..detect import PoseDetector
     return PoseDetector(max_people=args.max_people, min_detection_confidence=args.min_detection_confidence,
-                        min_tracking_confidence=args.min_tracking_confidence, n_threads=args.threads)
+                        min_tracking_confidence=args.min_tracking_confidence, n_threads=args.threads,
+                        smooth_landmarks=getattr(args, "smooth", False))
 
 
 def run(args) -> int:

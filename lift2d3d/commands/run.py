@@ -30,6 +30,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--bases", default="default", help="shipped bases name or a .npz path (default: %(default)s)")
     parser.add_argument("--method", default="convex+refine", choices=("convex", "convex+refine", "robust"),
                         help="solver (default: %(default)s)")
+    parser.add_argument("--smooth", action="store_true",
+                        help="videos: smooth the 2D landmarks over time (MediaPipe's one-euro filter)")
     parser.add_argument("--threads", type=int, help="detector inference threads (default: all cores)")
     parser.add_argument("--max-people", type=int, default=1, help="poses per frame (default: %(default)s)")
     parser.add_argument("--min-detection-confidence", type=float, default=0.5, help=argparse.SUPPRESS)

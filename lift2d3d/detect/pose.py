@@ -125,6 +125,11 @@ class PoseDetector:
         Pose presence score below which a pose is rejected and tracking lost.
     heatmaps : bool
         Also return the landmark model's 64x64 heatmaps.
+    smooth_landmarks : bool
+        Video only: one-euro filter the landmarks (min cutoff 0.05 Hz, beta 80,
+        derivative cutoff 1 Hz) and low-pass the visibilities (alpha 0.1), as
+        MediaPipe Pose does by default.  Off by default: raw per-frame
+        landmarks, which the lifter may smooth later in 3D.
     n_threads : int, optional
         ONNX Runtime intra-op threads (default: all cores).
     models : dict, optional
@@ -133,7 +138,8 @@ class PoseDetector:
     """
 
     def __init__(self, static_image_mode=False, max_people=1, min_detection_confidence=0.5,
-                 min_tracking_confidence=0.5, heatmaps=False, n_threads=None, models=None):
+                 min_tracking_confidence=0.5, heatmaps=False, smooth_landmarks=False, n_threads=None,
+                 models=None):
         if max_people < 1:
             raise ValueError(f"max_people must be >= 1, got {max_people}")
         self.static_image_mode = bool(static_image_mode)
@@ -141,6 +147,7 @@ class PoseDetector:
         self.min_detection_confidence = float(min_detection_confidence)
         self.min_tracking_confidence = float(min_tracking_confidence)
         self.heatmaps = bool(heatmaps)
+        self.smooth_landmarks = bool(smooth_landmarks)
         self.n_threads = n_threads
         if models is None:
             from .models import model_paths
@@ -149,6 +156,7 @@ class PoseDetector:
         self._landmarker = self._session(models["pose_landmark_full"])
         self._anchors = ssd_anchor_centres()
         self._aux_filter = OneEuroFilter(min_cutoff=0.01, beta=10.0, derivate_cutoff=1.0)
+        self._landmark_filter = OneEuroFilter(min_cutoff=0.05, beta=80.0, derivate_cutoff=1.0)
         self.reset()
 
     def _session(self, path):
@@ -163,7 +171,12 @@ class PoseDetector:
         """Forget the tracked person (call between unrelated videos)."""
         self._roi = None
         self._frame_index = 0
+        self._lost()
+
+    def _lost(self):
         self._aux_filter.reset()
+        self._landmark_filter.reset()
+        self._visibility = None
 
     # -- model steps -----------------------------------------------------------------
 
@@ -278,7 +291,7 @@ class PoseDetector:
             pose = self._pose(rgb, roi)
         if pose is None:
             # Lost (or never had) the person: detect on this very frame.
-            self._aux_filter.reset()
+            self._lost()
             self._roi = None
             source = "detector"
             _, kps, scores = self.detect_people(rgb)
@@ -291,7 +304,17 @@ class PoseDetector:
                                             f"(presence below {self.min_tracking_confidence})")
         aux = pose["landmarks"][[decode.AUX_CENTER, decode.AUX_SCALE], :2]
         # Speed is measured relative to the side of the unscaled alignment square.
-        aux = self._aux_filter(aux, timestamp_us, object_scale=2.0 * float(np.hypot(*(aux[1] - aux[0]))))
+        object_scale = 2.0 * float(np.hypot(*(aux[1] - aux[0])))
+        if self.smooth_landmarks:
+            lm = pose["landmarks"].copy()
+            lm[: decode.N_BODY, :3] = self._landmark_filter(lm[: decode.N_BODY, :3], timestamp_us,
+                                                            object_scale=object_scale)
+            visibility = lm[: decode.N_BODY, 3]
+            if self._visibility is not None:
+                visibility = 0.1 * visibility + 0.9 * self._visibility
+            self._visibility = lm[: decode.N_BODY, 3] = visibility
+            pose = dict(pose, landmarks=lm)
+        aux = self._aux_filter(aux, timestamp_us, object_scale=object_scale)
         self._roi = roi_from_alignment_points(aux[0], aux[1])
         return self._frame([pose], [roi], (w, h), (source,))
 
