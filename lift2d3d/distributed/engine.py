@@ -26,7 +26,7 @@ import numpy as np
 
 from . import output as _output
 from .cluster import open_client
-from .duplicates import flag_cross_partition_duplicates
+from .duplicates import ids_seen_earlier
 from .partitions import (Partition, choose_rows_per_partition, expand_inputs, iter_partition_tables,
                          plan_partitions)
 from .worker import LifterSpec, get_lifter
@@ -77,7 +77,8 @@ class LiftFilesSummary:
     status_counts : dict
         Per-row ``status`` values over the written outputs.
     n_partitions : int
-        Tasks run (one per partition).
+        Tasks run: one per partition, plus one per partition lifted again
+        because it repeats ids of an earlier partition.
     n_workers : int
         Workers of the cluster when the run started.
     seconds : float
@@ -151,7 +152,7 @@ def _status_counts(frame) -> dict:
 
 
 def _lift_partition(partition: Partition, spec: LifterSpec, staging: str, fmt: str, skeleton_name,
-                    delimiter, chunk_rows: int) -> PartResult:
+                    delimiter, chunk_rows: int, earlier_ids=None) -> PartResult:
     """Worker task: read, lift and write one partition; a data error becomes a report, not a crash."""
     import pandas as pd
 
@@ -161,7 +162,8 @@ def _lift_partition(partition: Partition, spec: LifterSpec, staging: str, fmt: s
     try:
         lifter = get_lifter(spec)
         frames, hashes, notes, problems = [], [], [], []
-        for table, row_hashes in iter_partition_tables(partition, skeleton_name, delimiter, chunk_rows):
+        for table, row_hashes in iter_partition_tables(partition, skeleton_name, delimiter, chunk_rows,
+                                                       earlier_ids):
             if not frames:
                 mapping = table.mapping_to(lifter)
                 if not (mapping.direct or mapping.derived):
@@ -284,21 +286,35 @@ def lift_files(inputs, output_dir, *, scheduler="local", bases="default", format
                   for path, exc in plan.items() if isinstance(exc, Exception)}
         # One graph key holds the lifter recipe: each worker fetches it once and keeps it.
         spec_future = client.submit(_identity, spec, key=f"lift2d3d-spec-{spec.key}", pure=False)
-        futures, where = [], {}
-        for file_number, path in enumerate(files):
-            if path in errors:
-                continue
-            for partition in plan[path]:
-                future = client.submit(_lift_partition, partition, spec_future, str(stagings[path]), fmt,
-                                       skeleton_name, delimiter, int(chunk_rows),
-                                       key=f"lift2d3d-{run_id}-{file_number}-{partition.number}", pure=False)
+
+        def submit(jobs, stage):
+            """Run ``[(partition, earlier_ids)]``; returns ``{(path, number): PartResult}``."""
+            futures, where = [], {}
+            for partition, earlier in jobs:
+                future = client.submit(_lift_partition, partition, spec_future, str(stagings[partition.path]), fmt,
+                                       skeleton_name, delimiter, int(chunk_rows), earlier,
+                                       key=f"lift2d3d-{run_id}-{stage}-{files.index(partition.path)}-"
+                                           f"{partition.number}", pure=False)
                 futures.append(future)
                 where[future.key] = partition
-        del spec_future
-        try:
-            results = _gather(futures, where, progress)
-        finally:
-            client.cancel(futures)
+            try:
+                return _gather(futures, where, progress and stage == "lift")
+            finally:
+                client.cancel(futures)
+
+        jobs = [(partition, None) for path in files if path not in errors for partition in plan[path]]
+        results = submit(jobs, "lift")
+        # Second pass, rare: blocks holding ids first seen in an earlier block of their file.
+        redo = []
+        for path in files:
+            parts = [results[(path, p.number)] for p in plan[path]] if path not in errors else []
+            if len(parts) > 1 and not any(r.error for r in parts):
+                for partition, earlier in zip(plan[path], ids_seen_earlier([r.hashes for r in parts])):
+                    if earlier.size:
+                        redo.append((partition, earlier))
+        if redo:
+            results.update(submit(redo, "dedup"))
+        n_tasks = len(jobs) + len(redo)
         n_workers = len(nthreads)
 
     outputs, n_frames, counts, notes = {}, 0, Counter(), []
@@ -315,7 +331,6 @@ def lift_files(inputs, output_dir, *, scheduler="local", bases="default", format
             errors[path] = failed[0] + more + "; no output was written for this file"
             _output.discard(stagings[path])
             continue
-        parts = flag_cross_partition_duplicates(parts, plan[path], fmt)
         outputs[path] = _output.commit(stagings[path], finals[path])
         for r in parts:
             n_frames += r.n_rows
@@ -323,7 +338,7 @@ def lift_files(inputs, output_dir, *, scheduler="local", bases="default", format
             notes.extend(r.notes)
         notes.extend(p for r in parts for p in r.first_problems)
     return LiftFilesSummary(outputs=outputs, errors=errors, n_frames=n_frames, status_counts=dict(counts),
-                            n_partitions=len(futures), n_workers=n_workers,
+                            n_partitions=n_tasks, n_workers=n_workers,
                             seconds=time.perf_counter() - start, notes=notes)
 
 

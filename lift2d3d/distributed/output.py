@@ -17,8 +17,7 @@ import shutil
 import uuid
 from pathlib import Path
 
-__all__ = ["output_format", "part_name", "write_part", "read_part", "staging_dir", "commit", "discard",
-           "read_lifted"]
+__all__ = ["output_format", "part_name", "write_part", "staging_dir", "commit", "discard", "read_lifted"]
 
 _TMP_SUFFIX = ".tmp"
 
@@ -92,16 +91,6 @@ def write_part(frame, directory, number: int, fmt: str) -> Path:
         if tmp.exists():
             tmp.unlink()
     return path
-
-
-def read_part(path):
-    """One part as a DataFrame; CSV parts as text (so that rewriting them changes no untouched cell)."""
-    import pandas as pd
-
-    path = Path(path)
-    if path.suffix == ".parquet":
-        return pd.read_parquet(path)
-    return pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False)
 
 
 def commit(staging: Path, final_dir: Path) -> Path:

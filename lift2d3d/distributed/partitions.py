@@ -240,7 +240,8 @@ def plan_partitions(files, rows_per_partition: int, skeleton_name=None, layout=N
     return plan
 
 
-def iter_partition_tables(partition: Partition, skeleton_name=None, delimiter=None, chunk_rows: int = 5000):
+def iter_partition_tables(partition: Partition, skeleton_name=None, delimiter=None, chunk_rows: int = 5000,
+                          earlier_ids=None):
     """Yield the partition's rows as :class:`~lift2d3d.io.KeypointTable` chunks of ``chunk_rows``.
 
     A row block is parsed exactly as :func:`lift2d3d.io.iter_keypoint_chunks`
@@ -260,6 +261,9 @@ def iter_partition_tables(partition: Partition, skeleton_name=None, delimiter=No
         CSV delimiter (None: detect from the header).
     chunk_rows : int
         Rows per chunk, as ``lift2d3d lift --chunk-size``.
+    earlier_ids : uint64 array, optional
+        Id hashes of earlier partitions of the file that recur in this one
+        (see :mod:`.duplicates`); their rows are flagged as duplicates.
 
     Yields
     ------
@@ -276,6 +280,8 @@ def iter_partition_tables(partition: Partition, skeleton_name=None, delimiter=No
     else:
         chunks = _iter_block(partition, skeleton_name, delimiter, chunk_rows)
     seen = IdHashSet()
+    if earlier_ids is not None:
+        seen.add(np.asarray(earlier_ids, dtype=np.uint64))
     for table in chunks:
         hashes = flag_duplicates(table.ids, table.problems, table.where, seen)
         seen.add(hashes)
@@ -283,12 +289,9 @@ def iter_partition_tables(partition: Partition, skeleton_name=None, delimiter=No
 
 
 def _iter_block(partition, skeleton_name, delimiter, chunk_rows):
-    import warnings
 
-    import pandas as pd
-
-    from ..io.csv_wide import NA_VALUES, classify_columns, sniff_csv, table_from_wide
-    from ..io.table import KeypointFormatError
+    from ..io.csv_wide import (NA_VALUES, _BadLines, classify_columns, next_chunk, open_csv_chunks, sniff_csv,
+                               table_from_wide)
 
     delimiter, header = sniff_csv(partition.path, delimiter)
     id_columns, joints, skeleton = classify_columns(header, format=skeleton_name, source=partition.path)
@@ -298,28 +301,24 @@ def _iter_block(partition, skeleton_name, delimiter, chunk_rows):
         block = handle.read(partition.byte_stop - partition.byte_start)
     if not block.strip():
         return
-    # the options of lift2d3d.io.csv_wide.iter_wide_csv, on a block without its header line
-    reader = pd.read_csv(io.BytesIO(block), sep=delimiter, encoding="utf-8", chunksize=chunk_rows,
-                         names=header, header=None, dtype={c: str for c in id_columns}, keep_default_na=False,
-                         na_values={c: NA_VALUES for c in coordinate_columns}, on_bad_lines="warn",
-                         skipinitialspace=True, low_memory=False)
+    # The options of lift2d3d.io.csv_wide.iter_wide_csv, on a block without its header line
+    # (header=None instead of header=0); tests compare the two paths byte for byte.
+    reader = open_csv_chunks(io.BytesIO(block), sep=delimiter, encoding="utf-8", encoding_errors="replace",
+                             chunksize=chunk_rows, names=header, header=None,
+                             dtype={c: str for c in id_columns}, keep_default_na=False,
+                             na_values={c: NA_VALUES for c in coordinate_columns},
+                             on_bad_lines="warn", skipinitialspace=True, low_memory=False)
     rows_before = partition.first_row
     while True:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", pd.errors.ParserWarning)
-            try:
-                chunk = next(reader)
-            except StopIteration:
-                break
-            except pd.errors.ParserError as exc:
-                raise KeypointFormatError(f"{partition.path}: cannot parse the CSV after data row "
-                                          f"{rows_before}: {str(exc).strip()}") from None
+        with _BadLines() as bad:
+            chunk = next_chunk(reader, partition.path, rows_before)
+        if chunk is None:
+            break
         first_line = rows_before + 2
         table = table_from_wide(chunk, source=partition.path, classified=(id_columns, joints, skeleton),
                                 where=lambda r, f=first_line: f"line {f + r}", layout="csv-wide")
-        table.notes.extend(f"{partition.describe()}: {line.strip()} (block-relative line, skipped)"
-                           for w in caught if issubclass(w.category, pd.errors.ParserWarning)
-                           for line in str(w.message).splitlines() if line.strip())
+        # pandas numbers skipped lines within the block; say which block
+        table.notes.extend(f"{partition.describe()}: {m} (block-relative line, skipped)" for m in bad.messages)
         table.line_numbers = np.arange(first_line, first_line + len(chunk))
         table.line_label = "line"
         rows_before += len(chunk)

@@ -1,0 +1,86 @@
+"""The ``--scheduler`` side of ``lift2d3d lift``: many inputs, one Dask cluster.
+
+``lift2d3d lift INPUT... -o OUTDIR --scheduler tcp://HOST:PORT`` (or
+``local:N``) lifts every input on the cluster and writes
+``OUTDIR/<stem>_3d.parquet/part-NNNNN.parquet`` per input.  The lift command
+adds these options and hands over to :func:`run_distributed` when
+``--scheduler`` is given; nothing here imports dask until then.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+__all__ = ["add_arguments", "run_distributed"]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the distributed options to the ``lift`` sub-command's parser."""
+    group = parser.add_argument_group(
+        "distributed (Dask)", "with --scheduler, INPUT may be several files or quoted glob patterns and -o "
+        "names an output directory receiving <stem>_3d.parquet/part-NNNNN.parquet per input (csv without "
+        "pyarrow); needs pip install 'lift2d3d[distributed]'")
+    group.add_argument("--scheduler", metavar="ADDRESS",
+                       help="run on a Dask cluster: tcp://HOST:PORT of a running `dask scheduler`, a scheduler "
+                            "JSON file, or local:N for N worker processes on this machine")
+    group.add_argument("--rows-per-partition", type=int, metavar="N",
+                       help="frames per task (default: about 4 tasks per worker, 5000-50000 rows, a multiple "
+                            "of --chunk-size)")
+    group.add_argument("--output-format", choices=("parquet", "csv"),
+                       help="format of the output parts (default: parquet if pyarrow is installed, else csv)")
+
+
+def _error(message: str, code: int = 2) -> int:
+    print(f"lift2d3d lift: error: {message}", file=sys.stderr)
+    return code
+
+
+def run_distributed(args) -> int:
+    """Run ``lift2d3d lift --scheduler ...``; exit code 0 done, 1 nothing lifted, 2 an input or option failed."""
+    from ..bases import BasesFileError
+    from ..lifter import Camera
+    from .engine import lift_files
+
+    if getattr(args, "resume", False):
+        return _error("--resume is not needed with --scheduler: finished outputs are complete, so rerun the "
+                      "inputs that failed")
+    camera = None
+    if args.camera == "perspective":
+        if args.focal is None or args.principal is None:
+            return _error("--camera perspective needs --focal F and --principal CX CY (pixels)")
+        try:
+            camera = Camera(focal=args.focal, principal=tuple(args.principal))
+        except ValueError as exc:
+            return _error(str(exc))
+    elif args.focal is not None or args.principal is not None:
+        return _error("--focal/--principal are only used with --camera perspective")
+    inputs = args.input if isinstance(args.input, (list, tuple)) else [args.input]
+    options = dict(method=args.method, alpha=args.alpha, camera=camera)
+    if args.workers is not None:
+        options["n_threads"] = args.workers
+    try:
+        summary = lift_files(inputs, args.output, scheduler=args.scheduler, bases=args.bases, format=args.format,
+                             layout=args.layout, delimiter=args.delimiter, output_format=args.output_format,
+                             rows_per_partition=args.rows_per_partition, chunk_rows=args.chunk_size,
+                             progress=bool(args.progress) and not args.quiet, **options)
+    except ImportError as exc:
+        return _error(f"{exc}; install the distributed extra: pip install 'lift2d3d[distributed]'")
+    except (BasesFileError, ValueError, FileNotFoundError, ConnectionError, PermissionError) as exc:
+        return _error(str(exc))
+    if not args.quiet:
+        print(summary, file=sys.stderr)
+    if args.stats_json:
+        stats = {"outputs": {k: str(v) for k, v in summary.outputs.items()}, "errors": summary.errors,
+                 "rows": summary.n_frames, "lifted": summary.n_lifted, "status_counts": summary.status_counts,
+                 "partitions": summary.n_partitions, "workers": summary.n_workers,
+                 "seconds_total": summary.seconds, "rows_per_second": summary.frames_per_second}
+        with open(args.stats_json, "w", encoding="utf-8") as handle:
+            json.dump(stats, handle, indent=1)
+    if summary.errors:
+        return _error(f"{len(summary.errors)} of {len(summary.errors) + len(summary.outputs)} input(s) failed "
+                      "(listed above); the others were written")
+    if summary.n_lifted == 0:
+        return _error("no row could be lifted; see the status and message columns of the output", code=1)
+    return 0
