@@ -25,7 +25,8 @@ example:  lift2d3d lift examples/sample_coco17.csv -o lifted.csv
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.epilog = EPILOG
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    parser.add_argument("input", help="keypoint file, or a folder of OpenPose JSON files")
+    parser.add_argument("input", nargs="+", help="keypoint file, or a folder of OpenPose JSON files "
+                        "(with --scheduler: several files or quoted glob patterns)")
     parser.add_argument("-o", "--output", required=True, help="output .csv, .json or .npz")
     parser.add_argument("--format", help="keypoint format (skeleton) of the input, e.g. coco17; or a layout")
     parser.add_argument("--layout", help="file layout: csv-wide, csv-long, openpose-json, coco-json, numpy")
@@ -47,6 +48,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="progress bar (default: only on a terminal)")
     parser.add_argument("-q", "--quiet", action="store_true", help="print only errors")
     parser.add_argument("--stats-json", metavar="PATH", help="also write the run's summary and timings as JSON")
+    # --scheduler: many inputs on a Dask cluster (issue 6; lift2d3d/distributed/command.py)
+    from ..distributed.command import add_arguments as add_distributed_arguments
+    add_distributed_arguments(parser)
 
 
 def _error(message: str, code: int = 2) -> int:
@@ -55,6 +59,13 @@ def _error(message: str, code: int = 2) -> int:
 
 
 def run(args) -> int:
+    if args.scheduler:
+        from ..distributed.command import run_distributed
+        return run_distributed(args)
+    if len(args.input) > 1:
+        return _error("several inputs need --scheduler (e.g. --scheduler local:2); without it, lift one file "
+                      "per call")
+    args.input = args.input[0]
     from ..bases import BasesFileError
     from ..io import KeypointFormatError, lift_file
     from ..lifter import Camera, Lifter
