@@ -34,7 +34,7 @@ import numpy as np
 
 from .skeletons import BODY15, get_skeleton
 
-__all__ = ["BasisLearner", "normalise_poses", "align_torso", "mirror_poses", "jitter_proportions",
+__all__ = ["BasisLearner", "normalise_poses", "redraw_with_lengths", "align_torso", "mirror_poses", "jitter_proportions",
            "nonnegative_sparse_coding", "learn_dictionary", "TORSO_JOINTS", "PROPORTION_RANGES"]
 
 #: Joints whose rigid fit defines a pose's orientation.
@@ -58,6 +58,33 @@ def _bone_group(parent: str, child: str) -> str:
 def _bone_sum(poses: np.ndarray, skeleton) -> np.ndarray:
     edges = np.array(skeleton.edge_indices())
     return np.linalg.norm(poses[:, :, edges[:, 0]] - poses[:, :, edges[:, 1]], axis=1).sum(axis=1)
+
+
+def _bone_lengths(poses: np.ndarray, skeleton) -> np.ndarray:
+    edges = np.array(skeleton.edge_indices())
+    return np.linalg.norm(poses[:, :, edges[:, 0]] - poses[:, :, edges[:, 1]], axis=1)
+
+
+def redraw_with_lengths(pose: np.ndarray, lengths: np.ndarray, skeleton=BODY15) -> np.ndarray:
+    """Re-draw a pose with given bone lengths, keeping its bone directions.
+
+    Parameters
+    ----------
+    pose : (3, P) float
+    lengths : (n_edges,) float, metres
+        In the order of ``skeleton.edges``.
+
+    Returns
+    -------
+    (3, P) float
+        Centred on the joint centroid.
+    """
+    skeleton = get_skeleton(skeleton)
+    out = pose.copy()
+    for (a, b), length in zip(skeleton.edge_indices(), lengths):
+        direction = pose[:, b] - pose[:, a]
+        out[:, b] = out[:, a] + length * direction / max(np.linalg.norm(direction), 1e-12)
+    return out - out.mean(axis=1, keepdims=True)
 
 
 def normalise_poses(poses: np.ndarray, skeleton=BODY15, size: float | None = None):
@@ -374,11 +401,10 @@ class BasisLearner:
             samples.append(normalise_poses(jittered, skeleton, self.size_)[0])
         samples = np.concatenate(samples)
         aligned, self.reference_ = align_torso(samples, skeleton)
-        # Averaging swinging limbs shortens them; rescale so the mean pose keeps the training size
-        # (the lifter takes its bone lengths and stature from it).
-        mean_pose = aligned.mean(axis=0)
-        mean_pose -= mean_pose.mean(axis=1, keepdims=True)
-        self.mean_pose_ = normalise_poses(mean_pose[None], skeleton, self.size_)[0][0]
+        # Averaging swinging limbs shortens them, and the lifter takes its bone lengths and stature
+        # from the mean pose: keep the mean bone directions but the training poses' mean bone lengths.
+        self.mean_pose_ = redraw_with_lengths(aligned.mean(axis=0), _bone_lengths(poses, skeleton).mean(axis=0),
+                                              skeleton)
         # the lifter's internal unit: RMS radius of the mean pose
         self.kappa_ = float(np.sqrt((self.mean_pose_ ** 2).sum(axis=0).mean()))
         X = aligned.reshape(len(aligned), -1) / self.kappa_
