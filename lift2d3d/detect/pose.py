@@ -309,10 +309,11 @@ class PoseDetector:
             lm = pose["landmarks"].copy()
             lm[: decode.N_BODY, :3] = self._landmark_filter(lm[: decode.N_BODY, :3], timestamp_us,
                                                             object_scale=object_scale)
-            visibility = lm[: decode.N_BODY, 3]
+            visibility = lm[: decode.N_BODY, 3].copy()
             if self._visibility is not None:
-                visibility = 0.1 * visibility + 0.9 * self._visibility
-            self._visibility = lm[: decode.N_BODY, 3] = visibility
+                visibility = 0.1 * visibility + 0.9 * self._visibility  # low-pass, alpha 0.1
+            lm[: decode.N_BODY, 3] = visibility
+            self._visibility = visibility
             pose = dict(pose, landmarks=lm)
         aux = self._aux_filter(aux, timestamp_us, object_scale=object_scale)
         self._roi = roi_from_alignment_points(aux[0], aux[1])
