@@ -41,6 +41,7 @@ def test_coco_csv_with_empty_face_lifts_to_body15_columns(coco_csv, bases_file, 
     err = capsys.readouterr().err
     assert "as csv-wide, format coco17" in err
     assert "pelvis = mean(left_hip, right_hip)" in err and "lifted 30 of 30 rows" in err
+    assert "fewer rows than 30: head 0; the bases estimate them" in err        # no ears, no head
     table = pd.read_csv(out)
     assert table.columns[:2].tolist() == ["frame", "person"]
     assert table.columns[-4:].tolist() == ["status", "reprojection_error", "iterations", "message"]

@@ -304,3 +304,15 @@ def test_bom_crlf_and_blank_lines_are_fine(tmp_path):
     table = read_keypoints(tmp_path / "k.csv", format="coco17")
     assert table.ids["frame"].tolist() == [1, 4]
     assert np.allclose(table.keypoints[:, 0], [[2, 3], [5, 6]])
+
+
+def test_table_to_frame_round_trips_and_maps_to_the_bases_skeleton(wide_csv):
+    table = read_keypoints(wide_csv[0])
+    frame = table.to_frame()
+    assert frame.columns[:4].tolist() == ["video", "frame", "person", "nose_x"]
+    assert np.allclose(frame["left_hip_y"], wide_csv[1]["left_hip_y"])
+    mapped = table.map_to("body15")
+    assert mapped.skeleton.name == "body15" and mapped.keypoints.shape == (12, 15, 2)
+    assert any("coco17 -> body15" in note for note in mapped.notes)
+    pelvis = (table.keypoints[:, COCO.index("left_hip")] + table.keypoints[:, COCO.index("right_hip")]) / 2
+    assert np.allclose(mapped.keypoints[:, 0], pelvis)

@@ -131,6 +131,8 @@ class BatchSummary:
     mapping: str = ""
     notes: list = field(default_factory=list)
     first_problems: list = field(default_factory=list)
+    #: output joint -> rows in which the input provided it (directly or derived)
+    joint_rows: dict = field(default_factory=dict)
 
     @property
     def lifted(self) -> int:
@@ -144,6 +146,11 @@ class BatchSummary:
                  f"write {self.seconds_write:.1f} s) -> {self.output}"]
         if self.chunks_resumed:
             lines.append(f"resumed: {self.chunks_resumed} of {self.chunks} chunks were already done")
+        # joints missing from more than 1% of the rows: the solver estimates them from the bases there
+        partial = [f"{joint} {n}" for joint, n in self.joint_rows.items() if n < 0.99 * self.rows]
+        if partial:
+            lines.append(f"joints given (directly or derived) in fewer rows than {self.rows}: {', '.join(partial)}; "
+                         "the bases estimate them where missing")
         lines += [f"  {p}" for p in self.first_problems]
         return "\n".join(lines)
 
@@ -300,6 +307,9 @@ def lift_file(input, output, lifter, format=None, layout=None, delimiter=None, c
                 summary.seconds_write += time.perf_counter() - t0
             for status, count in counts.items():
                 summary.status_counts[status] = summary.status_counts.get(status, 0) + int(count)
+            _, mapped_scores = mapping.apply(table.keypoints, table.scores)
+            for joint, n in zip(lifter.joint_names, (mapped_scores > 0).sum(axis=0)):
+                summary.joint_rows[joint] = summary.joint_rows.get(joint, 0) + int(n)
             if len(summary.first_problems) < 3:
                 bad = np.flatnonzero(~table.good)[: 3 - len(summary.first_problems)]
                 summary.first_problems += [str(table.problems[r]) for r in bad]
