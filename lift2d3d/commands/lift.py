@@ -101,8 +101,10 @@ def run(args) -> int:
         summary = lift_file(args.input, args.output, lifter, format=args.format, layout=args.layout,
                             delimiter=args.delimiter, chunk_rows=args.chunk_size, resume=args.resume,
                             progress=False if args.quiet else args.progress, settings=settings, log=say)
-    except (KeypointFormatError, ValueError, FileNotFoundError, PermissionError) as exc:
+    except (KeypointFormatError, ValueError) as exc:
         return _error(str(exc))
+    except OSError as exc:
+        return _error(f"{exc.filename or args.output}: {exc.strerror or exc}")
     except KeyboardInterrupt:
         print(f"lift2d3d lift: interrupted; the finished chunks are kept in {args.output}.parts: run the same "
               "command with --resume to continue", file=sys.stderr)

@@ -233,6 +233,8 @@ def lift_file(input, output, lifter, format=None, layout=None, delimiter=None, c
     log = log or (lambda text: None)
     output = Path(output)
     check_suffix(output)
+    if output.is_dir():
+        raise KeypointFormatError(f"{output} is a folder; name an output file ending in .csv, .json or .npz")
     if int(chunk_rows) < 1:
         raise ValueError(f"chunk_rows must be >= 1; got {chunk_rows}")
     format, layout = split_format(format, layout)
