@@ -316,3 +316,13 @@ def test_table_to_frame_round_trips_and_maps_to_the_bases_skeleton(wide_csv):
     assert any("coco17 -> body15" in note for note in mapped.notes)
     pelvis = (table.keypoints[:, COCO.index("left_hip")] + table.keypoints[:, COCO.index("right_hip")]) / 2
     assert np.allclose(mapped.keypoints[:, 0], pelvis)
+
+
+def test_format_may_name_a_layout_and_a_wrong_layout_says_which(tmp_path):
+    path = write(tmp_path / "long.csv", "frame,joint,x,y\n0,nose,1,2\n0,left_eye,3,4\n")
+    assert read_keypoints(path, format="csv-long").skeleton.name == "coco17"
+    assert read_keypoints(path, format="coco17", layout="long").layout == "csv-long"
+    with pytest.raises(KeypointFormatError, match="'joint' column, so it is a long CSV.*--layout csv-long"):
+        read_keypoints(path, layout="csv-wide")
+    with pytest.raises(KeypointFormatError, match="unknown layout 'xml'"):
+        read_keypoints(path, layout="xml")
