@@ -210,9 +210,10 @@ def test_cli_run_lifts_and_draws(model_files, tmp_path):
         ShapeBases.load("default")
     except (BasesFileError, FileNotFoundError, OSError) as exc:
         pytest.skip(f"shipped bases not available: {exc}")
+    from lift2d3d.cli import main
     out, picture = tmp_path / "lifted.csv", tmp_path / "lifted.png"
-    proc = _cli("run", str(DATA / IMAGES[1]), "-o", str(out), "--overlay", str(picture))
-    assert proc.returncode == 0, proc.stderr
+    # In-process, so the lifter's numba kernels compiled by other tests are reused.
+    assert main(["run", str(DATA / IMAGES[1]), "-o", str(out), "--overlay", str(picture), "-q"]) == 0
     lifted = pd.read_csv(out)
     assert lifted["status"].tolist() == ["ok"] or lifted["status"].tolist() == ["not_converged"]
     assert lifted["detect_status"].tolist() == ["ok"]
