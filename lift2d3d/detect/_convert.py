@@ -1,6 +1,6 @@
 """Build-time converter: BlazePose TFLite -> ONNX (needs TensorFlow and tf2onnx).
 
-Run as ``python -m lift2d3d.detect._convert SRC.tflite DST.onnx [--densify]``.
+Run as ``python path/to/_convert.py SRC.tflite DST.onnx [--densify]``.
 It imports nothing from lift2d3d, so it can run under any interpreter that has
 ``tensorflow`` (or ``tensorflow-cpu``) and ``tf2onnx`` installed, including a
 separate build environment (``lift2d3d models build --python PATH``).

@@ -209,16 +209,15 @@ def build_models(force: bool = False, wheel: str | os.PathLike | None = None,
         tflites = extract_tflite(wheel_path, tmp)
         manifest = {"manifest_version": MANIFEST_VERSION, "model_id": MODEL_ID,
                     "wheel": WHEEL_FILE, "wheel_sha256": WHEEL_SHA256, "models": {}}
-        package_root = str(Path(__file__).resolve().parents[2])
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-            [package_root] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
         for name, (member, tflite_sha, needs_densify) in SOURCES.items():
             onnx_tmp = tmp / f"{name}.onnx"
-            command = [python, "-m", "lift2d3d.detect._convert", str(tflites[name]), str(onnx_tmp)]
+            # Run by path: _convert imports nothing from lift2d3d, so the build interpreter
+            # needs neither lift2d3d nor this environment's packages on its path.
+            command = [python, str(Path(__file__).with_name("_convert.py")), str(tflites[name]), str(onnx_tmp)]
             if needs_densify:
                 command.append("--densify")
             log(f"converting {member} to ONNX{' (densifying sparse weights)' if needs_densify else ''}")
-            proc = subprocess.run(command, capture_output=True, text=True, env=env)
+            proc = subprocess.run(command, capture_output=True, text=True)
             if proc.returncode != 0:
                 tail = "\n".join(proc.stderr.strip().splitlines()[-5:])
                 raise ModelError(f"Converting {member} failed:\n{tail}")
