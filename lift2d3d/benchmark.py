@@ -37,13 +37,19 @@ def camera_rotations(n, rng, up_axis=1):
     return twist @ tilt @ base @ spin
 
 
-def synthetic_keypoints(bases: ShapeBases, n_frames: int, seed: int = 0, noise_px: float = 1.5):
-    """Pixel keypoints (n, P, 2) and their camera-frame 3D poses (n, P, 3) in metres."""
+def synthetic_keypoints(bases: ShapeBases, n_frames: int, seed: int = 0, noise_px: float = 1.5,
+                        n_atoms=(3, 6)):
+    """Pixel keypoints (n, P, 2) and their camera-frame 3D poses (n, P, 3) in metres.
+
+    Codes have ``n_atoms`` non-zeros (inclusive range) with Dirichlet weights;
+    each pose is rescaled to the mean pose's RMS radius; 500 px per metre,
+    centred in a 1920x1080 image.
+    """
     rng = np.random.default_rng(seed)
     K = bases.n_bases
     codes = np.zeros((n_frames, K))
     for n in range(n_frames):
-        k = rng.integers(3, 7)
+        k = rng.integers(n_atoms[0], n_atoms[1] + 1)
         codes[n, rng.choice(K, k, replace=False)] = rng.dirichlet(np.ones(k))
     poses = np.einsum("nk,kaj->nja", codes, bases.bases)
     mean = bases.mean_pose - bases.mean_pose.mean(axis=1, keepdims=True)

@@ -30,7 +30,7 @@ from typing import Optional, Tuple
 import numpy as np
 
 from .bases import ShapeBases
-from .solvers.batch import MODE_CONVEX, MODE_REFINE, lift_frames
+from .solvers.batch import MODE_CONVEX, MODE_REFINE, lift_frames, metric_units
 from .solvers.convex import STATUS
 
 __all__ = ["Lifter", "LiftResult", "Camera", "MIN_JOINTS", "METHODS"]
@@ -148,7 +148,8 @@ class Lifter:
         Sparsity weight (normalised units: the 2D input is scaled to unit RMS
         radius). Default: the value the bases were validated with.
     beta : float, optional
-        Outlier weight for ``robust`` (normalised units); default 0.15.
+        Outlier weight for ``robust`` (normalised units; default 0.05). Joints
+        whose outlier exceeds 3 beta are dropped and the pose re-solved.
     camera : None, "weak" or Camera, optional
         Weak perspective (default) or pinhole intrinsics for full-perspective
         refinement.
@@ -189,7 +190,7 @@ class Lifter:
         self.bases = ShapeBases.load(bases)
         self.method = method
         self.alpha = float(self.bases.alpha if alpha is None else alpha)
-        self.beta = float(0.15 if beta is None else beta)
+        self.beta = float(0.05 if beta is None else beta)
         if not (np.isfinite(self.alpha) and self.alpha >= 0):
             raise ValueError(f"alpha must be a non-negative number; got {alpha!r}")
         if not (np.isfinite(self.beta) and self.beta > 0):
@@ -229,7 +230,7 @@ class Lifter:
         # initial ADMM penalty: a tenth of the mean eigenvalue of G G^T (fewest
         # iterations over alpha in [0.03, 1] on MoCap-like frames)
         self._mu0 = 0.1 * float(np.trace(self._T)) / (3 * self._B.shape[0])
-        self._edges = np.array(self.bases.skeleton.edge_indices())
+        self._edges = np.ascontiguousarray(self.bases.skeleton.edge_indices(), dtype=np.int64)
         # the body's lateral axis (left minus right joints of the mean pose), for depth-mirrored starts
         sk = self.bases.skeleton
         left = [i for i, j in enumerate(sk.joints) if sk.side(j) == "left"]
@@ -362,9 +363,8 @@ class Lifter:
     def _assemble(self, X, R, c, E, norm, info, status, reasons, w, single):
         lifted = status <= _ST_NOT_CONVERGED
         # metric scale: least-squares match of the bone lengths to the bases' mean pose
-        a, b = self._edges[:, 0], self._edges[:, 1]
-        bones = np.linalg.norm(X[:, :, a] - X[:, :, b], axis=1)              # (N, E) normalised units
-        units_per_m = (bones @ self._ref_bones) / (self._ref_bones @ self._ref_bones)
+        units_per_m = np.empty(len(status))
+        metric_units(X, self._edges, self._ref_bones, units_per_m)
         bad_scale = lifted & ~(units_per_m > 0)
         status[bad_scale] = _ST_DEGENERATE
         lifted &= ~bad_scale

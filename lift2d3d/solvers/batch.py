@@ -14,7 +14,7 @@ import numpy as np
 from numba import njit, prange
 
 from .convex import admm_frame, convex_objective
-from .refine import (read_off, refine_multistart, refine_perspective, perspective_points, _shape,
+from .refine import (read_off, refine_multistart, refine_weak, refine_perspective, perspective_points, _shape,
                      _centre_rows, _rot3)
 
 __all__ = ["lift_frames", "MODE_CONVEX", "MODE_REFINE"]
@@ -23,6 +23,53 @@ MODE_CONVEX = 0
 MODE_REFINE = 1
 
 ST_OK, ST_NOT_CONVERGED, ST_TOO_FEW, ST_NON_FINITE, ST_DEGENERATE = 0, 1, 2, 3, 4
+
+
+#: A joint whose estimated outlier exceeds this many beta (normalised units)
+#: is dropped and the pose re-fitted without it: the L1 outlier term alone acts
+#: like a Huber loss, which a flexible shape model can still bend towards.
+TRIM_FACTOR = 3.0
+
+
+@njit(cache=True)
+def inlier_weights(w, E, threshold):
+    """Weights with the joints whose outlier estimate exceeds ``threshold`` set to 0.
+
+    Returns (weights, number dropped); nothing is dropped when fewer than 5
+    joints would remain.
+    """
+    P = w.shape[0]
+    wr = w.copy()
+    n_drop = 0
+    n_keep = 0
+    for j in range(P):
+        if w[j] > 0.0:
+            if np.sqrt(E[0, j] * E[0, j] + E[1, j] * E[1, j]) > threshold:
+                wr[j] = 0.0
+                n_drop += 1
+            else:
+                n_keep += 1
+    if n_drop == 0 or n_keep < 5:
+        return w.copy(), 0
+    return wr, n_drop
+
+
+@njit(cache=True)
+def dropped_residuals(W, w, wr, B, Rbar, c, E):
+    """Outliers of the dropped joints (w > 0, wr = 0): their residual to the inlier fit."""
+    P = B.shape[2]
+    S = np.empty((3, P))
+    _shape(B, c, S)
+    swr = wr.sum()
+    for r in range(2):
+        acc = 0.0
+        for j in range(P):
+            acc += wr[j] * (W[r, j] - E[r, j] - Rbar[r, 0] * S[0, j] - Rbar[r, 1] * S[1, j]
+                            - Rbar[r, 2] * S[2, j])
+        t = acc / swr
+        for j in range(P):
+            if wr[j] == 0.0 and w[j] > 0.0:
+                E[r, j] = W[r, j] - Rbar[r, 0] * S[0, j] - Rbar[r, 1] * S[1, j] - Rbar[r, 2] * S[2, j] - t
 
 
 @njit(cache=True)
@@ -37,6 +84,11 @@ def lift_one(Wpx, w, B, T, L0, mode, robust, alpha, beta, mu0, max_iter, eps_abs
     at the weighted centroid with depth 0 there; perspective: model (3)).
     """
     K, P = B.shape[0], B.shape[2]
+    # private copies: vectorised (fast-math) reductions must not depend on
+    # where a frame sits in the batch array, so a frame lifted alone or in a
+    # batch gives bit-identical results
+    Wpx = Wpx.copy()
+    w = w.copy()
     sw = 0.0
     for j in range(P):
         sw += w[j]
@@ -64,16 +116,32 @@ def lift_one(Wpx, w, B, T, L0, mode, robust, alpha, beta, mu0, max_iter, eps_abs
     Z = np.empty((2, K, 3))
     E = np.zeros((2, P))
     hist = np.empty((0, 4))
-    n_admm, conv = admm_frame(W, w, B, T, alpha, beta, robust, mu0, max_iter, eps_abs, eps_rel, Z, E, hist)
     Rbar = np.empty((2, 3))
     c = np.empty(K)
-    read_off(Z, Rbar, c)
+    n_admm = 0
     n_ref = 0
-    if mode == MODE_REFINE:
-        n_ref, conv_ref, obj, _ = refine_multistart(W, w, B, alpha, beta, robust, E, Z, lateral, n_starts,
-                                                    max_outer, n_inner, tol, Rbar, c)
-        conv = conv and conv_ref
-    else:
+    conv = True
+    obj = 0.0
+    wr = w
+    # the robust model runs twice: the L1 outlier term flags gross errors, then
+    # the whole solve (relaxation included, for a fresh global start) is
+    # repeated without the flagged joints
+    for attempt in range(2 if (robust and mode == MODE_REFINE) else 1):
+        if attempt == 1:
+            wr, n_drop = inlier_weights(w, E, TRIM_FACTOR * beta)
+            if n_drop == 0:
+                break
+        n_a, conv = admm_frame(W, wr, B, T, alpha, beta, robust, mu0, max_iter, eps_abs, eps_rel, Z, E, hist)
+        n_admm += n_a
+        read_off(Z, Rbar, c)
+        if mode == MODE_REFINE:
+            n_r, conv_ref, obj, _ = refine_multistart(W, wr, B, alpha, beta, robust, E, Z, lateral, n_starts,
+                                                      max_outer, n_inner, tol, Rbar, c)
+            n_ref += n_r
+            conv = conv and conv_ref
+    if robust and mode == MODE_REFINE:
+        dropped_residuals(W, w, wr, B, Rbar, c, E)
+    if mode != MODE_REFINE:
         # method "convex": the objective of the relaxation (1) at its solution
         obj = convex_objective(W, w, B, Z, E, alpha, beta if robust else 0.0)
     tau_x = 0.0
@@ -161,3 +229,28 @@ def lift_frames(Wpx, w, status, B, T, L0, mode, robust, alpha, beta, mu0, max_it
         status[n] = lift_one(Wpx[n], w[n], B, T, L0, mode, robust, alpha, beta, mu0, max_iter,
                              eps_abs, eps_rel, max_outer, n_inner, tol, perspective, focal, px, py,
                              n_posit, lateral, n_starts, X_out[n], R_out[n], c_out[n], E_out[n], norm_out[n], info_out[n])
+
+
+@njit(cache=True)
+def metric_units(X, edges, ref, out):
+    """Normalised units per metre for each frame: least-squares match of bone lengths to ``ref``.
+
+    ``out[n] = sum_e |X_a - X_b| ref_e / sum_e ref_e^2`` over the bones
+    ``edges`` (E, 2).  A sequential loop, so that a frame gives the same bits
+    alone or in a batch (NumPy's SIMD reductions depend on memory alignment).
+    """
+    N = X.shape[0]
+    E = edges.shape[0]
+    den = 0.0
+    for e in range(E):
+        den += ref[e] * ref[e]
+    for n in range(N):
+        num = 0.0
+        for e in range(E):
+            a = edges[e, 0]
+            b = edges[e, 1]
+            d0 = X[n, 0, a] - X[n, 0, b]
+            d1 = X[n, 1, a] - X[n, 1, b]
+            d2 = X[n, 2, a] - X[n, 2, b]
+            num += np.sqrt(d0 * d0 + d1 * d1 + d2 * d2) * ref[e]
+        out[n] = num / den

@@ -32,7 +32,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .prox import FASTMATH, prox_spectral_2x3
+from .prox import FASTMATH, cholesky_solve, prox_spectral_2x3
 
 __all__ = ["admm_frame", "gram_centred", "STATUS"]
 
@@ -117,10 +117,14 @@ def _refresh_inverse(GtG, mu, H):
     A = GtG.copy()
     for j in range(P):
         A[j, j] += mu
-    Hn = np.linalg.inv(A)
-    for j in range(P):
-        for k in range(P):
-            H[j, k] = Hn[j, k]
+    e = np.zeros(P)
+    col = np.empty(P)
+    for k in range(P):
+        e[k] = 1.0
+        cholesky_solve(A, e, P, col)    # mu > 0 keeps A positive definite
+        e[k] = 0.0
+        for j in range(P):
+            H[j, k] = col[j]
 
 
 @njit(cache=True)

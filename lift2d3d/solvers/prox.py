@@ -25,7 +25,7 @@ from numba import njit
 
 #: Fast-math flags for the hot loops: reassociation lets LLVM vectorise the
 #: reductions; "nnan"/"ninf" stay off so that finiteness checks keep working.
-FASTMATH = {"reassoc", "contract", "nsz", "arcp"}
+FASTMATH = {"contract", "nsz", "arcp"}
 
 __all__ = ["prox_spectral_2x3", "prox_spectral_numpy", "polar_2x3", "polar_numpy", "spectral_norm_2x3"]
 
@@ -187,3 +187,36 @@ def polar_numpy(A):
     """NumPy twin of :func:`polar_2x3` (full-rank case)."""
     U, _, Vt = np.linalg.svd(A, full_matrices=False)
     return U @ Vt
+
+
+@njit(cache=True)
+def cholesky_solve(A, b, n, out):
+    """Solve ``A[:n, :n] x = b[:n]`` for symmetric positive definite A (plain loops, no BLAS).
+
+    Written out rather than calling LAPACK so that a frame gives bit-identical
+    results whichever thread solves it.  Returns False if A is not positive
+    definite (to working precision).
+    """
+    L = np.zeros((n, n))
+    for i in range(n):
+        for j in range(i + 1):
+            acc = A[i, j]
+            for k in range(j):
+                acc -= L[i, k] * L[j, k]
+            if i == j:
+                if acc <= 0.0:
+                    return False
+                L[i, i] = np.sqrt(acc)
+            else:
+                L[i, j] = acc / L[j, j]
+    for i in range(n):
+        acc = b[i]
+        for k in range(i):
+            acc -= L[i, k] * out[k]
+        out[i] = acc / L[i, i]
+    for i in range(n - 1, -1, -1):
+        acc = out[i]
+        for k in range(i + 1, n):
+            acc -= L[k, i] * out[k]
+        out[i] = acc / L[i, i]
+    return True

@@ -38,7 +38,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .prox import FASTMATH, polar_2x3
+from .prox import FASTMATH, cholesky_solve, polar_2x3
 
 __all__ = ["read_off", "refine_weak", "refine_perspective", "weak_objective"]
 
@@ -384,6 +384,9 @@ def lm_weak(Wc, w, B, alpha, R, c, max_iter, tol):
     J = np.empty((2 * P, nmax))
     H = np.empty((nmax, nmax))
     g = np.empty(nmax)
+    Hd = np.empty((nmax, nmax))
+    mg = np.empty(nmax)
+    step = np.empty(nmax)
     Rn = np.empty((3, 3))
     dR = np.empty((3, 3))
     cn = np.empty(K)
@@ -460,10 +463,14 @@ def lm_weak(Wc, w, B, alpha, R, c, max_iter, tol):
         # ---- damped step, retried with more damping until the objective drops ----
         accepted = False
         for attempt in range(12):
-            Hd = H[:n, :n].copy()
             for a in range(n):
+                for b in range(n):
+                    Hd[a, b] = H[a, b]
                 Hd[a, a] += lam * (H[a, a] + 1e-12)
-            step = np.linalg.solve(Hd, -g[:n])
+                mg[a] = -g[a]
+            if not cholesky_solve(Hd, mg, n, step):
+                lam *= 4.0
+                continue
             _rodrigues(step[0], step[1], step[2], dR)
             for a in range(3):
                 for b in range(3):

@@ -1,0 +1,251 @@
+"""Lifter end to end: recovery, weights and missing joints, outliers, perspective, batches, bad input."""
+
+import os
+
+import numpy as np
+import pytest
+
+from lift2d3d import Camera, Lifter, ShapeBases
+from lift2d3d.benchmark import synthetic_keypoints
+
+BASES = os.environ.get("LIFT2D3D_TEST_BASES", "default")
+
+
+@pytest.fixture(scope="module")
+def bases():
+    return ShapeBases.load(BASES)
+
+
+def _synthetic(bases, n, seed, n_atoms=(3, 6)):
+    """Camera-frame poses (n, P, 3) in metres from sparse codes of the bases (see lift2d3d.benchmark)."""
+    _, cam = synthetic_keypoints(bases, n, seed, noise_px=0.0, n_atoms=n_atoms)
+    return cam, None, None
+
+
+def _aligned_error(joints3d, truth):
+    """Mean joint error (relative to the pose's size) after aligning only scale and translation."""
+    a = joints3d - joints3d.mean(axis=-2, keepdims=True)
+    b = truth - truth.mean(axis=-2, keepdims=True)
+    s = (a * b).sum(axis=(-1, -2)) / (a * a).sum(axis=(-1, -2))
+    err = np.linalg.norm(s[..., None, None] * a - b, axis=-1).mean(axis=-1)
+    return err / np.linalg.norm(b, axis=-1).mean(axis=-1)
+
+
+def test_joint_names_and_shapes(bases):
+    lifter = Lifter(bases)
+    assert lifter.joint_names == bases.joint_names
+    cam, _, _ = _synthetic(bases, 3, 0)
+    keypoints = 400 * cam[..., :2] + [320, 240]
+    single = lifter.lift(keypoints[0])
+    assert single.joints3d.shape == (bases.n_joints, 3)
+    assert single.rotation.shape == (3, 3) and single.coefficients.shape == (bases.n_bases,)
+    assert isinstance(single.status, str) and isinstance(single.converged, bool)
+    batch = lifter.lift(keypoints)
+    assert batch.joints3d.shape == (3, bases.n_joints, 3) and len(batch) == 3
+    assert batch.status.shape == (3,) and batch.message.shape == (3,)
+
+
+def test_noiseless_recovery_up_to_the_sparsity_bias(bases):
+    """1- and 2-atom poses seen by random cameras are recovered in the camera frame."""
+    cam, _, _ = _synthetic(bases, 40, 1, n_atoms=(1, 2))
+    keypoints = 400 * cam[..., :2] + [640, 360]
+    result = Lifter(bases, alpha=1e-3, tol=1e-10, admm_tol=1e-6, max_iter=5000, n_starts=4).lift(keypoints)
+    err = _aligned_error(result.joints3d, cam)
+    assert np.median(err) < 1e-3
+    assert np.mean(err < 1e-2) >= 0.85
+    # x, y agree with the input up to the reported weak-perspective scale and translation
+    ok = err < 1e-2
+    reproj = result.scale[:, None, None] * result.joints3d[..., :2] + result.translation[:, None, :2]
+    assert np.abs(reproj - keypoints)[ok].max() < 0.05 * 400 * 1e-1
+
+
+def test_refinement_improves_on_the_relaxation(bases):
+    cam, _, _ = _synthetic(bases, 150, 2)
+    rng = np.random.default_rng(2)
+    keypoints = 400 * cam[..., :2] + [640, 360] + rng.normal(0, 1.0, cam[..., :2].shape)
+    convex = Lifter(bases, method="convex").lift(keypoints)
+    refined = Lifter(bases, method="convex+refine").lift(keypoints)
+    assert np.mean(_aligned_error(refined.joints3d, cam)) < np.mean(_aligned_error(convex.joints3d, cam))
+    assert np.all(refined.reprojection_error <= convex.reprojection_error + 1e-6)
+
+
+def test_camera_frame_convention_follows_the_image(bases):
+    """x right and y down as in the image; the nearer shoulder has the smaller depth."""
+    pose = bases.mean_pose.T - bases.mean_pose.T.mean(axis=0)
+    up = np.argmax(np.abs(pose[bases.skeleton.index("head")] - pose[bases.skeleton.index("pelvis")]))
+    assert up == 1  # the bases are y-up
+    cam = pose * [1, -1, -1]                  # a camera in front of the person, y down
+    keypoints = 300 * cam[:, :2] + [200, 200]
+    result = Lifter(bases).lift(keypoints)
+    head, pelvis = bases.skeleton.index("head"), bases.skeleton.index("pelvis")
+    assert result.joints3d[head, 1] < result.joints3d[pelvis, 1]          # head is up = smaller y
+    np.testing.assert_allclose(result.scale * result.joints3d[:, :2] + result.translation[:2], keypoints,
+                               atol=0.05 * 300 * 0.5)
+
+
+def test_batch_equals_single_frames(bases):
+    cam, _, _ = _synthetic(bases, 12, 3)
+    rng = np.random.default_rng(3)
+    keypoints = 350 * cam[..., :2] + [500, 300] + rng.normal(0, 2.0, cam[..., :2].shape)
+    scores = rng.uniform(0.3, 1.0, keypoints.shape[:2])
+    for method in ("convex", "convex+refine", "robust"):
+        lifter = Lifter(bases, method=method)
+        batch = lifter.lift(keypoints, scores)
+        for n in range(len(keypoints)):
+            single = lifter.lift(keypoints[n], scores[n])
+            np.testing.assert_array_equal(single.joints3d, batch.joints3d[n])
+            np.testing.assert_array_equal(single.coefficients, batch.coefficients[n])
+            assert single.status == batch.status[n]
+    threads = Lifter(bases, n_threads=1).lift(keypoints, scores)
+    np.testing.assert_array_equal(threads.joints3d, Lifter(bases).lift(keypoints, scores).joints3d)
+
+
+def test_missing_joints_come_from_the_bases(bases):
+    cam, _, _ = _synthetic(bases, 60, 4)
+    keypoints = 400 * cam[..., :2] + [640, 360]
+    scores = np.ones(keypoints.shape[:2])
+    missing = [bases.skeleton.index("left_wrist"), bases.skeleton.index("right_ankle")]
+    scores[:, missing] = 0.0
+    garbage = keypoints.copy()
+    garbage[:, missing] = 1e4                   # values at weight-0 joints must not matter
+    nan = keypoints.copy()
+    nan[:, missing] = np.nan                    # NaN means missing too
+    lifter = Lifter(bases)
+    a = lifter.lift(garbage, scores)
+    b = lifter.lift(nan)
+    np.testing.assert_array_equal(a.joints3d, b.joints3d)
+    assert np.all(np.isfinite(a.joints3d))
+    full = np.median(_aligned_error(lifter.lift(keypoints).joints3d, cam))
+    hidden = np.median(_aligned_error(a.joints3d, cam))
+    assert hidden < 2.0 * full + 0.03
+    # the hidden joints themselves land near the truth (relative to the body's size)
+    size = np.linalg.norm(cam - cam.mean(1, keepdims=True), axis=-1).mean()
+    aj = a.joints3d - a.joints3d.mean(1, keepdims=True)
+    tc = cam - cam.mean(1, keepdims=True)
+    s = (aj * tc).sum(axis=(1, 2)) / (aj * aj).sum(axis=(1, 2))
+    miss_err = np.linalg.norm(s[:, None, None] * aj[:, missing] - tc[:, missing], axis=-1)
+    assert np.median(miss_err) < 0.5 * size
+
+
+def test_weights_change_the_fit(bases):
+    cam, _, _ = _synthetic(bases, 1, 5)
+    keypoints = 400 * cam[0, :, :2] + [640, 360]
+    keypoints[3] += [60.0, -40.0]
+    scores = np.ones(bases.n_joints)
+    lifter = Lifter(bases)
+    full = lifter.lift(keypoints, scores)
+    scores[3] = 0.05
+    down = lifter.lift(keypoints, scores)
+    assert not np.allclose(full.joints3d, down.joints3d)
+
+
+def test_robust_beats_plain_with_two_gross_errors(bases):
+    cam, _, _ = _synthetic(bases, 60, 6)
+    rng = np.random.default_rng(6)
+    keypoints = 400 * cam[..., :2] + [640, 360] + rng.normal(0, 1.0, cam[..., :2].shape)
+    corrupted = keypoints.copy()
+    bad = []
+    for n in range(len(corrupted)):
+        joints = rng.choice(bases.n_joints, 2, replace=False)
+        corrupted[n, joints] += rng.uniform(150, 250, (2, 2)) * rng.choice([-1, 1], (2, 2))
+        bad.append(set(joints))
+    plain = _aligned_error(Lifter(bases, method="convex+refine").lift(corrupted).joints3d, cam)
+    robust_result = Lifter(bases, method="robust").lift(corrupted)
+    robust = _aligned_error(robust_result.joints3d, cam)
+    assert np.mean(robust) < 0.6 * np.mean(plain)
+    # the outlier estimate points at the corrupted joints
+    flagged = np.argsort(-np.linalg.norm(robust_result.outliers, axis=1), axis=1)[:, :2]
+    hits = np.mean([len(set(f) & b) / 2 for f, b in zip(flagged, bad)])
+    assert hits >= 0.8
+    # on clean input the robust model costs little
+    clean_plain = _aligned_error(Lifter(bases).lift(keypoints).joints3d, cam)
+    clean_robust = _aligned_error(Lifter(bases, method="robust").lift(keypoints).joints3d, cam)
+    assert np.mean(clean_robust) < 1.5 * np.mean(clean_plain) + 0.02
+
+
+def test_perspective_beats_weak_on_perspective_projections(bases):
+    cam, _, _ = _synthetic(bases, 60, 7)
+    rng = np.random.default_rng(7)
+    focal, principal = 1000.0, (640.0, 360.0)
+    depth = rng.uniform(2.0, 3.0, (len(cam), 1, 1))
+    points = cam + np.concatenate([rng.uniform(-0.5, 0.5, (len(cam), 1, 2)), depth], axis=2)
+    keypoints = focal * points[..., :2] / points[..., 2:] + principal
+    weak = Lifter(bases).lift(keypoints)
+    persp = Lifter(bases, camera=Camera(focal, principal)).lift(keypoints)
+    assert np.mean(_aligned_error(persp.joints3d, points)) < np.mean(_aligned_error(weak.joints3d, points))
+    # metric-consistent: reprojecting through the camera gives the input back closely
+    proj = focal * persp.joints3d[..., :2] / persp.joints3d[..., 2:] + principal
+    assert np.median(np.linalg.norm(proj - keypoints, axis=-1)) < 5.0
+    assert np.allclose(persp.scale, focal / persp.translation[:, 2])
+    # the person's height fixes the global scale
+    tall = Lifter(bases, camera=Camera(focal, principal), height=2.0).lift(keypoints)
+    short = Lifter(bases, camera=Camera(focal, principal), height=1.5).lift(keypoints)
+    np.testing.assert_allclose(tall.joints3d / short.joints3d, 2.0 / 1.5, rtol=1e-9)
+
+
+def test_non_convergence_returns_best_iterate(bases):
+    cam, _, _ = _synthetic(bases, 5, 8)
+    keypoints = 400 * cam[..., :2] + [640, 360]
+    result = Lifter(bases, method="convex", max_iter=5).lift(keypoints)
+    assert not result.converged.any()
+    assert set(result.status) == {"not_converged"}
+    assert np.all(np.isfinite(result.joints3d))
+    assert all("not converged" in m for m in result.message)
+
+
+def test_bad_single_inputs_raise_clear_errors(bases):
+    lifter = Lifter(bases)
+    P = bases.n_joints
+    with pytest.raises(ValueError, match=r"Expected 2D keypoints of shape \(15, 2\)"):
+        lifter.lift(np.zeros((17, 3)))
+    with pytest.raises(ValueError, match="Expected scores of shape"):
+        lifter.lift(np.zeros((P, 2)), scores=np.ones(P + 1))
+    with pytest.raises(ValueError, match="scores must be >= 0"):
+        lifter.lift(np.random.rand(P, 2), scores=-np.ones(P))
+    few = np.random.rand(P, 2) * 100
+    few[4:] = np.nan
+    with pytest.raises(ValueError, match=r"only 4 usable joint\(s\) \(pelvis, neck, head, left_shoulder\)"):
+        lifter.lift(few)
+    with pytest.raises(ValueError, match="all used keypoints coincide"):
+        lifter.lift(np.full((P, 2), 7.0))
+    inf = np.random.rand(P, 2) * 100
+    inf[2, 0] = np.inf
+    with pytest.raises(ValueError, match="non-finite .* head"):
+        lifter.lift(inf)
+    with pytest.raises(ValueError, match="unknown method"):
+        Lifter(bases, method="magic")
+    with pytest.raises(ValueError, match="focal length"):
+        Camera(-1.0, (0, 0))
+
+
+def test_bad_frames_in_a_batch_get_a_status_not_an_exception(bases):
+    cam, _, _ = _synthetic(bases, 5, 9)
+    keypoints = 400 * cam[..., :2] + [640, 360]
+    keypoints[1, :12] = np.nan                     # too few joints
+    keypoints[2] = 5.0                             # coincident
+    keypoints[3, 0, 1] = np.inf                    # non-finite
+    keypoints[4, 6] = 1e12                         # absurd
+    result = Lifter(bases).lift(keypoints)
+    assert list(result.status) == ["ok", "too_few_joints", "degenerate", "non_finite", "non_finite"]
+    assert np.all(np.isfinite(result.joints3d[0]))
+    assert np.all(np.isnan(result.joints3d[1:]))
+    assert "only 3 usable" in result.message[1] and "pelvis" in result.message[3]
+    assert list(result.ok) == [True, False, False, False, False]
+
+
+def test_never_nan_for_finite_input(bases):
+    rng = np.random.default_rng(10)
+    P = bases.n_joints
+    keypoints = np.concatenate([
+        rng.normal(0, 1, (20, P, 2)) * rng.uniform(1e-3, 1e4, (20, 1, 1)),      # random clouds, any scale
+        rng.normal(0, 1, (5, P, 2)) * [1.0, 1e-9],                                  # nearly collinear
+        np.repeat(rng.normal(0, 1, (5, 1, 2)), P, axis=1) + rng.normal(0, 1e-6, (5, P, 2)),  # nearly coincident
+    ])
+    scores = rng.uniform(0, 1, keypoints.shape[:2])
+    for method in ("convex", "convex+refine", "robust"):
+        for camera in (None, Camera(800.0, (0.0, 0.0))):
+            result = Lifter(bases, method=method, camera=camera).lift(keypoints, scores)
+            lifted = result.ok
+            assert np.all(np.isfinite(result.joints3d[lifted]))
+            assert np.all(np.isfinite(result.objective[lifted]))
+            assert np.all(result.status[~lifted] == "degenerate")
