@@ -43,21 +43,21 @@ from lift2d3d.skeletons import BODY15
 BASES = "default"
 clips = {p.stem.replace("humanoid3d_", ""): read_deepmimic(p) for p in deepmimic_clips()}
 held_out = "walk"
-train = np.concatenate([clip.joints3d[::3] for name, clip in clips.items() if name != held_out])
+train = np.concatenate([clip.joints3d for name, clip in clips.items() if name != held_out])
 test = clips[held_out].joints3d
 print(f"{len(clips)} clips: {', '.join(clips)}")
-print(f"training on {len(train)} poses (every third frame), testing on {len(test)} frames of '{held_out}'")
+print(f"training on {len(train)} poses, testing on {len(test)} frames of '{held_out}'")
 
 # %% [markdown]
 # ## Learning
 #
-# `BasisLearner` is an estimator in the scikit-learn style.  To stay within a minute we learn 24
-# bases with a few iterations and no proportion augmentation; the shipped bases use more of
+# `BasisLearner` is an estimator in the scikit-learn style.  To stay within seconds we learn 32
+# bases with fewer iterations and no proportion augmentation; the shipped bases use more of
 # everything (see `ShapeBases.load("default").metadata` below).
 
 # %%
 start = time.perf_counter()
-learner = BasisLearner(n_bases=24, alpha=0.05, max_iter=8, n_proportion_copies=0).fit(train)
+learner = BasisLearner(n_bases=32, alpha=0.05, max_iter=20, n_proportion_copies=0).fit(train)
 print(f"learned {learner.bases_.shape[0]} bases from {learner.n_samples_} samples (with mirror images) "
       f"in {time.perf_counter() - start:.1f} s")
 print(f"training error {learner.training_error_:.0f} mm per joint, {learner.sparsity_:.0%} of codes non-zero")

@@ -107,14 +107,19 @@ def pose3d(R_bar, c):
     return (R @ np.einsum("k,kap->ap", c, B)).T * kappa
 
 
-def pa_mpjpe(pred, true):
-    """Mean joint error (same units) after the best similarity transform (Procrustes)."""
-    a, b = pred - pred.mean(axis=0), true - true.mean(axis=0)
+def procrustes(source, target):
+    """``source`` (P, 3) moved onto ``target`` by the best rotation, scale and translation."""
+    a, b = source - source.mean(axis=0), target - target.mean(axis=0)
     U, s, Vt = np.linalg.svd(a.T @ b)
     d = np.sign(np.linalg.det(U @ Vt))
     s[-1] *= d
     U[:, -1] *= d
-    return np.linalg.norm((s.sum() / np.sum(a ** 2)) * a @ (U @ Vt) - b, axis=1).mean()
+    return (s.sum() / np.sum(a ** 2)) * a @ (U @ Vt) + target.mean(axis=0)
+
+
+def pa_mpjpe(pred, true):
+    """Mean joint error (same units) after the best similarity transform (PA-MPJPE)."""
+    return np.linalg.norm(procrustes(pred, true) - true, axis=1).mean()
 
 
 # %% [markdown]
@@ -169,22 +174,23 @@ ax.set_ylabel("PA-MPJPE (mm)")
 ax.set_title("alternating minimisation: where it ends", fontsize=10)
 ax.legend(fontsize=8)
 ax.grid(alpha=0.3)
-limits = viz.pose_limits(np.stack([X_true - X_true.mean(0), pose3d(R_cvx, c_cvx), pose3d(*impostor[2:])]))
+limits = viz.pose_limits(np.stack([pose3d(R_cvx, c_cvx), pose3d(*impostor[2:])]))
 for k, (pose, title) in enumerate([
         (pose3d(R_cvx, c_cvx), f"convex start: objective {objective_cvx:.3f}, {error_cvx:.0f} mm"),
         (pose3d(*impostor[2:]), f"a random start: objective {impostor[0]:.3f}, {impostor[1]:.0f} mm")]):
     ax3 = fig.add_subplot(1, 3, k + 2, projection="3d")
-    viz.plot_3d(X_true - X_true.mean(0), BODY15, view=(10, -30), ax=ax3, limits=limits, color="#bbbbbb")
-    viz.plot_3d(pose, BODY15, view=(10, -30), ax=ax3, limits=limits, title=title + "\n(grey: the true pose)")
+    viz.plot_3d(procrustes(X_true, pose), BODY15, view=(10, -30), ax=ax3, limits=limits, color="#bbbbbb")
+    viz.plot_3d(pose, BODY15, view=(10, -30), ax=ax3, limits=limits, title=title + "\n(grey: the true pose, aligned)")
 fig.tight_layout()
 plt.show()
 
 # %% [markdown]
 # The random starts spread over many end points: the rotation step and the coefficient step
 # each improve the objective, but together they can stall in a pose that is turned or bent the
-# wrong way.  Worse, some end points fit the 2D *as well as* the right answer and are still
+# wrong way.  Worse, some end points fit the 2D *almost as well as* the right answer and are still
 # wrong in 3D (the cluster at the top left): the depth ambiguity of example 1 survives the prior
-# for some poses, and no optimiser can settle it from one image.  The convex relaxation gives a start that is already near the best basin, which is
+# for some poses, and no optimiser can settle it from one image.  The convex relaxation gives a
+# start that is already near the best basin, which is
 # what `Lifter(method="convex+refine")` does (with a faster, compiled version of both steps).
 # (These poses are compared with the truth after a similarity alignment; the DeepMimic clips
 # are also the bases' training data, so the errors here are optimistic.)

@@ -77,7 +77,7 @@ mix = 0.5 * (1 + t) * R1 + 0.5 * (1 - t) * R2
 print("||M||_2 =", s[0], "; M / ||M||_2 is a convex mix of two Stiefel matrices:",
       np.allclose(M / s[0], mix), np.allclose(R1 @ R1.T, np.eye(2)), np.allclose(R2 @ R2.T, np.eye(2)))
 
-# %%
+# %% tags=["gallery"]
 fig, ax = plt.subplots(figsize=(4.2, 4.2), layout="constrained")
 ax.fill([1, -1, -1, 1], [1, 1, -1, -1], color="#0072B2", alpha=0.15, label=r"$\|M\|_2 \leq 1$ (convex hull)")
 ax.plot([1, 0, -1, 0, 1], [0, 1, 0, -1, 0], "--", color="grey", label="nuclear-norm ball (too small)")
@@ -196,7 +196,7 @@ def pa_mpjpe(pred, true):
 
 print(f"PA-MPJPE of the convex solution: {1000 * pa_mpjpe(X, X_true):.0f} mm")
 
-# %% tags=["gallery"]
+# %%
 fig = viz.plot_lift(None, keypoints, X, BODY15, novel_view=(10, -20),
                     titles=("2D keypoints (punch, 60°)", "eq. (8) in CVXPY: camera view", "novel view"))
 
