@@ -257,3 +257,56 @@ def test_deepmimic_clips_are_rigid_and_right_handed():
     forward = np.cross([0, 1, 0], right)
     velocity = joints[-1, 0] - joints[0, 0]
     assert np.dot(forward.mean(axis=0), velocity) > 0
+
+
+CMU_NAMES = {"LArm": "LeftArm", "LElbow": "LeftForeArm", "LWrist": "LeftHand", "LThigh": "LeftUpLeg",
+             "LShin": "LeftLeg", "LFoot": "LeftFoot", "RArm": "RightArm", "RElbow": "RightForeArm",
+             "RWrist": "RightHand", "RThigh": "RightUpLeg", "RShin": "RightLeg", "RFoot": "RightFoot",
+             "Skull": "Head"}
+
+
+def _renamed(text, names):
+    for old, new in names.items():
+        text = text.replace(f"JOINT {old}\n", f"JOINT {new}\n")
+    return text
+
+
+def test_shipped_rig_is_detected(tmp_path):
+    studio = tmp_path / "studio.bvh"
+    studio.write_text(_studio_bvh(2))
+    cmu = tmp_path / "cmu.bvh"
+    cmu.write_text(_renamed(_studio_bvh(2), CMU_NAMES))
+    expected = read_bvh(studio, mapping=STUDIO_MAP).joints3d
+    np.testing.assert_allclose(read_bvh(cmu).joints3d, expected)
+    np.testing.assert_allclose(read_bvh(cmu, rig="cmu", units="cm").joints3d, expected)
+    with pytest.raises(ValueError, match="unknown rig 'vicon'"):
+        read_bvh(cmu, rig="vicon")
+
+
+def test_evaluate_command_scores_a_bvh(tmp_path, capsys):
+    from lift2d3d.cli import main
+
+    rng = np.random.default_rng(0)
+    text = _studio_bvh(6)
+    head, rows = text.split("Frame Time: 0.0333333\n")
+    # swing the arms and legs a little so the frames differ
+    frames = []
+    for _ in range(6):
+        values = np.zeros(6 + 3 * (len(STUDIO) - 1))
+        values[1] = 95
+        values[6:] = rng.uniform(-25, 25, len(values) - 6)
+        frames.append(" ".join(f"{v:.4f}" for v in values))
+    path = tmp_path / "take.bvh"
+    path.write_text(head + "Frame Time: 0.0333333\n" + "\n".join(frames) + "\n")
+    assert main(["evaluate", "--bvh", str(path), "--map", _write_map(tmp_path), "--camera", "weak"]) == 0
+    out = capsys.readouterr().out
+    assert "6 frames from 1 take(s)" in out
+    row = [line for line in out.splitlines() if line.startswith("bases=default")][0].split()
+    pa, camera_error = float(row[3]), float(row[5])
+    assert 0 < pa < 400 and pa <= camera_error + 1e-9  # PA also aligns rotation: never worse
+
+
+def _write_map(tmp_path):
+    path = tmp_path / "map.json"
+    path.write_text(json.dumps(STUDIO_MAP))
+    return str(path)
