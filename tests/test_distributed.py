@@ -343,3 +343,31 @@ def test_bad_partition_is_reported_and_the_other_files_complete(workdir, inputs,
             _assert_same_as_npz(read_lifted(summary.outputs[str(path)]), single_machine[path][1])
     assert (old_output / "part-00000.keep").read_text() == "an earlier run's output"  # left as it was
     assert not [p for p in out.iterdir() if p.name.startswith(".")]
+
+
+def test_cli_scheduler_address_runs_many_inputs(workdir, inputs, single_machine, client, bases_path, capsys):
+    from lift2d3d.cli import main
+
+    out = workdir / "out_cli"
+    address = client.scheduler.address  # tcp://127.0.0.1:PORT of the running cluster
+    assert address.startswith("tcp://127.0.0.1:")
+    code = main(["lift", str(workdir / "clip*.csv"), "-o", str(out), "--scheduler", address, "--bases", str(bases_path),
+                 "--chunk-size", str(CHUNK), "--rows-per-partition", "300", "--output-format", "csv"])
+    assert code == 0, capsys.readouterr().err
+    for path in inputs:
+        assert _joined_csv_parts(out / f"{path.stem}_3d.csv") == single_machine[path][0].read_text()
+    assert "lifted 3597 of 3600 rows from 3 file(s)" in capsys.readouterr().err
+
+
+def test_cli_reports_a_failed_input_with_exit_code_2(workdir, inputs, client, bases_path, capsys):
+    from lift2d3d.cli import main
+
+    (workdir / "empty.csv").write_text("frame,pelvis_x,pelvis_y\n")
+    code = main(["lift", str(inputs[0]), str(workdir / "empty.csv"), "-o", str(workdir / "out_cli_bad"),
+                 "--scheduler", client.scheduler.address, "--bases", str(bases_path), "-q"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "empty.csv" in err and "no data rows" in err and "1 of 2 input(s) failed" in err
+    assert (workdir / "out_cli_bad" / ("clip0_3d.parquet" if HAVE_PYARROW else "clip0_3d.csv")).is_dir()
+    assert main(["lift", str(inputs[0]), str(inputs[1]), "-o", str(workdir / "x.csv")]) == 2
+    assert "several inputs need --scheduler" in capsys.readouterr().err

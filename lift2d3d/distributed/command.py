@@ -71,6 +71,9 @@ def run_distributed(args) -> int:
         return _error(str(exc))
     if not args.quiet:
         print(summary, file=sys.stderr)
+    else:  # -q prints only errors
+        for message in summary.errors.values():
+            print(f"lift2d3d lift: error: {message}", file=sys.stderr)
     if args.stats_json:
         stats = {"outputs": {k: str(v) for k, v in summary.outputs.items()}, "errors": summary.errors,
                  "rows": summary.n_frames, "lifted": summary.n_lifted, "status_counts": summary.status_counts,
@@ -80,7 +83,7 @@ def run_distributed(args) -> int:
             json.dump(stats, handle, indent=1)
     if summary.errors:
         return _error(f"{len(summary.errors)} of {len(summary.errors) + len(summary.outputs)} input(s) failed "
-                      "(listed above); the others were written")
+                      "(see above); the others were written")
     if summary.n_lifted == 0:
         return _error("no row could be lifted; see the status and message columns of the output", code=1)
     return 0
