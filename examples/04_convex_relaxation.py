@@ -78,7 +78,7 @@ print("||M||_2 =", s[0], "; M / ||M||_2 is a convex mix of two Stiefel matrices:
       np.allclose(M / s[0], mix), np.allclose(R1 @ R1.T, np.eye(2)), np.allclose(R2 @ R2.T, np.eye(2)))
 
 # %% tags=["gallery"]
-fig, ax = plt.subplots(figsize=(4.2, 4.2), layout="constrained")
+fig, ax = plt.subplots(figsize=(6.4, 4.0), layout="constrained")
 ax.fill([1, -1, -1, 1], [1, 1, -1, -1], color="#0072B2", alpha=0.15, label=r"$\|M\|_2 \leq 1$ (convex hull)")
 ax.plot([1, 0, -1, 0, 1], [0, 1, 0, -1, 0], "--", color="grey", label="nuclear-norm ball (too small)")
 ax.plot([-1.2, 1.2], [-1.2, 1.2], ":", color="#D55E00")
