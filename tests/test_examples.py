@@ -93,3 +93,12 @@ def test_example_runs_and_teaches(path, tmp_path):
     for png in images:
         assert png[:8] == b"\x89PNG\r\n\x1a\n"
         assert len(png) < make_gallery.MAX_PNG_BYTES, f"{path.name}: gallery picture over 300 KB"
+
+
+def test_make_gallery_writes_the_tagged_pictures(tmp_path, capsys):
+    assert make_gallery.main(["01", "--out", str(tmp_path / "gallery")]) == 0
+    written = sorted(p.name for p in (tmp_path / "gallery").iterdir())
+    assert written == ["01_weak_perspective.png"]
+    assert (tmp_path / "gallery" / written[0]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert make_gallery.main(["99", "--out", str(tmp_path / "gallery")]) == 2
+    assert "no examples match" in capsys.readouterr().err
