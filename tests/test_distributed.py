@@ -371,3 +371,23 @@ def test_cli_reports_a_failed_input_with_exit_code_2(workdir, inputs, client, ba
     assert (workdir / "out_cli_bad" / ("clip0_3d.parquet" if HAVE_PYARROW else "clip0_3d.csv")).is_dir()
     assert main(["lift", str(inputs[0]), str(inputs[1]), "-o", str(workdir / "x.csv")]) == 2
     assert "several inputs need --scheduler" in capsys.readouterr().err
+
+
+def test_non_numeric_column_is_reported_per_row_and_per_file(workdir, inputs, client, bases_path, capsys):
+    from lift2d3d.cli import main
+
+    frame = _keypoints(ShapeBases.load(bases_path), 600, seed=5)
+    frame["neck_x"] = "abc"  # a whole column of text: every row is bad input
+    frame.to_csv(workdir / "textcol.csv", index=False)
+    out = workdir / "out_textcol"
+    code = main(["lift", str(inputs[0]), str(workdir / "textcol.csv"), "-o", str(out), "--scheduler",
+                 client.scheduler.address, "--bases", str(bases_path), "--chunk-size", str(CHUNK)])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "no row of" in err and "textcol.csv could be lifted" in err
+    assert "textcol.csv: line 2, column neck_x: 'abc' is not a number" in err
+    lifted = read_lifted(next(out.glob("textcol_3d.*")))
+    assert len(lifted) == 600 and set(lifted["status"]) == {"bad_input"}
+    assert lifted["message"].iloc[-1].startswith("line 601, column neck_x")
+    assert (lifted["status"] != "bad_input").sum() == 0
+    assert set(read_lifted(next(out.glob("clip0_3d.*")))["status"]) >= {"ok"}

@@ -38,7 +38,14 @@ def _error(message: str, code: int = 2) -> int:
 
 
 def run_distributed(args) -> int:
-    """Run ``lift2d3d lift --scheduler ...``; exit code 0 done, 1 nothing lifted, 2 an input or option failed."""
+    """Run ``lift2d3d lift --scheduler ...``.
+
+    Returns
+    -------
+    int
+        0 done; 1 an input had no liftable row (its output is written); 2 an
+        input or an option was unusable (the other inputs are written).
+    """
     from ..bases import BasesFileError
     from ..lifter import Camera
     from .engine import lift_files
@@ -84,6 +91,7 @@ def run_distributed(args) -> int:
     if summary.errors:
         return _error(f"{len(summary.errors)} of {len(summary.errors) + len(summary.outputs)} input(s) failed "
                       "(see above); the others were written")
-    if summary.n_lifted == 0:
-        return _error("no row could be lifted; see the status and message columns of the output", code=1)
+    if summary.unlifted:
+        return _error(f"no row of {', '.join(summary.unlifted)} could be lifted; see the status and message "
+                      "columns of the output", code=1)
     return 0

@@ -33,6 +33,8 @@ from .worker import LifterSpec, get_lifter
 
 __all__ = ["lift_files", "lift_dataframe", "LiftFilesSummary", "PartResult", "output_path_for"]
 
+#: Row statuses that carry a 3D pose (as lift2d3d.io.batch.LIFTED_STATUSES).
+LIFTED_STATUSES = ("ok", "not_converged")
 # How long a run waits for a remote scheduler to have at least one worker.
 WAIT_FOR_WORKERS_S = 120
 #: Rows per chunk inside a task: the single-machine CLI's default ``--chunk-size``.
@@ -85,7 +87,11 @@ class LiftFilesSummary:
         Wall time from planning to the last commit (cluster start-up included
         when the run started its own cluster).
     notes : list of str
-        Skipped malformed lines and the first rows with bad input.
+        Skipped malformed lines and the first rows with bad input, each
+        naming its file.
+    unlifted : list of str
+        Inputs whose output holds no 3D pose at all (every row bad or
+        unliftable): written, but almost surely not what the user wanted.
     """
 
     outputs: dict
@@ -96,6 +102,7 @@ class LiftFilesSummary:
     n_workers: int
     seconds: float
     notes: list = field(default_factory=list)
+    unlifted: list = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -105,7 +112,7 @@ class LiftFilesSummary:
     @property
     def n_lifted(self) -> int:
         """Rows with a 3D pose (status ``ok`` or ``not_converged``)."""
-        return sum(self.status_counts.get(s, 0) for s in ("ok", "not_converged"))
+        return sum(self.status_counts.get(s, 0) for s in LIFTED_STATUSES)
 
     @property
     def frames_per_second(self) -> float:
@@ -118,6 +125,8 @@ class LiftFilesSummary:
                  f"on {self.n_workers} worker(s)); status: {counts}"]
         lines += [f"  {src} -> {dst}" for src, dst in self.outputs.items()]
         lines += [f"  note: {note}" for note in self.notes[:10]]
+        lines += [f"warning: {path}: no row could be lifted; see the status and message columns of its output"
+                  for path in self.unlifted]
         lines += [f"error: {message}" for message in self.errors.values()]
         return "\n".join(lines)
 
@@ -270,54 +279,61 @@ def lift_files(inputs, output_dir, *, scheduler="local", bases="default", format
     output_dir.mkdir(parents=True, exist_ok=True)
     run_id = uuid.uuid4().hex[:12]
     stagings = {path: _output.staging_dir(finals[path], run_id) for path in files}
+    file_numbers = {path: number for number, path in enumerate(files)}
 
-    with open_client(scheduler) as client:
-        if not client.scheduler_info().get("workers"):
-            client.wait_for_workers(1, timeout=WAIT_FOR_WORKERS_S)
-        nthreads = client.nthreads()
-        if rows_per_partition is None:
-            rows = choose_rows_per_partition(_estimate_rows(files), sum(nthreads.values()), int(chunk_rows))
-        else:
-            if int(rows_per_partition) < 1:
-                raise ValueError(f"rows_per_partition must be at least 1; got {rows_per_partition}")
-            rows = -(-int(rows_per_partition) // int(chunk_rows)) * int(chunk_rows)
-        plan = plan_partitions(files, rows, skeleton_name, layout, delimiter)
-        errors = {path: str(exc) if str(path) in str(exc) else f"{path}: {exc}"
-                  for path, exc in plan.items() if isinstance(exc, Exception)}
-        # One graph key holds the lifter recipe: each worker fetches it once and keeps it.
-        spec_future = client.submit(_identity, spec, key=f"lift2d3d-spec-{spec.key}", pure=False)
+    try:
+        with open_client(scheduler) as client:
+            if not client.scheduler_info().get("workers"):
+                client.wait_for_workers(1, timeout=WAIT_FOR_WORKERS_S)
+            nthreads = client.nthreads()
+            if rows_per_partition is None:
+                rows = choose_rows_per_partition(_estimate_rows(files), sum(nthreads.values()), int(chunk_rows))
+            else:
+                if int(rows_per_partition) < 1:
+                    raise ValueError(f"rows_per_partition must be at least 1; got {rows_per_partition}")
+                rows = -(-int(rows_per_partition) // int(chunk_rows)) * int(chunk_rows)
+            plan = plan_partitions(files, rows, skeleton_name, layout, delimiter)
+            errors = {path: str(exc) if str(path) in str(exc) else f"{path}: {exc}"
+                      for path, exc in plan.items() if isinstance(exc, Exception)}
+            # One graph key holds the lifter recipe: each worker fetches it once and keeps it.
+            spec_future = client.submit(_identity, spec, key=f"lift2d3d-spec-{spec.key}", pure=False)
 
-        def submit(jobs, stage):
-            """Run ``[(partition, earlier_ids)]``; returns ``{(path, number): PartResult}``."""
-            futures, where = [], {}
-            for partition, earlier in jobs:
-                future = client.submit(_lift_partition, partition, spec_future, str(stagings[partition.path]), fmt,
-                                       skeleton_name, delimiter, int(chunk_rows), earlier,
-                                       key=f"lift2d3d-{run_id}-{stage}-{files.index(partition.path)}-"
-                                           f"{partition.number}", pure=False)
-                futures.append(future)
-                where[future.key] = partition
-            try:
-                return _gather(futures, where, progress and stage == "lift")
-            finally:
-                client.cancel(futures)
+            def submit(jobs, stage):
+                """Run ``[(partition, earlier_ids)]``; returns ``{(path, number): PartResult}``."""
+                futures, where = [], {}
+                for partition, earlier in jobs:
+                    key = f"lift2d3d-{run_id}-{stage}-{file_numbers[partition.path]}-{partition.number}"
+                    future = client.submit(_lift_partition, partition, spec_future, str(stagings[partition.path]),
+                                           fmt, skeleton_name, delimiter, int(chunk_rows), earlier, key=key,
+                                           pure=False)
+                    futures.append(future)
+                    where[future.key] = partition
+                try:
+                    return _gather(futures, where, progress and stage == "lift")
+                finally:
+                    client.cancel(futures)
 
-        jobs = [(partition, None) for path in files if path not in errors for partition in plan[path]]
-        results = submit(jobs, "lift")
-        # Second pass, rare: blocks holding ids first seen in an earlier block of their file.
-        redo = []
-        for path in files:
-            parts = [results[(path, p.number)] for p in plan[path]] if path not in errors else []
-            if len(parts) > 1 and not any(r.error for r in parts):
-                for partition, earlier in zip(plan[path], ids_seen_earlier([r.hashes for r in parts])):
-                    if earlier.size:
-                        redo.append((partition, earlier))
-        if redo:
-            results.update(submit(redo, "dedup"))
-        n_tasks = len(jobs) + len(redo)
-        n_workers = len(nthreads)
+            jobs = [(partition, None) for path in files if path not in errors for partition in plan[path]]
+            results = submit(jobs, "lift")
+            # Second pass, rare: blocks holding ids first seen in an earlier block of their file.
+            redo = []
+            for path in files:
+                parts = [results[(path, p.number)] for p in plan[path]] if path not in errors else []
+                if len(parts) > 1 and not any(r.error for r in parts):
+                    for partition, earlier in zip(plan[path], ids_seen_earlier([r.hashes for r in parts])):
+                        if earlier.size:
+                            redo.append((partition, earlier))
+            if redo:
+                results.update(submit(redo, "dedup"))
+            n_tasks = len(jobs) + len(redo)
+            n_workers = len(nthreads)
+    except BaseException:
+        # the cluster failed or the user interrupted: leave no partial output behind
+        for staging in stagings.values():
+            _output.discard(staging)
+        raise
 
-    outputs, n_frames, counts, notes = {}, 0, Counter(), []
+    outputs, n_frames, counts, notes, unlifted = {}, 0, Counter(), [], []
     for path in files:
         if path in errors:
             _output.discard(stagings[path])
@@ -332,14 +348,18 @@ def lift_files(inputs, output_dir, *, scheduler="local", bases="default", format
             _output.discard(stagings[path])
             continue
         outputs[path] = _output.commit(stagings[path], finals[path])
+        file_counts = Counter()
         for r in parts:
             n_frames += r.n_rows
-            counts.update(r.status_counts)
+            file_counts.update(r.status_counts)
             notes.extend(r.notes)
-        notes.extend(p for r in parts for p in r.first_problems)
+        counts.update(file_counts)
+        notes.extend(f"{path}: {p}" for r in parts for p in r.first_problems[:3])
+        if not any(file_counts.get(s, 0) for s in LIFTED_STATUSES):
+            unlifted.append(path)
     return LiftFilesSummary(outputs=outputs, errors=errors, n_frames=n_frames, status_counts=dict(counts),
                             n_partitions=n_tasks, n_workers=n_workers,
-                            seconds=time.perf_counter() - start, notes=notes)
+                            seconds=time.perf_counter() - start, notes=notes, unlifted=unlifted)
 
 
 def _gather(futures, where, progress) -> dict:

@@ -82,10 +82,13 @@ def write_part(frame, directory, number: int, fmt: str) -> Path:
         if fmt == "parquet":
             frame.to_parquet(tmp, index=False)
         else:
-            # the single-machine CSV writer's conventions, so the parts joined are its output byte for byte
-            from ..io.writers import FLOAT_FORMAT
+            # the single-machine CSV writer's own formatting, so the parts joined (one header) are its
+            # output byte for byte
+            from ..io.writers import _csv_rows, csv_header
 
-            frame.to_csv(tmp, index=False, float_format=FLOAT_FORMAT, na_rep="", lineterminator="\n")
+            with open(tmp, "w", encoding="utf-8", newline="") as handle:
+                handle.write(csv_header(frame.columns))
+                handle.write(_csv_rows(frame))
         os.replace(tmp, path)
     finally:
         if tmp.exists():

@@ -53,9 +53,6 @@ class Partition:
     byte_start, byte_stop : int
         Byte range of the block's rows; ``byte_stop = -1`` means the whole
         file, read by :func:`lift2d3d.io.iter_keypoint_chunks`.
-    header : bytes
-        The file's header line (kept for reference; blocks are parsed with
-        the column names sniffed from it).
     layout : str
         The file's layout (``csv-wide`` for row blocks; any layout of
         :mod:`lift2d3d.io` for whole files).
@@ -67,7 +64,6 @@ class Partition:
     n_rows: int
     byte_start: int = 0
     byte_stop: int = -1
-    header: bytes = b""
     layout: str = "csv-wide"
 
     @property
@@ -191,8 +187,6 @@ def plan_csv_partitions(path: str, rows_per_partition: int) -> list:
     if not header.strip():
         raise ValueError(f"{path}: empty file or empty header line; a keypoint CSV starts with a header "
                          "naming its columns (e.g. frame,nose_x,nose_y,nose_score,...)")
-    if not header.endswith(b"\n"):
-        header += b"\n"  # a header-only file without a final newline
     boundaries, size, n_rows = _row_boundaries(path, data_start, rows_per_partition)
     partitions = []
     for number, start in enumerate(boundaries):
@@ -200,7 +194,7 @@ def plan_csv_partitions(path: str, rows_per_partition: int) -> list:
         first_row = number * rows_per_partition
         count = min(rows_per_partition, n_rows - first_row)
         partitions.append(Partition(path=path, number=number, first_row=first_row, n_rows=max(count, 0),
-                                    byte_start=start, byte_stop=stop, header=header))
+                                    byte_start=start, byte_stop=stop))
     return partitions
 
 
