@@ -299,9 +299,9 @@ class BasisLearner:
 
     Parameters
     ----------
-    n_bases : int, default 64
-        Number of atoms K.
-    alpha : float, default 0.05
+    n_bases : int, default 128
+        Number of atoms K (the shipped bases' value, chosen by held-out lifting).
+    alpha : float, default 0.03
         Sparsity weight, in the lifter's normalised units (see module docstring).
     mirror : bool, default True
         Add left-right mirror images.
@@ -342,7 +342,7 @@ class BasisLearner:
     (16, 3, 15)
     """
 
-    def __init__(self, n_bases=64, alpha=0.05, mirror=True, n_proportion_copies=2, size=None,
+    def __init__(self, n_bases=128, alpha=0.03, mirror=True, n_proportion_copies=2, size=None,
                  max_iter=40, random_state=0, skeleton="body15"):
         self.n_bases = n_bases
         self.alpha = alpha

@@ -7,9 +7,8 @@ HELP = "Learn sparse 3D shape bases from MoCap (DeepMimic clips, BVH, or 3D join
 
 # The shipped bases/deepmimic_body15.npz is `lift2d3d learn-bases --deepmimic -o bases/deepmimic_body15.npz`
 # with these defaults (chosen by `--select`, see bases/README.md).
-DEFAULT_N_BASES = 64
-DEFAULT_ALPHA = 0.01
-DEFAULT_LIFT_ALPHA = None
+DEFAULT_N_BASES = 128
+DEFAULT_ALPHA = 0.03
 
 
 def add_arguments(parser):
@@ -131,7 +130,7 @@ def run(args) -> int:
         return 2
     finally:
         if limiter is not None:
-            limiter.unregister() if hasattr(limiter, "unregister") else None
+            limiter.restore_original_limits()
     command = ("lift2d3d learn-bases" + (" --deepmimic" if args.deepmimic else "")
                + (f" --bvh {' '.join(map(str, args.bvh))}" if args.bvh else "")
                + (f" --joints {' '.join(map(str, args.joints))}" if args.joints else "")
