@@ -231,6 +231,6 @@ plt.show()
 #    and why (look at the two formulas)?
 # 2. Replace the $3K\times3K$ inverse in `admm_numpy` by Woodbury's identity
 #    $(G G^T + \mu I)^{-1} = \big(I - G (G^T G + \mu I)^{-1} G^T\big)/\mu$ and check that the
-#    iterates do not change.  How many flops does one step save for $K = 64$, $P = 15$?
+#    iterates do not change.  How many flops does one step save for the shipped $K$ and $P = 15$?
 # 3. Stop `admm_numpy` when $r \le \epsilon_{\rm pri}$ and $s \le \epsilon_{\rm dual}$ with
 #    Boyd et al.'s relative tolerances, and compare its iteration count with the kernel's.

@@ -176,10 +176,13 @@ plt.show()
 
 # %% [markdown]
 # Small residuals at the moved joints mean the lift *bent the body* to reach the wrong keypoints:
-# 64 bases with a small $\alpha$ can do that, and the error then appears in 3D, not in the 2D fit.
-# A small reprojection error does not prove a good lift.  Compare, too, the joints the robust
-# model distrusted with the ones we actually moved: a moved elbow also makes its shoulder look
-# wrong, and the two cannot always be told apart from one picture.
+# the shipped bases, with their small $\alpha$, can do that, and the error then appears in 3D,
+# not in the 2D fit.
+# A small reprojection error does not prove a good lift.  Large residuals at exactly the moved
+# joints are what the robust model aims for: compare the joints it distrusted ($E \neq 0$) with
+# the ones we moved.  A moved elbow also makes its shoulder look wrong, so the two cannot always
+# be told apart from one picture; if it distrusts many more joints than were moved, its $\beta$
+# is too small for this frame (exercise 1).
 #
 # ## A batch never dies on one bad frame
 #
