@@ -310,3 +310,22 @@ def _write_map(tmp_path):
     path = tmp_path / "map.json"
     path.write_text(json.dumps(STUDIO_MAP))
     return str(path)
+
+
+def test_views_are_upright_right_handed_cameras():
+    from lift2d3d.mocap.views import camera_rotation, pa_mpjpe, project_views, random_views, similarity_align
+
+    rng = np.random.default_rng(3)
+    angles, distances = random_views(50, rng)
+    for a in angles:
+        R = camera_rotation(*a)
+        np.testing.assert_allclose(R @ R.T, np.eye(3), atol=1e-12)
+        assert np.linalg.det(R) == pytest.approx(1.0)
+    pose = np.array([[0.0, 1.7, 0.0], [0.0, 0.1, 0.0], [0.2, 1.4, 0.0]])[None].repeat(50, axis=0)
+    camera3d, keypoints = project_views(pose, angles, distances, perspective=True)
+    assert np.all(keypoints[:, 0, 1] < keypoints[:, 1, 1])  # head above feet: smaller image y
+    np.testing.assert_allclose(camera3d[:, 0, 2], distances, atol=0.6)
+    assert np.all(pa_mpjpe(similarity_align(camera3d * 2 + 1, camera3d), camera3d) < 1e-9)
+    # a depth-mirrored (non-planar) pose is not "aligned away" by PA: rotations only
+    solid = np.array([[0.0, 1.7, 0.0], [0.0, 0.1, 0.0], [0.2, 1.4, 0.0], [0.0, 1.0, 0.3]])[None]
+    assert pa_mpjpe(solid * [1, 1, -1], solid)[0] > 0.05
