@@ -72,7 +72,9 @@ def execute_example(path, workdir, timeout=600):
     env = dict(os.environ)
     # The kernel must import the lift2d3d of this checkout when it is not installed.
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH", "")]))
-    env.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    # Inline, whatever the caller uses (CI exports MPLBACKEND=Agg): the pictures must reach the
+    # notebook's outputs to be checked and saved.
+    env["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
     # The examples' matrices are small: BLAS threads only add overhead (on a busy 2-core CI
     # machine, 20x for the dictionary learning of example 2).  numba's threads are unaffected.
     env.setdefault("OPENBLAS_NUM_THREADS", "1")
