@@ -165,3 +165,17 @@ def test_deepmimic_relearn_is_deterministic(tmp_path):
     np.testing.assert_allclose(a.bases, b.bases, atol=1e-12)
     assert a.metadata["inputs_sha256"] == b.metadata["inputs_sha256"]
     assert "DeepMimic" in a.metadata["source"]
+
+
+def test_select_hyperparameters_lifts_held_out_clips():
+    from lift2d3d.learn import select_hyperparameters
+
+    clips = [_random_poses(60, seed=s) for s in range(3)]
+    lines = []
+    result = select_hyperparameters(clips, n_bases_grid=(4, 8), alpha_grid=(0.02,), n_folds=3, frames_per_fold=20,
+                                    log=lines.append, max_iter=4, n_proportion_copies=0)
+    assert len(result["table"]) == 2 and len(lines) == 2
+    best = min(result["table"], key=lambda r: r["pa_mpjpe_mm"] + r["camera_error_mm"])
+    assert (result["n_bases"], result["alpha"]) == (best["n_bases"], best["alpha"])
+    for row in result["table"]:
+        assert 0 < row["pa_mpjpe_mm"] <= row["camera_error_mm"] < 1000

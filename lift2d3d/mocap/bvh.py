@@ -386,7 +386,7 @@ def read_bvh(path, rig=None, mapping=None, units="auto", up="y", head_offset=0.1
     Joint definitions: the limb joints are the world positions of the mapped
     rig joints; pelvis and neck are the midpoints of the hips and shoulders.
     The head is the centre of the skull: a map entry listing two joints
-    (e.g. Mixamo's ``Head`` and ``HeadTop_End``) gives their midpoint;
+    (e.g. ``["Head", "HeadTop_End"]``) gives their midpoint;
     a single head joint with an End Site at least 5 cm away gives the
     midpoint of the joint and the end site; otherwise the head is
     ``head_offset`` beyond the head joint along the head's own up axis,

@@ -53,10 +53,11 @@ RIGS = {
     "cmu": _sided({"left_shoulder": "LeftArm", "left_elbow": "LeftForeArm", "left_wrist": "LeftHand",
                    "left_hip": "LeftUpLeg", "left_knee": "LeftLeg", "left_ankle": "LeftFoot",
                    "head": "Head"}),
-    # Mixamo exports ("mixamorig:" prefixes are ignored when matching).
+    # Mixamo exports ("mixamorig:" prefixes are ignored when matching).  HeadTop_End is an End Site
+    # in some exports and a joint in others, so the head uses the single-joint rule of read_bvh.
     "mixamo": _sided({"left_shoulder": "LeftArm", "left_elbow": "LeftForeArm", "left_wrist": "LeftHand",
                       "left_hip": "LeftUpLeg", "left_knee": "LeftLeg", "left_ankle": "LeftFoot",
-                      "head": ["Head", "HeadTop_End"]}),
+                      "head": "Head"}),
     # Bandai Namco Research Motion dataset (joint_Root/Hips/UpperArm_L/...).
     "bandai-namco": _sided({"left_shoulder": "UpperArm_L", "left_elbow": "LowerArm_L", "left_wrist": "Hand_L",
                             "left_hip": "UpperLeg_L", "left_knee": "LowerLeg_L", "left_ankle": "Foot_L",
