@@ -32,7 +32,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .prox import FASTMATH, cholesky_solve, prox_spectral_2x3
+from .prox import FASTMATH, cholesky_factor, cholesky_substitute, prox_spectral_2x3
 
 __all__ = ["admm_frame", "gram_centred", "STATUS"]
 
@@ -117,11 +117,13 @@ def _refresh_inverse(GtG, mu, H):
     A = GtG.copy()
     for j in range(P):
         A[j, j] += mu
+    L = np.zeros((P, P))
+    cholesky_factor(A, P, L)            # mu > 0 keeps A positive definite
     e = np.zeros(P)
     col = np.empty(P)
     for k in range(P):
         e[k] = 1.0
-        cholesky_solve(A, e, P, col)    # mu > 0 keeps A positive definite
+        cholesky_substitute(L, e, P, col)
         e[k] = 0.0
         for j in range(P):
             H[j, k] = col[j]

@@ -25,7 +25,7 @@ from numba import njit
 
 #: Fast-math flags for the hot loops: reassociation lets LLVM vectorise the
 #: reductions; "nnan"/"ninf" stay off so that finiteness checks keep working.
-FASTMATH = {"contract", "nsz", "arcp"}
+FASTMATH = {"reassoc", "contract", "nsz", "arcp"}
 
 __all__ = ["prox_spectral_2x3", "prox_spectral_numpy", "polar_2x3", "polar_numpy", "spectral_norm_2x3"]
 
@@ -173,6 +173,8 @@ def spectral_norm_numpy(A):
 def prox_spectral_numpy(A, lam):
     """NumPy twin of :func:`prox_spectral_2x3` via a full SVD (for tests)."""
     U, s, Vt = np.linalg.svd(A, full_matrices=False)
+    if lam <= 0.0:
+        return A.copy()
     # project s onto the L1 ball of radius lam, subtract (Moreau)
     if s.sum() <= lam:
         return np.zeros_like(A)
@@ -187,6 +189,38 @@ def polar_numpy(A):
     """NumPy twin of :func:`polar_2x3` (full-rank case)."""
     U, _, Vt = np.linalg.svd(A, full_matrices=False)
     return U @ Vt
+
+
+@njit(cache=True)
+def cholesky_factor(A, n, L):
+    """Lower Cholesky factor of ``A[:n, :n]`` into ``L``; False if not positive definite."""
+    for i in range(n):
+        for j in range(i + 1):
+            acc = A[i, j]
+            for k in range(j):
+                acc -= L[i, k] * L[j, k]
+            if i == j:
+                if acc <= 0.0:
+                    return False
+                L[i, i] = np.sqrt(acc)
+            else:
+                L[i, j] = acc / L[j, j]
+    return True
+
+
+@njit(cache=True)
+def cholesky_substitute(L, b, n, out):
+    """Solve ``L L^T x = b`` with the factor from :func:`cholesky_factor`."""
+    for i in range(n):
+        acc = b[i]
+        for k in range(i):
+            acc -= L[i, k] * out[k]
+        out[i] = acc / L[i, i]
+    for i in range(n - 1, -1, -1):
+        acc = out[i]
+        for k in range(i + 1, n):
+            acc -= L[k, i] * out[k]
+        out[i] = acc / L[i, i]
 
 
 @njit(cache=True)

@@ -160,7 +160,7 @@ def projected_bases(B, Rbar, w, A):
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def lasso_cd(A, y, w, alpha, c, max_passes, tol):
+def lasso_cd(A, y, w, alpha, c, max_passes, tol, max_rounds=20):
     """Weighted Lasso ``min_c 1/2 ||y - sum_i c_i A_i||_w^2 + alpha ||c||_1`` by active-set coordinate descent.
 
     Coordinate descent runs on a working set (the non-zero coefficients plus
@@ -189,7 +189,7 @@ def lasso_cd(A, y, w, alpha, c, max_passes, tol):
     g = np.empty(K)
     G = np.empty((K, K))
     total = 0
-    for rnd in range(20):
+    for rnd in range(max_rounds):
         # gradient (correlations) for every coordinate
         k = 0
         violated = False
@@ -590,6 +590,10 @@ def refine_weak(W, w, B, L0, alpha, beta, robust, E, Rbar, c, max_outer, n_inner
     return total, converged, f
 
 
+#: Read-off coefficients below this fraction of the largest are not used as a warm start.
+PRUNE = 0.2
+
+
 @njit(cache=True)
 def refine_multistart(W, w, B, alpha, beta, robust, E, Z, lateral, n_starts, max_outer, n_inner, tol,
                       Rbar, c):
@@ -617,6 +621,9 @@ def refine_multistart(W, w, B, alpha, beta, robust, E, Z, lateral, n_starts, max
     blk = np.empty((2, 3))
     c0 = np.empty(K)
     read_off(Z, Rc, c0)
+    c0_max = 0.0
+    for i in range(K):
+        c0_max = max(c0_max, abs(c0[i]))
     F_b = np.eye(3) - 2.0 * np.outer(lateral, lateral)
     sw = w.sum()
     best_f = np.inf
@@ -650,10 +657,13 @@ def refine_multistart(W, w, B, alpha, beta, robust, E, Z, lateral, n_starts, max
                 Ec[r, j] = E0[r, j]
                 Wt[r, j] = W[r, j] - E0[r, j]
         _centre_rows(Wt, w, sw)
+        # warm start from the read-off coefficients, without the small ones: an
+        # early-stopped relaxation leaves many tiny blocks, and every non-zero
+        # coefficient widens the working sets of the Lasso and LM steps
         for i in range(K):
-            cc[i] = c0[i] if k == 0 else 0.0
+            cc[i] = c0[i] if (k == 0 and abs(c0[i]) >= PRUNE * c0_max) else 0.0
         projected_bases(B, Rc, w, A)
-        lasso_cd(A, Wt, w, alpha, cc, 200, 1e-6)
+        lasso_cd(A, Wt, w, alpha, cc, 30, 1e-4, 4)
         its, conv, f = refine_weak(W, w, B, 0.0, alpha, beta, robust, Ec, Rc, cc, max_outer, n_inner, tol)
         total += its
         if f < best_f:
