@@ -591,7 +591,7 @@ def refine_weak(W, w, B, L0, alpha, beta, robust, E, Rbar, c, max_outer, n_inner
 
 
 #: Read-off coefficients below this fraction of the largest are not used as a warm start.
-PRUNE = 0.2
+PRUNE = 0.05
 
 
 @njit(cache=True)
