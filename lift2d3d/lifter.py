@@ -148,7 +148,7 @@ class Lifter:
         Sparsity weight (normalised units: the 2D input is scaled to unit RMS
         radius). Default: the value the bases were validated with.
     beta : float, optional
-        Outlier weight for ``robust`` (normalised units; default 0.02, chosen on
+        Outlier weight for ``robust`` (normalised units; default 0.04, chosen on
         the shipped bases with 2 of 15 joints grossly wrong). Joints
         whose outlier exceeds 3 beta are dropped and the pose re-solved.
     camera : None, "weak" or Camera, optional
@@ -193,7 +193,7 @@ class Lifter:
         self.bases = ShapeBases.load(bases)
         self.method = method
         self.alpha = float(self.bases.alpha if alpha is None else alpha)
-        self.beta = float(0.02 if beta is None else beta)
+        self.beta = float(0.04 if beta is None else beta)
         if not (np.isfinite(self.alpha) and self.alpha >= 0):
             raise ValueError(f"alpha must be a non-negative number; got {alpha!r}")
         if not (np.isfinite(self.beta) and self.beta > 0):
