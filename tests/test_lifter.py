@@ -69,7 +69,10 @@ def test_refinement_improves_on_the_relaxation(bases):
     convex = Lifter(bases, method="convex").lift(keypoints)
     refined = Lifter(bases, method="convex+refine").lift(keypoints)
     assert np.mean(_aligned_error(refined.joints3d, cam)) < np.mean(_aligned_error(convex.joints3d, cam))
-    assert np.all(refined.reprojection_error <= convex.reprojection_error + 1e-6)
+    # the refinement minimises the original objective (fit + alpha ||c||_1), so the fit improves
+    # almost everywhere, not necessarily in every frame
+    assert np.median(refined.reprojection_error) < 0.5 * np.median(convex.reprojection_error)
+    assert np.mean(refined.reprojection_error <= convex.reprojection_error) >= 0.95
 
 
 def test_camera_frame_convention_follows_the_image(bases):

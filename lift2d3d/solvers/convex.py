@@ -32,7 +32,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .prox import FASTMATH, cholesky_factor, cholesky_substitute, prox_spectral_2x3
+from .prox import FASTMATH, cholesky_factor, cholesky_substitute, prox_spectral_2x3, spectral_norm_2x3
 
 __all__ = ["admm_frame", "gram_centred", "STATUS"]
 
@@ -153,22 +153,12 @@ def convex_objective(W, w, B, Z, E, alpha, beta):
         for r in range(2):
             for a in range(3):
                 blk[r, a] = Z[r, i, a]
-        f += alpha * _spec(blk)
+        f += alpha * spectral_norm_2x3(blk)
     if beta > 0.0:
         for r in range(2):
             for j in range(P):
                 f += beta * abs(E[r, j])
     return f
-
-
-@njit(cache=True)
-def _spec(A):
-    a = A[0, 0] * A[0, 0] + A[0, 1] * A[0, 1] + A[0, 2] * A[0, 2]
-    d = A[1, 0] * A[1, 0] + A[1, 1] * A[1, 1] + A[1, 2] * A[1, 2]
-    b = A[0, 0] * A[1, 0] + A[0, 1] * A[1, 1] + A[0, 2] * A[1, 2]
-    half = 0.5 * (a + d)
-    rad = np.sqrt(0.25 * (a - d) * (a - d) + b * b)
-    return np.sqrt(max(half + rad, 0.0))
 
 
 @njit(cache=True, fastmath=FASTMATH)

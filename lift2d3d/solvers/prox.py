@@ -47,12 +47,12 @@ def _sym2_eig(a, b, d):
 
 @njit(cache=True)
 def spectral_norm_2x3(A):
-    """Largest singular value of a 2x3 matrix."""
+    """Largest singular value of a 2x3 matrix (from the 2x2 Gram matrix, no trigonometry)."""
     a = A[0, 0] * A[0, 0] + A[0, 1] * A[0, 1] + A[0, 2] * A[0, 2]
     d = A[1, 0] * A[1, 0] + A[1, 1] * A[1, 1] + A[1, 2] * A[1, 2]
     b = A[0, 0] * A[1, 0] + A[0, 1] * A[1, 1] + A[0, 2] * A[1, 2]
-    l1, l2, cs, sn = _sym2_eig(a, b, d)
-    return np.sqrt(max(l1, 0.0))
+    rad = np.sqrt(0.25 * (a - d) * (a - d) + b * b)
+    return np.sqrt(max(0.5 * (a + d) + rad, 0.0))
 
 
 @njit(cache=True)
@@ -232,25 +232,7 @@ def cholesky_solve(A, b, n, out):
     definite (to working precision).
     """
     L = np.zeros((n, n))
-    for i in range(n):
-        for j in range(i + 1):
-            acc = A[i, j]
-            for k in range(j):
-                acc -= L[i, k] * L[j, k]
-            if i == j:
-                if acc <= 0.0:
-                    return False
-                L[i, i] = np.sqrt(acc)
-            else:
-                L[i, j] = acc / L[j, j]
-    for i in range(n):
-        acc = b[i]
-        for k in range(i):
-            acc -= L[i, k] * out[k]
-        out[i] = acc / L[i, i]
-    for i in range(n - 1, -1, -1):
-        acc = out[i]
-        for k in range(i + 1, n):
-            acc -= L[k, i] * out[k]
-        out[i] = acc / L[i, i]
+    if not cholesky_factor(A, n, L):
+        return False
+    cholesky_substitute(L, b, n, out)
     return True
