@@ -71,17 +71,10 @@ def run(args) -> int:
     from ..lifter import Camera, Lifter
 
     say = (lambda text: None) if args.quiet else (lambda text: print(text, file=sys.stderr))
-    if args.camera == "perspective":
-        if args.focal is None or args.principal is None:
-            return _error("--camera perspective needs --focal F and --principal CX CY (pixels)")
-        try:
-            camera = Camera(focal=args.focal, principal=tuple(args.principal))
-        except ValueError as exc:
-            return _error(str(exc))
-    else:
-        if args.focal is not None or args.principal is not None:
-            return _error("--focal/--principal are only used with --camera perspective")
-        camera = None
+    try:
+        camera = Camera.from_options(args.camera, args.focal, args.principal)
+    except ValueError as exc:
+        return _error(str(exc))
     if args.workers is not None:
         import numba
         limit = numba.config.NUMBA_NUM_THREADS

@@ -53,16 +53,10 @@ def run_distributed(args) -> int:
     if getattr(args, "resume", False):
         return _error("--resume is not needed with --scheduler: finished outputs are complete, so rerun the "
                       "inputs that failed")
-    camera = None
-    if args.camera == "perspective":
-        if args.focal is None or args.principal is None:
-            return _error("--camera perspective needs --focal F and --principal CX CY (pixels)")
-        try:
-            camera = Camera(focal=args.focal, principal=tuple(args.principal))
-        except ValueError as exc:
-            return _error(str(exc))
-    elif args.focal is not None or args.principal is not None:
-        return _error("--focal/--principal are only used with --camera perspective")
+    try:
+        camera = Camera.from_options(args.camera, args.focal, args.principal)
+    except ValueError as exc:
+        return _error(str(exc))
     inputs = args.input if isinstance(args.input, (list, tuple)) else [args.input]
     options = dict(method=args.method, alpha=args.alpha, camera=camera)
     if args.workers is not None:
