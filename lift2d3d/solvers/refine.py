@@ -383,7 +383,10 @@ def lm_weak(Wc, w, B, alpha, R, c, max_iter, tol):
     cap = min(K, 4 * P)
     nmax = 3 + cap
     grad = np.empty(K)
-    J = np.empty((2 * P, nmax))
+    # Jacobian stored transposed (one row per unknown) so that the normal
+    # matrix is built from contiguous dot products
+    Jt = np.empty((nmax, 2 * P))
+    wres = np.empty(2 * P)
     H = np.empty((nmax, nmax))
     g = np.empty(nmax)
     Hd = np.empty((nmax, nmax))
@@ -436,8 +439,8 @@ def lm_weak(Wc, w, B, alpha, R, c, max_iter, tol):
                 else:
                     d0 = -X[1, j]
                     d1 = X[0, j]
-                J[j, kk] = -sqw[j] * d0
-                J[P + j, kk] = -sqw[j] * d1
+                Jt[kk, j] = -sqw[j] * d0
+                Jt[kk, P + j] = -sqw[j] * d1
         for m in range(k):
             i = ws[m]
             for r in range(2):
@@ -448,19 +451,21 @@ def lm_weak(Wc, w, B, alpha, R, c, max_iter, tol):
                     acc += w[j] * v
                 mean = acc / sw
                 for j in range(P):
-                    J[r * P + j, 3 + m] = -sqw[j] * (A[r, j] - mean)
+                    Jt[3 + m, r * P + j] = -sqw[j] * (A[r, j] - mean)
+        for j in range(P):
+            wres[j] = sqw[j] * res[0, j]
+            wres[P + j] = sqw[j] * res[1, j]
         for a in range(n):
             acc = 0.0
             for q in range(2 * P):
-                rr = res[0, q] if q < P else res[1, q - P]
-                acc += J[q, a] * sqw[q % P] * rr
+                acc += Jt[a, q] * wres[q]
             g[a] = acc
             if a >= 3:
                 g[a] += alpha * sg[a - 3]
             for b in range(a, n):
                 acc = 0.0
                 for q in range(2 * P):
-                    acc += J[q, a] * J[q, b]
+                    acc += Jt[a, q] * Jt[b, q]
                 H[a, b] = acc
                 H[b, a] = acc
         gnorm = 0.0
