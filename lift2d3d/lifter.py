@@ -242,8 +242,6 @@ class Lifter:
         self._kappa = float(np.sqrt((mean ** 2).sum(axis=0).mean()))
         self._B = np.ascontiguousarray(B / self._kappa)
         self._T = np.einsum("iaj,iak->jk", self._B, self._B)
-        flat = self._B.reshape(self._B.shape[0], -1)
-        self._L0 = float(np.linalg.norm(flat, 2) ** 2)
         # initial ADMM penalty: a tenth of the mean eigenvalue of G G^T (fewest
         # iterations over alpha in [0.03, 1] on MoCap-like frames)
         self._mu0 = 0.1 * float(np.trace(self._T)) / (3 * self._B.shape[0])
@@ -368,7 +366,7 @@ class Lifter:
             previous = numba.get_num_threads()
             numba.set_num_threads(int(self.n_threads))
         try:
-            lift_frames(Wpx, w, status, self._B, self._T, self._L0, mode, robust, self.alpha, self.beta,
+            lift_frames(Wpx, w, status, self._B, self._T, mode, robust, self.alpha, self.beta,
                         self._mu0, self.max_iter, eps_abs, eps_rel, 100, 8, self.tol, persp, focal,
                         float(px), float(py), 20, self._lateral, self.n_starts, X, R, c, E, norm, info)
         finally:

@@ -73,7 +73,7 @@ def dropped_residuals(W, w, wr, B, Rbar, c, E):
 
 
 @njit(cache=True)
-def lift_one(Wpx, w, B, T, L0, mode, robust, alpha, beta, mu0, max_iter, eps_abs, eps_rel,
+def lift_one(Wpx, w, B, T, mode, robust, alpha, beta, mu0, max_iter, eps_abs, eps_rel,
              max_outer, n_inner, tol, perspective, focal, px, py, n_posit, lateral, n_starts,
              X_out, R_out, c_out, E_out, norm_out, info_out):
     """Lift one frame; returns the status code.
@@ -154,7 +154,7 @@ def lift_one(Wpx, w, B, T, L0, mode, robust, alpha, beta, mu0, max_iter, eps_abs
         for j in range(P):
             U[0, j] = (Wpx[0, j] - px) / sigma
             U[1, j] = (Wpx[1, j] - py) / sigma
-        n_p, conv_p, obj = refine_perspective(U, w, B, L0, alpha, rho, Rbar, c, n_posit,
+        n_p, conv_p, obj = refine_perspective(U, w, B, alpha, rho, Rbar, c, n_posit,
                                               max_outer, n_inner, tol)
         n_ref += n_p
         conv = conv and conv_p
@@ -218,7 +218,7 @@ def lift_one(Wpx, w, B, T, L0, mode, robust, alpha, beta, mu0, max_iter, eps_abs
 
 
 @njit(cache=True, parallel=True)
-def lift_frames(Wpx, w, status, B, T, L0, mode, robust, alpha, beta, mu0, max_iter, eps_abs, eps_rel,
+def lift_frames(Wpx, w, status, B, T, mode, robust, alpha, beta, mu0, max_iter, eps_abs, eps_rel,
                 max_outer, n_inner, tol, perspective, focal, px, py, n_posit, lateral, n_starts,
                 X_out, R_out, c_out, E_out, norm_out, info_out):
     """Lift N frames in parallel (see :func:`lift_one`); ``status`` is updated in place."""
@@ -226,7 +226,7 @@ def lift_frames(Wpx, w, status, B, T, L0, mode, robust, alpha, beta, mu0, max_it
     for n in prange(N):
         if status[n] != ST_OK:
             continue
-        status[n] = lift_one(Wpx[n], w[n], B, T, L0, mode, robust, alpha, beta, mu0, max_iter,
+        status[n] = lift_one(Wpx[n], w[n], B, T, mode, robust, alpha, beta, mu0, max_iter,
                              eps_abs, eps_rel, max_outer, n_inner, tol, perspective, focal, px, py,
                              n_posit, lateral, n_starts, X_out[n], R_out[n], c_out[n], E_out[n], norm_out[n], info_out[n])
 

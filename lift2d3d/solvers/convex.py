@@ -82,22 +82,6 @@ def _times_bases(X, B, out):
                 out[1, j] += x1 * b
 
 
-@njit(cache=True)
-def _times_bases_t(Y, B, out):
-    """out (2, K, 3) = Y B_i^T for Y (2, P)."""
-    K, P = B.shape[0], B.shape[2]
-    for i in range(K):
-        for a in range(3):
-            acc0 = 0.0
-            acc1 = 0.0
-            for j in range(P):
-                b = B[i, a, j]
-                acc0 += Y[0, j] * b
-                acc1 += Y[1, j] * b
-            out[0, i, a] = acc0
-            out[1, i, a] = acc1
-
-
 @njit(cache=True, fastmath=FASTMATH)
 def _weighted_centre(X, w, sw, out):
     """out = X C_w (subtract the weighted column mean)."""

@@ -166,10 +166,6 @@ def polar_2x3(A, out):
         out[1, k] = u1y * v1[k] + u2y * v2[k]
 
 
-def spectral_norm_numpy(A):
-    return np.linalg.norm(A, 2)
-
-
 def prox_spectral_numpy(A, lam):
     """NumPy twin of :func:`prox_spectral_2x3` via a full SVD (for tests)."""
     U, s, Vt = np.linalg.svd(A, full_matrices=False)

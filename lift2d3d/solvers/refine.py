@@ -524,7 +524,7 @@ def lm_weak(Wc, w, B, alpha, R, c, max_iter, tol):
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def refine_weak(W, w, B, L0, alpha, beta, robust, E, Rbar, c, max_outer, n_inner, tol):
+def refine_weak(W, w, B, alpha, beta, robust, E, Rbar, c, max_outer, n_inner, tol):
     """Refine (2) from ``(Rbar, c, E)`` (updated in place); the LM solve, plus outlier rounds if robust.
 
     Parameters
@@ -535,8 +535,6 @@ def refine_weak(W, w, B, L0, alpha, beta, robust, E, Rbar, c, max_outer, n_inner
         Joint weights (0 = missing).
     B : (K, 3, P) float64
         Bases.
-    L0 : float
-        Unused (kept for signature stability of the kernels).
     alpha, beta : float
     robust : bool
         Alternate LM solves with exact outlier (soft-threshold) updates.
@@ -682,7 +680,7 @@ def refine_multistart(W, w, B, alpha, beta, robust, E, Z, lateral, n_starts, max
         if k > 0:
             projected_bases(B, Rc, w, A)
             lasso_cd(A, Wt, w, alpha, cc, 30, 1e-4, 4)
-        its, conv, f = refine_weak(W, w, B, 0.0, alpha, beta, robust, Ec, Rc, cc, max_outer, n_inner, tol)
+        its, conv, f = refine_weak(W, w, B, alpha, beta, robust, Ec, Rc, cc, max_outer, n_inner, tol)
         total += its
         if f < best_f:
             best_f = f
@@ -762,7 +760,7 @@ def perspective_residual(U, w, rho, X):
 
 
 @njit(cache=True)
-def refine_perspective(U, w, B, L0, alpha, rho, Rbar, c, n_posit, max_outer, n_inner, tol):
+def refine_perspective(U, w, B, alpha, rho, Rbar, c, n_posit, max_outer, n_inner, tol):
     """Refine model (3) from a weak-perspective ``(Rbar, c)`` by depth-corrected re-solves.
 
     Parameters
@@ -803,7 +801,7 @@ def refine_perspective(U, w, B, L0, alpha, rho, Rbar, c, n_posit, max_outer, n_i
             Wc[0, j] = U[0, j] * g
             Wc[1, j] = U[1, j] * g
             ww[j] = w[j] / (g * g)
-        refine_weak(Wc, ww, B, L0, alpha, 0.0, False, E, Rbar, c, max_outer, n_inner, tol)
+        refine_weak(Wc, ww, B, alpha, 0.0, False, E, Rbar, c, max_outer, n_inner, tol)
         perspective_points(B, c, Rbar, w, U, rho, X)
         l1 = 0.0
         for i in range(K):
