@@ -73,7 +73,7 @@ def dropped_residuals(W, w, wr, B, Rbar, c, E):
 
 
 @njit(cache=True)
-def lift_one(Wpx, w, B, T, mode, robust, alpha, beta, mu0, max_iter, eps_abs, eps_rel,
+def lift_one(Wpx, w, B, Bt, T, mode, robust, alpha, beta, mu0, max_iter, eps_abs, eps_rel,
              max_outer, n_inner, tol, perspective, focal, px, py, n_posit, lateral, n_starts,
              X_out, R_out, c_out, E_out, norm_out, info_out):
     """Lift one frame; returns the status code.
@@ -131,7 +131,7 @@ def lift_one(Wpx, w, B, T, mode, robust, alpha, beta, mu0, max_iter, eps_abs, ep
             wr, n_drop = inlier_weights(w, E, TRIM_FACTOR * beta)
             if n_drop == 0:
                 break
-        n_a, conv = admm_frame(W, wr, B, T, alpha, beta, robust, mu0, max_iter, eps_abs, eps_rel, Z, E, hist)
+        n_a, conv = admm_frame(W, wr, B, T, alpha, beta, robust, mu0, max_iter, eps_abs, eps_rel, Z, E, hist, Bt)
         n_admm += n_a
         read_off(Z, Rbar, c)
         if mode == MODE_REFINE:
@@ -223,10 +223,12 @@ def lift_frames(Wpx, w, status, B, T, mode, robust, alpha, beta, mu0, max_iter, 
                 X_out, R_out, c_out, E_out, norm_out, info_out):
     """Lift N frames in parallel (see :func:`lift_one`); ``status`` is updated in place."""
     N = Wpx.shape[0]
+    K, P = B.shape[0], B.shape[2]
+    Bt = np.ascontiguousarray(B.reshape(3 * K, P).T)     # (P, 3K), shared by the frames
     for n in prange(N):
         if status[n] != ST_OK:
             continue
-        status[n] = lift_one(Wpx[n], w[n], B, T, mode, robust, alpha, beta, mu0, max_iter,
+        status[n] = lift_one(Wpx[n], w[n], B, Bt, T, mode, robust, alpha, beta, mu0, max_iter,
                              eps_abs, eps_rel, max_outer, n_inner, tol, perspective, focal, px, py,
                              n_posit, lateral, n_starts, X_out[n], R_out[n], c_out[n], E_out[n], norm_out[n], info_out[n])
 

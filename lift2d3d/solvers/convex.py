@@ -244,6 +244,7 @@ def admm_frame(W, w, B, T, alpha, beta, robust, mu0, max_iter, eps_abs, eps_rel,
     D = np.empty((2, P))
     blk = np.empty((2, 3))
     outb = np.empty((2, 3))
+    active = np.empty(K, dtype=np.int64)
     for r in range(2):
         for k in range(n3):
             Zf[r, k] = 0.0
@@ -296,6 +297,7 @@ def admm_frame(W, w, B, T, alpha, beta, robust, mu0, max_iter, eps_abs, eps_rel,
                 Zold[r, k] = Zf[r, k]
             for j in range(P):
                 ZB[r, j] = 0.0
+        n_active = 0
         for i in range(K):
             for r in range(2):
                 for a in range(3):
@@ -306,9 +308,23 @@ def admm_frame(W, w, B, T, alpha, beta, robust, mu0, max_iter, eps_abs, eps_rel,
                 for a in range(3):
                     Zf[r, 3 * i + a] = outb[r, a]
             if nrm > 0.0:
+                active[n_active] = i
+                n_active += 1
+        # Z B: from the active blocks while few are active, else as 2P dense
+        # (contiguous) dot products with the rows of B^T
+        if 4 * n_active > K:
+            for r in range(2):
+                for j in range(P):
+                    acc = 0.0
+                    for k in range(n3):
+                        acc += Zf[r, k] * Bt[j, k]
+                    ZB[r, j] = acc
+        else:
+            for m in range(n_active):
+                i = active[m]
                 for a in range(3):
-                    z0 = outb[0, a]
-                    z1 = outb[1, a]
+                    z0 = Zf[0, 3 * i + a]
+                    z1 = Zf[1, 3 * i + a]
                     for j in range(P):
                         b = B[i, a, j]
                         ZB[0, j] += z0 * b

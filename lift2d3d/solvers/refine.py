@@ -38,7 +38,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .prox import FASTMATH, cholesky_solve, polar_2x3
+from .prox import FASTMATH, cholesky_factor, cholesky_substitute, polar_2x3
 
 __all__ = ["read_off", "refine_weak", "refine_perspective", "weak_objective"]
 
@@ -353,76 +353,37 @@ def _lm_objective(Wc, w, sw, B, R, c, alpha, S, X, res):
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def normal_matrix(Jt, hd, n, dual, H, M0):
-    """The Gauss-Newton matrix of the first ``n`` rows of ``Jt`` (the Jacobian transposed).
+def normal_matrix(Jt, hd, n, H):
+    """``H = J^T J`` (n x n) from the first ``n`` rows of ``Jt`` (the Jacobian transposed).
 
-    ``dual``: ``M0 = J diag(1/h) J^T`` (m x m, m = ``Jt.shape[1]`` residuals)
-    for :func:`damped_step` in residual space; else ``H = J^T J`` (n x n).
-    ``hd`` holds ``diag(J^T J) + 1e-12``.
+    ``hd`` holds ``diag(J^T J) + 1e-12`` (computed with the gradient).
     """
     m2 = Jt.shape[1]
-    if dual:
-        for q1 in range(m2):
-            for q2 in range(m2):
-                M0[q1, q2] = 0.0
-        for a in range(n):
-            ih = 1.0 / hd[a]
-            for q1 in range(m2):
-                v1 = Jt[a, q1] * ih
-                if v1 != 0.0:
-                    for q2 in range(q1, m2):
-                        M0[q1, q2] += v1 * Jt[a, q2]
-        for q1 in range(m2):
-            for q2 in range(q1):
-                M0[q1, q2] = M0[q2, q1]
-    else:
-        for a in range(n):
-            H[a, a] = hd[a] - 1e-12
-            for b in range(a + 1, n):
-                acc = 0.0
-                for q in range(m2):
-                    acc += Jt[a, q] * Jt[b, q]
-                H[a, b] = acc
-                H[b, a] = acc
+    for a in range(n):
+        H[a, a] = hd[a] - 1e-12
+        for b in range(a + 1, n):
+            acc = 0.0
+            for q in range(m2):
+                acc += Jt[a, q] * Jt[b, q]
+            H[a, b] = acc
+            H[b, a] = acc
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def damped_step(Jt, g, hd, n, lam, dual, H, M0, Hd, Md, u, Ju, y, step):
-    """Solve ``(J^T J + lam diag(h)) step = -g`` (Levenberg-Marquardt); False if it fails.
+def damped_step(H, g, hd, n, lam, Hd, mg, L, step):
+    """Solve ``(H + lam diag(h)) step = -g`` (Levenberg-Marquardt); False if not positive definite.
 
-    With ``dual`` (more unknowns than residuals) by the Woodbury identity,
-    ``step = -(u - diag(1/h) J^T (lam I + M0)^{-1} J u) / lam`` with
-    ``u = g / h``: one m x m Cholesky factorisation instead of n x n.
-    ``Hd``, ``Md``, ``u``, ``Ju``, ``y`` are work arrays.
+    ``Hd``, ``mg``, ``L`` are work arrays.
     """
-    m2 = Jt.shape[1]
-    if dual:
-        for a in range(n):
-            u[a] = g[a] / hd[a]
-        for q in range(m2):
-            Ju[q] = 0.0
-        for a in range(n):
-            ua = u[a]
-            for q in range(m2):
-                Ju[q] += Jt[a, q] * ua
-        for q1 in range(m2):
-            for q2 in range(m2):
-                Md[q1, q2] = M0[q1, q2]
-            Md[q1, q1] += lam
-        if not cholesky_solve(Md, Ju, m2, y):
-            return False
-        for a in range(n):
-            acc = 0.0
-            for q in range(m2):
-                acc += Jt[a, q] * y[q]
-            step[a] = -(u[a] - acc / hd[a]) / lam
-        return True
     for a in range(n):
         for b in range(n):
             Hd[a, b] = H[a, b]
         Hd[a, a] += lam * hd[a]
-        u[a] = -g[a]
-    return cholesky_solve(Hd, u, n, step)
+        mg[a] = -g[a]
+    if not cholesky_factor(Hd, n, L):
+        return False
+    cholesky_substitute(L, mg, n, step)
+    return True
 
 
 #: The LM working set holds at most this many atoms per joint: 2P atoms (for
@@ -442,10 +403,8 @@ def lm_weak(Wc, w, B, alpha, R, c, max_iter, tol):
     and leaves the set (as in feature-sign search, Lee et al. 2007).
     Alternating rotation and coefficient updates zig-zag along the valley
     where a rotation is traded for a shape change; the joint step does not.
-    With more unknowns n than residuals 2P the damped normal equations
-    ``(J^T J + lam diag(h)) step = -g`` are solved in the 2P-dimensional
-    residual space by the Woodbury identity; the damping follows the gain
-    ratio of the actual to the predicted decrease (Nielsen 1999).
+    The damping follows the gain ratio of the actual to the predicted
+    decrease (Nielsen 1999).
 
     ``Wc`` must be weighted-centred.  ``R`` (3x3) and ``c`` are updated in
     place.  Returns (iterations, converged, objective).
@@ -475,12 +434,9 @@ def lm_weak(Wc, w, B, alpha, R, c, max_iter, tol):
     hd = np.empty(nmax)
     Hd = np.empty((nmax, nmax))
     step = np.empty(nmax)
+    mg = np.empty(nmax)
+    Lf = np.zeros((nmax, nmax))
     m2 = 2 * P
-    M0 = np.empty((m2, m2))
-    Md = np.empty((m2, m2))
-    u = np.empty(nmax)
-    Ju = np.empty(m2)
-    y = np.empty(m2)
     Rn = np.empty((3, 3))
     dR = np.empty((3, 3))
     cn = np.empty(K)
@@ -555,9 +511,7 @@ def lm_weak(Wc, w, B, alpha, R, c, max_iter, tol):
             if a >= 3:
                 g[a] += alpha * sg[a - 3]
             hd[a] = hh + 1e-12
-        # more unknowns than residuals: solve in the 2P-dimensional residual space
-        dual = n > m2
-        normal_matrix(Jt, hd, n, dual, H, M0)
+        normal_matrix(Jt, hd, n, H)
         gnorm = 0.0
         for a in range(n):
             gnorm = max(gnorm, abs(g[a]))
@@ -567,7 +521,7 @@ def lm_weak(Wc, w, B, alpha, R, c, max_iter, tol):
         # ---- damped step, retried with more damping until the objective drops ----
         accepted = False
         for attempt in range(12):
-            ok = damped_step(Jt, g, hd, n, lam, dual, H, M0, Hd, Md, u, Ju, y, step)
+            ok = damped_step(H, g, hd, n, lam, Hd, mg, Lf, step)
             if not ok:
                 lam *= 4.0
                 continue
