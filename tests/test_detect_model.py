@@ -221,3 +221,27 @@ def test_cli_run_lifts_and_draws(model_files, tmp_path):
     assert np.isfinite(z).all()
     image = cv2.imread(str(picture))
     assert image is not None and image.shape[1] == 3 * image.shape[0]
+
+
+def test_cli_run_writes_a_video_overlay(model_files, tmp_path):
+    """A video in, an MP4 out with one picture per input frame (3D panels at one scale)."""
+    from lift2d3d.cli import main
+    frames = [cv2.resize(cv2.imread(str(DATA / name)), (270, 480)) for name in IMAGES]
+    video = tmp_path / "clip.mp4"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (270, 480))
+    for image in frames + frames[::-1]:
+        writer.write(image)
+    writer.release()
+    out, overlay = tmp_path / "lifted.csv", tmp_path / "overlay.mp4"
+    assert main(["run", str(video), "-o", str(out), "--overlay", str(overlay), "-q"]) == 0
+    lifted = pd.read_csv(out)
+    assert len(lifted) == 2 * len(IMAGES)
+    capture = cv2.VideoCapture(str(overlay))
+    n_frames = 0
+    while True:
+        ok, image = capture.read()
+        if not ok:
+            break
+        n_frames += 1
+        assert image.shape[1] == 3 * image.shape[0]
+    assert n_frames == 2 * len(IMAGES)

@@ -52,7 +52,7 @@ def write_overlay(path, source, table, lifted, lifter, height: int = 480, fps: f
     fps : float
         Frame rate of the MP4 (the input video's).
     """
-    from ..viz import render_lift
+    from ..viz import pose_limits, render_lift
 
     path = Path(path)
     ok = lifted["status"].isin(LIFTED).to_numpy()
@@ -63,11 +63,17 @@ def write_overlay(path, source, table, lifted, lifter, height: int = 480, fps: f
     for r in range(len(table)):
         rows.setdefault((str(table["source"].iat[r]), int(table["frame"].iat[r])), r)
 
+    # One cube size for the whole video (each frame centred on its pose), so the
+    # 3D panels do not zoom in and out from frame to frame.
+    xyz = [f"{j}_{a}" for j in lifter.joint_names for a in "xyz"]
+    poses = lifted.loc[ok, xyz].to_numpy(dtype=np.float64).reshape(-1, len(lifter.joint_names), 3)
+    half_width = max(pose_limits(pose)[1] for pose in poses)
+
     def picture(image, r):
         rgb = cv2.cvtColor(as_bgr(image), cv2.COLOR_BGR2RGB)
         kp, sc, joints3d = _frame_arrays(table, lifted, lifter, r)
         return render_lift(rgb, kp, joints3d, skeleton=lifter.skeleton, scores=sc, score_threshold=0.3,
-                           height=height)
+                           height=height, limits=(pose_limits(joints3d)[0], half_width))
 
     if path.suffix.lower() != ".mp4":
         for frame in iter_media(source):

@@ -14,7 +14,6 @@ whole by :func:`lift2d3d.io.iter_keypoint_chunks` in one partition each.
 from __future__ import annotations
 
 import glob
-import io
 import os
 from dataclasses import dataclass
 
@@ -272,7 +271,10 @@ def iter_partition_tables(partition: Partition, skeleton_name=None, delimiter=No
         chunks = iter_keypoint_chunks(partition.path, skeleton_name, partition.layout, chunk_rows=chunk_rows,
                                       delimiter=delimiter, check_duplicates=False)
     else:
-        chunks = _iter_block(partition, skeleton_name, delimiter, chunk_rows)
+        from ..io.csv_wide import iter_wide_csv
+        chunks = iter_wide_csv(partition.path, skeleton_name, delimiter, chunk_rows,
+                               block=(partition.byte_start, partition.byte_stop, partition.first_row,
+                                      partition.describe()))
     seen = IdHashSet()
     if earlier_ids is not None:
         seen.add(np.asarray(earlier_ids, dtype=np.uint64))
@@ -280,40 +282,3 @@ def iter_partition_tables(partition: Partition, skeleton_name=None, delimiter=No
         hashes = flag_duplicates(table.ids, table.problems, table.where, seen)
         seen.add(hashes)
         yield table, hashes
-
-
-def _iter_block(partition, skeleton_name, delimiter, chunk_rows):
-
-    from ..io.csv_wide import (NA_VALUES, _BadLines, classify_columns, next_chunk, open_csv_chunks, sniff_csv,
-                               table_from_wide)
-
-    delimiter, header = sniff_csv(partition.path, delimiter)
-    id_columns, joints, skeleton = classify_columns(header, format=skeleton_name, source=partition.path)
-    coordinate_columns = [c for cols in joints.values() for c in cols.values()]
-    with open(partition.path, "rb") as handle:
-        handle.seek(partition.byte_start)
-        block = handle.read(partition.byte_stop - partition.byte_start)
-    if not block.strip():
-        return
-    # The options of lift2d3d.io.csv_wide.iter_wide_csv, on a block without its header line
-    # (header=None instead of header=0); tests compare the two paths byte for byte.
-    reader = open_csv_chunks(io.BytesIO(block), sep=delimiter, encoding="utf-8", encoding_errors="replace",
-                             chunksize=chunk_rows, names=header, header=None,
-                             dtype={c: str for c in id_columns}, keep_default_na=False,
-                             na_values={c: NA_VALUES for c in coordinate_columns},
-                             on_bad_lines="warn", skipinitialspace=True, low_memory=False)
-    rows_before = partition.first_row
-    while True:
-        with _BadLines() as bad:
-            chunk = next_chunk(reader, partition.path, rows_before)
-        if chunk is None:
-            break
-        first_line = rows_before + 2
-        table = table_from_wide(chunk, source=partition.path, classified=(id_columns, joints, skeleton),
-                                where=lambda r, f=first_line: f"line {f + r}", layout="csv-wide")
-        # pandas numbers skipped lines within the block; say which block
-        table.notes.extend(f"{partition.describe()}: {m} (block-relative line, skipped)" for m in bad.messages)
-        table.line_numbers = np.arange(first_line, first_line + len(chunk))
-        table.line_label = "line"
-        rows_before += len(chunk)
-        yield table

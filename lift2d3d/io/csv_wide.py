@@ -8,6 +8,7 @@ exactly; an empty cell or ``NaN`` coordinate means the joint is missing.
 from __future__ import annotations
 
 import csv
+import io
 import re
 import warnings
 
@@ -209,20 +210,48 @@ class _BadLines:
         return False
 
 
-def iter_wide_csv(path, format=None, delimiter=None, chunk_rows=10_000):
-    """Yield :class:`KeypointTable` chunks of a wide CSV file (memory flat in file size)."""
+def iter_wide_csv(path, format=None, delimiter=None, chunk_rows=10_000, block=None):
+    """Yield :class:`KeypointTable` chunks of a wide CSV file (memory flat in file size).
+
+    Parameters
+    ----------
+    path : str or Path
+    format : str, optional
+        Keypoint format of the columns (``coco17`` ...; None: detect).
+    delimiter : str, optional
+        None: detect from the header.
+    chunk_rows : int
+    block : (byte_start, byte_stop, first_row, label), optional
+        Parse only these bytes of the file (whole data lines after the
+        header), whose first line is data row ``first_row`` (0-based):
+        a Dask partition.  Chunks and messages are the ones the whole-file
+        read gives for those rows (line numbers are the file's); ``label``
+        names the block in pandas' notes on skipped lines, whose line
+        numbers are relative to the block.
+    """
     delimiter, header = sniff_csv(path, delimiter)
-    if "joint" in [h.lower() for h in header]:
+    if block is None and "joint" in [h.lower() for h in header]:
         raise KeypointFormatError(f"{path}: has a 'joint' column, so it is a long CSV "
                                   "(frame,joint,x,y[,score]); use --layout csv-long")
     id_columns, joints, skeleton = classify_columns(header, format=format, source=str(path))
     coordinate_columns = [c for cols in joints.values() for c in cols.values()]
-    reader = open_csv_chunks(path, sep=delimiter, encoding="utf-8-sig", encoding_errors="replace",
-                             chunksize=chunk_rows, names=header, header=0,
+    if block is None:
+        source, header_row, encoding, rows_before = path, 0, "utf-8-sig", 0
+        where_skipped = f"{path}: {{}} (line skipped)"
+    else:
+        byte_start, byte_stop, rows_before, label = block
+        with open(path, "rb") as handle:
+            handle.seek(byte_start)
+            data = handle.read(byte_stop - byte_start)
+        if not data.strip():
+            return
+        source, header_row, encoding = io.BytesIO(data), None, "utf-8"
+        where_skipped = f"{label}: {{}} (block-relative line, skipped)"
+    reader = open_csv_chunks(source, sep=delimiter, encoding=encoding, encoding_errors="replace",
+                             chunksize=chunk_rows, names=header, header=header_row,
                              dtype={c: str for c in id_columns}, keep_default_na=False,
                              na_values={c: NA_VALUES for c in coordinate_columns},
                              on_bad_lines="warn", skipinitialspace=True, low_memory=False)
-    rows_before = 0
     while True:
         with _BadLines() as bad:
             chunk = next_chunk(reader, path, rows_before)
@@ -231,7 +260,7 @@ def iter_wide_csv(path, format=None, delimiter=None, chunk_rows=10_000):
         first_line = rows_before + 2
         table = table_from_wide(chunk, source=str(path), classified=(id_columns, joints, skeleton),
                                 where=lambda r, f=first_line: f"line {f + r}", layout="csv-wide")
-        table.notes.extend(f"{path}: {m} (line skipped)" for m in bad.messages)
+        table.notes.extend(where_skipped.format(m) for m in bad.messages)
         table.line_numbers = np.arange(first_line, first_line + len(chunk))
         table.line_label = "line"
         rows_before += len(chunk)

@@ -14,7 +14,7 @@ import numpy as np
 from numba import njit, prange
 
 from .convex import admm_frame, convex_objective
-from .refine import (read_off, refine_multistart, refine_weak, refine_perspective, perspective_points, _shape,
+from .refine import (read_off, refine_multistart, refine_perspective, perspective_points, _shape,
                      _centre_rows, _rot3)
 
 __all__ = ["lift_frames", "MODE_CONVEX", "MODE_REFINE"]

@@ -119,9 +119,8 @@ def polar_2x3(A, out):
     a = A[0, 0] * A[0, 0] + A[0, 1] * A[0, 1] + A[0, 2] * A[0, 2]
     d = A[1, 0] * A[1, 0] + A[1, 1] * A[1, 1] + A[1, 2] * A[1, 2]
     b = A[0, 0] * A[1, 0] + A[0, 1] * A[1, 1] + A[0, 2] * A[1, 2]
-    l1, l2, cs, sn = _sym2_eig(a, b, d)
+    l1, _, cs, sn = _sym2_eig(a, b, d)
     s1 = np.sqrt(max(l1, 0.0))
-    s2 = np.sqrt(max(l2, 0.0))
     scale = max(s1, 1e-300)
     if s1 <= 1e-300:
         # zero matrix: any Stiefel point minimises the distance; take the identity rows

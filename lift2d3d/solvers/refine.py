@@ -603,7 +603,7 @@ def refine_weak(W, w, B, alpha, beta, robust, E, Rbar, c, max_outer, n_inner, to
     converged : bool
     objective : float
     """
-    K, P = B.shape[0], B.shape[2]
+    P = B.shape[2]
     sw = w.sum()
     Wc = np.empty((2, P))
     S = np.empty((3, P))
@@ -764,7 +764,7 @@ def perspective_points(B, c, Rbar, w, U, rho, X):
     The centroid (weights ``w``) of the shape sits at depth ``rho``; ``tau`` is
     the least-squares translation for the current depths.
     """
-    K, P = B.shape[0], B.shape[2]
+    P = B.shape[2]
     sw = w.sum()
     S = np.empty((3, P))
     _shape(B, c, S)
