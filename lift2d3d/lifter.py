@@ -104,7 +104,9 @@ class LiftResult:
     scale : (N,) or float
         Pixels per metre at the centroid.
     objective : (N,) or float
-        Final objective value of the solved problem (normalised units).
+        Final objective value of the solved problem (normalised units): the
+        relaxation (1) with ``alpha`` for ``convex``, the original problem (2)
+        with ``refine_alpha`` after a refinement.
     iterations : (N,) or int
         ADMM iterations plus refinement sweeps.
     admm_iterations : (N,) or int
@@ -160,7 +162,17 @@ class Lifter:
         with a sparse outlier term for gross 2D errors (weight ``beta``).
     alpha : float, optional
         Sparsity weight (normalised units: the 2D input is scaled to unit RMS
-        radius). Default: the value the bases were validated with.
+        radius) of the convex relaxation. Default: the value the bases were
+        validated with.
+    refine_alpha : float, optional
+        Sparsity weight of the refinement (default ``alpha / 4``). The L1
+        term also charges for the pose's overall size, and a pose seen from
+        above or below projects smaller than the same pose seen level, so a
+        heavy weight tilts the answer towards a level view: on the Bandai
+        Namco takes the recovered camera elevation was 48% short of the
+        truth with ``alpha`` in both stages, 37% with ``alpha / 4``
+        (camera-frame error 76.8 -> 71.9 mm, PA-MPJPE 54.5 -> 54.1 mm; with
+        0 the prior is lost: 63.8 mm PA-MPJPE).
     beta : float, optional
         Outlier weight for ``robust`` (normalised units; default 0.04, chosen on
         the shipped bases with 2 of 15 joints grossly wrong). Joints
@@ -202,7 +214,8 @@ class Lifter:
     """
 
     def __init__(self, bases="default", method="convex+refine", alpha=None, beta=None, camera=None,
-                 height=None, max_iter=None, tol=None, admm_tol=None, n_starts=None, n_threads=None):
+                 height=None, max_iter=None, tol=None, admm_tol=None, n_starts=None, n_threads=None,
+                 refine_alpha=None):
         if method not in METHODS:
             raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
         self.bases = ShapeBases.load(bases)
@@ -211,6 +224,9 @@ class Lifter:
         self.beta = float(0.04 if beta is None else beta)
         if not (np.isfinite(self.alpha) and self.alpha >= 0):
             raise ValueError(f"alpha must be a non-negative number; got {alpha!r}")
+        self.refine_alpha = float(self.alpha / 4 if refine_alpha is None else refine_alpha)
+        if not (np.isfinite(self.refine_alpha) and self.refine_alpha >= 0):
+            raise ValueError(f"refine_alpha must be a non-negative number; got {refine_alpha!r}")
         if not (np.isfinite(self.beta) and self.beta > 0):
             raise ValueError(f"beta must be a positive number; got {beta!r}")
         if camera in (None, "weak"):
@@ -279,7 +295,7 @@ class Lifter:
     def __repr__(self):
         cam = "weak" if self.camera is None else f"Camera(focal={self.camera.focal}, principal={self.camera.principal})"
         return (f"Lifter(bases={self.bases.metadata.get('source', '?')!r}, method={self.method!r}, "
-                f"alpha={self.alpha}, camera={cam}, K={self.bases.n_bases}, P={self.bases.n_joints})")
+                f"alpha={self.alpha}, refine_alpha={self.refine_alpha}, camera={cam}, K={self.bases.n_bases}, P={self.bases.n_joints})")
 
     # ------------------------------------------------------------- validation
     def _validate(self, keypoints2d, scores):
@@ -367,7 +383,7 @@ class Lifter:
             previous = numba.get_num_threads()
             numba.set_num_threads(int(self.n_threads))
         try:
-            lift_frames(Wpx, w, status, self._B, self._T, mode, robust, self.alpha, self.beta,
+            lift_frames(Wpx, w, status, self._B, self._T, mode, robust, self.alpha, self.refine_alpha, self.beta,
                         self._mu0, self.max_iter, eps_abs, eps_rel, 100, 8, self.tol, persp, focal,
                         float(px), float(py), 20, self._lateral, self.n_starts, X, R, c, E, norm, info)
         finally:

@@ -255,3 +255,22 @@ def test_never_nan_for_finite_input(bases):
             assert np.all(np.isfinite(result.joints3d[lifted]))
             assert np.all(np.isfinite(result.objective[lifted]))
             assert np.all(result.status[~lifted] == "degenerate")
+
+
+def test_refine_alpha_defaults_to_a_quarter_and_weights_the_refinement(bases):
+    cam, _, _ = _synthetic(bases, 40, 5)
+    keypoints = 400 * cam[..., :2] + [640, 360]
+    lifter = Lifter(bases)
+    assert lifter.refine_alpha == lifter.alpha / 4 and "refine_alpha" in repr(lifter)
+    default = lifter.lift(keypoints)
+    explicit = Lifter(bases, refine_alpha=lifter.alpha / 4).lift(keypoints)
+    np.testing.assert_array_equal(default.joints3d, explicit.joints3d)
+    # a heavier weight buys a sparser (smaller L1) code for a worse fit
+    heavy = Lifter(bases, refine_alpha=4 * lifter.alpha).lift(keypoints)
+    assert np.abs(heavy.coefficients).sum() < np.abs(default.coefficients).sum()
+    assert np.median(heavy.reprojection_error) > np.median(default.reprojection_error)
+    # the convex method has no refinement: its objective does not depend on the weight
+    np.testing.assert_array_equal(Lifter(bases, method="convex", refine_alpha=1.0).lift(keypoints).objective,
+                                  Lifter(bases, method="convex").lift(keypoints).objective)
+    with pytest.raises(ValueError, match="refine_alpha must be a non-negative number"):
+        Lifter(bases, refine_alpha=-1.0)

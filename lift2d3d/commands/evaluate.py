@@ -22,6 +22,7 @@ def add_arguments(parser):
     parser.add_argument("--bases", default="default", help="bases file (default: the shipped bases)")
     parser.add_argument("--method", default="convex+refine", help="lifter method (default convex+refine)")
     parser.add_argument("--alpha", type=float, help="override the bases' alpha")
+    parser.add_argument("--refine-alpha", type=float, help="sparsity weight of the refinement (default: alpha / 4)")
     parser.add_argument("--camera", choices=("weak", "perspective", "both"), default="both",
                         help="projection of the synthetic views (default both)")
     parser.add_argument("--frames-per-take", type=int, default=20,
@@ -80,7 +81,7 @@ def _views(poses, ups, seed, perspective):
     return camera3d, keypoints
 
 
-def _score(bases, method, alpha, camera3d, keypoints, perspective):
+def _score(bases, method, alpha, camera3d, keypoints, perspective, refine_alpha=None):
     import time
 
     import numpy as np
@@ -90,7 +91,7 @@ def _score(bases, method, alpha, camera3d, keypoints, perspective):
     from ..skeletons import LIMB_JOINTS
 
     camera = Camera(focal=1000.0, principal=(640.0, 360.0)) if perspective else None
-    lifter = Lifter(bases, method=method, alpha=alpha, camera=camera)
+    lifter = Lifter(bases, method=method, alpha=alpha, refine_alpha=refine_alpha, camera=camera)
     lifter.lift(keypoints[:2])  # compile the kernels outside the timing
     start = time.perf_counter()
     result = lifter.lift(keypoints)
@@ -114,7 +115,7 @@ def run(args) -> int:
     except (ValueError, FileNotFoundError) as exc:
         print(f"evaluate: {exc}", file=sys.stderr)
         return 2
-    models = [(f"bases={args.bases} method={args.method}", args.bases, args.method, args.alpha)]
+    models = [(f"bases={args.bases} method={args.method}", args.bases, args.method, args.alpha, args.refine_alpha)]
     tmp = tempfile.TemporaryDirectory()
     if args.baseline:
         from ..learn import BasisLearner
@@ -123,16 +124,16 @@ def run(args) -> int:
         training = np.concatenate([read_deepmimic(p).joints3d for p in deepmimic_clips()])
         learner = BasisLearner(n_bases=64, alpha=0.05, mirror=False, n_proportion_copies=0).fit(training)
         path = learner.to_shape_bases(source="baseline").save(Path(tmp.name) / "baseline.npz")
-        models.append(("baseline: 64 DeepMimic bases, no augmentation, method=convex", path, "convex", None))
+        models.append(("baseline: 64 DeepMimic bases, no augmentation, method=convex", path, "convex", None, None))
     cameras = ["weak", "perspective"] if args.camera == "both" else [args.camera]
     print(f"evaluate: {len(poses)} frames from {n_takes} take(s); random cameras seed {args.seed}; "
           "errors over the 12 limb joints, mm")
     print(f"{'model':<62} {'camera':<12} {'PA-MPJPE':>9} {'(median)':>9} {'camera-frame':>13} {'(median)':>9} "
           f"{'failed':>7} {'ms/frame':>9}")
-    for label, bases, method, alpha in models:
+    for label, bases, method, alpha, refine_alpha in models:
         for camera in cameras:
             camera3d, keypoints = _views(poses, ups, args.seed, camera == "perspective")
-            s = _score(bases, method, alpha, camera3d, keypoints, camera == "perspective")
+            s = _score(bases, method, alpha, camera3d, keypoints, camera == "perspective", refine_alpha)
             print(f"{label:<62} {camera:<12} {s['pa'].mean():9.1f} {np.median(s['pa']):9.1f} "
                   f"{s['st'].mean():13.1f} {np.median(s['st']):9.1f} {s['failed']:7d} {s['ms']:9.2f}")
     tmp.cleanup()

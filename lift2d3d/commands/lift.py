@@ -35,6 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--method", default="convex+refine", choices=("convex", "convex+refine", "robust"),
                         help="solver (default: %(default)s)")
     parser.add_argument("--alpha", type=float, help="sparsity weight (default: the bases' own)")
+    parser.add_argument("--refine-alpha", type=float, help="sparsity weight of the refinement (default: alpha / 4)")
     parser.add_argument("--camera", default="weak", choices=("weak", "perspective"),
                         help="camera model (default: %(default)s); perspective needs --focal and --principal")
     parser.add_argument("--focal", type=float, help="focal length in pixels (perspective camera)")
@@ -84,11 +85,12 @@ def run(args) -> int:
     if args.chunk_size < 1:
         return _error("--chunk-size must be at least 1")
     try:
-        lifter = Lifter(bases=args.bases, method=args.method, alpha=args.alpha, camera=camera,
-                        n_threads=args.workers)
+        lifter = Lifter(bases=args.bases, method=args.method, alpha=args.alpha, refine_alpha=args.refine_alpha,
+                        camera=camera, n_threads=args.workers)
     except (BasesFileError, ValueError) as exc:
         return _error(str(exc))
-    settings = {"bases": str(args.bases), "method": args.method, "alpha": lifter.alpha, "camera": args.camera,
+    settings = {"bases": str(args.bases), "method": args.method, "alpha": lifter.alpha,
+                "refine_alpha": lifter.refine_alpha, "camera": args.camera,
                 "focal": args.focal, "principal": args.principal}
     try:
         summary = lift_file(args.input, args.output, lifter, format=args.format, layout=args.layout,

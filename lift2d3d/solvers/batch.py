@@ -73,7 +73,7 @@ def dropped_residuals(W, w, wr, B, Rbar, c, E):
 
 
 @njit(cache=True)
-def lift_one(Wpx, w, B, Bt, T, mode, robust, alpha, beta, mu0, max_iter, eps_abs, eps_rel,
+def lift_one(Wpx, w, B, Bt, T, mode, robust, alpha, alpha_refine, beta, mu0, max_iter, eps_abs, eps_rel,
              max_outer, n_inner, tol, perspective, focal, px, py, n_posit, lateral, n_starts,
              X_out, R_out, c_out, E_out, norm_out, info_out):
     """Lift one frame; returns the status code.
@@ -135,7 +135,7 @@ def lift_one(Wpx, w, B, Bt, T, mode, robust, alpha, beta, mu0, max_iter, eps_abs
         n_admm += n_a
         read_off(Z, Rbar, c)
         if mode == MODE_REFINE:
-            n_r, conv_ref, obj, _ = refine_multistart(W, wr, B, alpha, beta, robust, E, Z, lateral, n_starts,
+            n_r, conv_ref, obj, _ = refine_multistart(W, wr, B, alpha_refine, beta, robust, E, Z, lateral, n_starts,
                                                       max_outer, n_inner, tol, Rbar, c)
             n_ref += n_r
             conv = conv and conv_ref
@@ -154,7 +154,7 @@ def lift_one(Wpx, w, B, Bt, T, mode, robust, alpha, beta, mu0, max_iter, eps_abs
         for j in range(P):
             U[0, j] = (Wpx[0, j] - px) / sigma
             U[1, j] = (Wpx[1, j] - py) / sigma
-        n_p, conv_p, obj = refine_perspective(U, w, B, alpha, rho, Rbar, c, n_posit,
+        n_p, conv_p, obj = refine_perspective(U, w, B, alpha_refine, rho, Rbar, c, n_posit,
                                               max_outer, n_inner, tol)
         n_ref += n_p
         conv = conv and conv_p
@@ -218,7 +218,7 @@ def lift_one(Wpx, w, B, Bt, T, mode, robust, alpha, beta, mu0, max_iter, eps_abs
 
 
 @njit(cache=True, parallel=True)
-def lift_frames(Wpx, w, status, B, T, mode, robust, alpha, beta, mu0, max_iter, eps_abs, eps_rel,
+def lift_frames(Wpx, w, status, B, T, mode, robust, alpha, alpha_refine, beta, mu0, max_iter, eps_abs, eps_rel,
                 max_outer, n_inner, tol, perspective, focal, px, py, n_posit, lateral, n_starts,
                 X_out, R_out, c_out, E_out, norm_out, info_out):
     """Lift N frames in parallel (see :func:`lift_one`); ``status`` is updated in place."""
@@ -228,7 +228,7 @@ def lift_frames(Wpx, w, status, B, T, mode, robust, alpha, beta, mu0, max_iter, 
     for n in prange(N):
         if status[n] != ST_OK:
             continue
-        status[n] = lift_one(Wpx[n], w[n], B, Bt, T, mode, robust, alpha, beta, mu0, max_iter,
+        status[n] = lift_one(Wpx[n], w[n], B, Bt, T, mode, robust, alpha, alpha_refine, beta, mu0, max_iter,
                              eps_abs, eps_rel, max_outer, n_inner, tol, perspective, focal, px, py,
                              n_posit, lateral, n_starts, X_out[n], R_out[n], c_out[n], E_out[n], norm_out[n], info_out[n])
 
