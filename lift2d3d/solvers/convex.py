@@ -34,7 +34,7 @@ from numba import njit
 
 from .prox import FASTMATH, cholesky_factor, cholesky_substitute, prox_spectral_2x3, spectral_norm_2x3
 
-__all__ = ["admm_frame", "gram_centred", "STATUS"]
+__all__ = ["admm_frame", "gram_centred", "fit_terms", "STATUS"]
 
 # status codes shared by the kernels and the Lifter
 STATUS = ("ok", "not_converged", "too_few_joints", "non_finite", "degenerate")
@@ -114,6 +114,32 @@ def _refresh_inverse(GtG, mu, H):
 
 
 @njit(cache=True)
+def fit_terms(R, w, E, beta):
+    """``1/2 ||R C_w D||_F^2 + beta ||E||_1`` for the residual ``R`` (2, P), which is centred in place.
+
+    The data and outlier terms shared by objectives (1) and (2).
+    """
+    P = w.shape[0]
+    sw = 0.0
+    for j in range(P):
+        sw += w[j]
+    f = 0.0
+    for r in range(2):
+        acc = 0.0
+        for j in range(P):
+            acc += w[j] * R[r, j]
+        mean = acc / sw
+        for j in range(P):
+            R[r, j] -= mean
+            f += 0.5 * w[j] * R[r, j] * R[r, j]
+    if beta > 0.0:
+        for r in range(2):
+            for j in range(P):
+                f += beta * abs(E[r, j])
+    return f
+
+
+@njit(cache=True)
 def convex_objective(W, w, B, Z, E, alpha, beta):
     """Objective (1) at Z, plus ``beta ||E||_1`` for the robust model (E = 0 otherwise)."""
     K, P = B.shape[0], B.shape[2]
@@ -123,25 +149,13 @@ def convex_objective(W, w, B, Z, E, alpha, beta):
     for r in range(2):
         for j in range(P):
             R[r, j] = W[r, j] - E[r, j] - ZB[r, j]
-    sw = 0.0
-    for j in range(P):
-        sw += w[j]
-    Rc = np.empty((2, P))
-    _weighted_centre(R, w, sw, Rc)
-    f = 0.0
-    for r in range(2):
-        for j in range(P):
-            f += 0.5 * w[j] * Rc[r, j] * Rc[r, j]
+    f = fit_terms(R, w, E, beta)
     blk = np.empty((2, 3))
     for i in range(K):
         for r in range(2):
             for a in range(3):
                 blk[r, a] = Z[r, i, a]
         f += alpha * spectral_norm_2x3(blk)
-    if beta > 0.0:
-        for r in range(2):
-            for j in range(P):
-                f += beta * abs(E[r, j])
     return f
 
 

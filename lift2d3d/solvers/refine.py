@@ -38,6 +38,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from .convex import fit_terms
 from .prox import FASTMATH, cholesky_factor, cholesky_substitute, polar_2x3
 
 __all__ = ["read_off", "refine_weak", "refine_perspective", "weak_objective"]
@@ -118,7 +119,6 @@ def _centre_rows(X, w, sw):
 def weak_objective(W, w, B, Rbar, c, E, alpha, beta):
     """Objective (2)."""
     K, P = B.shape[0], B.shape[2]
-    sw = w.sum()
     S = np.empty((3, P))
     _shape(B, c, S)
     R = np.empty((2, P))
@@ -128,17 +128,9 @@ def weak_objective(W, w, B, Rbar, c, E, alpha, beta):
             for a in range(3):
                 acc -= Rbar[r, a] * S[a, j]
             R[r, j] = acc
-    _centre_rows(R, w, sw)
-    f = 0.0
-    for r in range(2):
-        for j in range(P):
-            f += 0.5 * w[j] * R[r, j] * R[r, j]
+    f = fit_terms(R, w, E, beta)
     for i in range(K):
         f += alpha * abs(c[i])
-    if beta > 0.0:
-        for r in range(2):
-            for j in range(P):
-                f += beta * abs(E[r, j])
     return f
 
 
