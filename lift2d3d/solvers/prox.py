@@ -186,24 +186,31 @@ def polar_numpy(A):
     return U @ Vt
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=FASTMATH)
 def cholesky_factor(A, n, L):
-    """Lower Cholesky factor of ``A[:n, :n]`` into ``L``; False if not positive definite."""
-    for i in range(n):
-        for j in range(i + 1):
+    """Lower Cholesky factor of ``A[:n, :n]`` into ``L``; False if not positive definite.
+
+    Column by column, each column scaled by the reciprocal of its pivot (one
+    division per column, not per entry).
+    """
+    for j in range(n):
+        acc = A[j, j]
+        for k in range(j):
+            acc -= L[j, k] * L[j, k]
+        if not acc > 0.0:
+            return False
+        d = np.sqrt(acc)
+        L[j, j] = d
+        inv = 1.0 / d
+        for i in range(j + 1, n):
             acc = A[i, j]
             for k in range(j):
                 acc -= L[i, k] * L[j, k]
-            if i == j:
-                if acc <= 0.0:
-                    return False
-                L[i, i] = np.sqrt(acc)
-            else:
-                L[i, j] = acc / L[j, j]
+            L[i, j] = acc * inv
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=FASTMATH)
 def cholesky_substitute(L, b, n, out):
     """Solve ``L L^T x = b`` with the factor from :func:`cholesky_factor`."""
     for i in range(n):
