@@ -75,6 +75,25 @@ class Skeleton:
         """Side of each bone: a bone is left/right when its child joint is."""
         return [self.side(b) if self.side(b) != "centre" else self.side(a) for a, b in self.edges]
 
+    def mirrored_bones(self) -> list:
+        """Left bones and their right mirrors, as joint indices ``(a_left, b_left, a_right, b_right)``."""
+        def mirror(joint):
+            for left, right in (("left", "right"), ("l_", "r_")):
+                if joint.startswith(left):
+                    return right + joint[len(left):]
+            return joint
+
+        bones = {frozenset(edge): edge for edge in self.edges}
+        pairs = []
+        for a, b in self.edges:
+            if "left" not in (self.side(a), self.side(b)) or "right" in (self.side(a), self.side(b)):
+                continue
+            other = bones.get(frozenset((mirror(a), mirror(b))))
+            if other is not None:
+                ra, rb = (mirror(a), mirror(b)) if other == (mirror(a), mirror(b)) else (mirror(b), mirror(a))
+                pairs.append((self._index[a], self._index[b], self._index[ra], self._index[rb]))
+        return pairs
+
     def mirror_permutation(self) -> list:
         """Index permutation that swaps left and right joints (for mirror augmentation)."""
         perm = []

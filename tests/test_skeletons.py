@@ -138,3 +138,21 @@ def test_report_says_what_was_mapped_derived_and_unused():
 def test_apply_rejects_the_wrong_shape_with_the_expected_one():
     with pytest.raises(ValueError, match=r"\(n_frames, 17, 2\).*coco17"):
         JointMapping("coco17", "body15").apply(np.zeros((2, 15, 2)), np.ones((2, 15)))
+
+
+def test_mirrored_bones_pair_each_left_bone_with_its_right_mirror():
+    sk = get_skeleton("body15")
+    named = {(sk.joints[a], sk.joints[b], sk.joints[c], sk.joints[d]) for a, b, c, d in sk.mirrored_bones()}
+    assert named == {
+        ("neck", "left_shoulder", "neck", "right_shoulder"),
+        ("left_shoulder", "left_elbow", "right_shoulder", "right_elbow"),
+        ("left_elbow", "left_wrist", "right_elbow", "right_wrist"),
+        ("pelvis", "left_hip", "pelvis", "right_hip"),
+        ("left_hip", "left_knee", "right_hip", "right_knee"),
+        ("left_knee", "left_ankle", "right_knee", "right_ankle"),
+    }
+    for name in ("coco17", "h36m17", "mpii16", "openpose25", "blazepose33"):
+        other = get_skeleton(name)
+        for a, b, c, d in other.mirrored_bones():
+            assert other.side(other.joints[a]) != "right" and other.side(other.joints[c]) != "left"
+            assert "left" in (other.side(other.joints[a]), other.side(other.joints[b]))

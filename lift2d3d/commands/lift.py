@@ -36,6 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="solver (default: %(default)s)")
     parser.add_argument("--alpha", type=float, help="sparsity weight (default: the bases' own)")
     parser.add_argument("--refine-alpha", type=float, help="sparsity weight of the refinement (default: alpha / 4)")
+    parser.add_argument("--symmetry", type=float, help="weight of the left-right bone-length term (default 3; 0 = off)")
     parser.add_argument("--camera", default="weak", choices=("weak", "perspective"),
                         help="camera model (default: %(default)s); perspective needs --focal and --principal")
     parser.add_argument("--focal", type=float, help="focal length in pixels (perspective camera)")
@@ -86,11 +87,11 @@ def run(args) -> int:
         return _error("--chunk-size must be at least 1")
     try:
         lifter = Lifter(bases=args.bases, method=args.method, alpha=args.alpha, refine_alpha=args.refine_alpha,
-                        camera=camera, n_threads=args.workers)
+                        symmetry=args.symmetry, camera=camera, n_threads=args.workers)
     except (BasesFileError, ValueError) as exc:
         return _error(str(exc))
     settings = {"bases": str(args.bases), "method": args.method, "alpha": lifter.alpha,
-                "refine_alpha": lifter.refine_alpha, "camera": args.camera,
+                "refine_alpha": lifter.refine_alpha, "symmetry": lifter.symmetry, "camera": args.camera,
                 "focal": args.focal, "principal": args.principal}
     try:
         summary = lift_file(args.input, args.output, lifter, format=args.format, layout=args.layout,

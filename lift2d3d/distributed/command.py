@@ -58,7 +58,8 @@ def run_distributed(args) -> int:
     except ValueError as exc:
         return _error(str(exc))
     inputs = args.input if isinstance(args.input, (list, tuple)) else [args.input]
-    options = dict(method=args.method, alpha=args.alpha, refine_alpha=args.refine_alpha, camera=camera)
+    options = dict(method=args.method, alpha=args.alpha, refine_alpha=args.refine_alpha, symmetry=args.symmetry,
+                   camera=camera)
     if args.workers is not None:
         options["n_threads"] = args.workers
     try:

@@ -2,23 +2,24 @@
 
 Weak perspective (Zhou et al., TPAMI 2017, Sec. 4; the "convex+refine" method)::
 
-    min_{R̄, c, E}  1/2 || (W - E - R̄ sum_i c_i B_i) C_w D ||_F^2 + alpha ||c||_1 + beta ||E||_1   (2)
+    min_{R̄, c, E}  1/2 || (W - E - R̄ sum_i c_i B_i) C_w D ||_F^2 + alpha ||c||_1 + beta ||E||_1
+                    + gamma/2 sum_(l, r) (|S_l| - |S_r|)^2                                       (2)
 
-solved by alternating minimisation, each block exactly or by a descent step:
+where the last term (``gamma`` > 0 only) asks the mirrored bones ``(l, r)`` of
+the shape ``S = sum_i c_i B_i`` (left and right upper arm, forearm, ...) to
+have equal lengths, which sparse combinations of the bases need not.
 
-* rotation: Procrustes, ``R̄ = polar((W - E) C_w diag(w) S^T)`` (the closest
-  2x3 matrix with orthonormal rows), exact for fixed c;
-* coefficients: the weighted Lasso in c for the fixed rotation, solved
-  exactly by active-set coordinate descent on the Gram matrix of the working
-  set (:func:`lasso_cd`).  FISTA with gradient restart (Beck & Teboulle 2009;
-  O'Donoghue & Candès 2015) is kept as :func:`lasso_fista`, the independent
-  twin the tests check it against: the learned atoms are strongly correlated,
-  so proximal-gradient steps bounded by the largest Gram eigenvalue crawl,
-  while CD on the (<= 2P) active coordinates converges in a few passes;
-* outliers (robust model): soft threshold of the weighted residual, exact.
-
-The objective never increases across Procrustes and outlier steps, and the
-best iterate is kept.
+It is solved by a joint Levenberg-Marquardt iteration on the rotation (a
+local exponential map) and the coefficients of a working set, with the L1
+term linear on fixed signs (:func:`lm_weak`; a coefficient that would change
+sign stops at 0, as in feature-sign search).  The robust model alternates
+these solves with the exact outlier update (soft threshold of the weighted
+residual).  Extra starts (:func:`refine_multistart`) get their coefficients
+from the weighted Lasso at their rotation, solved by active-set coordinate
+descent (:func:`lasso_cd`); FISTA with gradient restart (Beck & Teboulle
+2009; O'Donoghue & Candès 2015) is kept as :func:`lasso_fista`, the
+independent twin the tests check it against.  Every accepted step lowers the
+objective, and the best start is kept.
 
 Full perspective (MonoCap, TPAMI 2018) with focal length f and principal
 point p, in normalised units (``u' = (u - p) / sigma``, ``rho = f / sigma``)::
@@ -116,8 +117,8 @@ def _centre_rows(X, w, sw):
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def weak_objective(W, w, B, Rbar, c, E, alpha, beta):
-    """Objective (2)."""
+def weak_objective(W, w, B, Rbar, c, E, alpha, beta, pairs, gamma):
+    """Objective (2), plus the bone-symmetry term when ``gamma > 0``."""
     K, P = B.shape[0], B.shape[2]
     S = np.empty((3, P))
     _shape(B, c, S)
@@ -131,7 +132,7 @@ def weak_objective(W, w, B, Rbar, c, E, alpha, beta):
     f = fit_terms(R, w, E, beta)
     for i in range(K):
         f += alpha * abs(c[i])
-    return f
+    return f + _symmetry_of(B, c, pairs, gamma)
 
 
 @njit(cache=True, fastmath=FASTMATH)
@@ -326,8 +327,51 @@ def _rodrigues(wx, wy, wz, out):
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def _lm_objective(Wc, w, sw, B, R, c, alpha, S, X, res):
-    """Objective (2) for fixed outliers; fills the centred shape S, camera points X, residual res."""
+def symmetry_residuals(S, pairs, gamma, sym, units):
+    """Residuals ``sqrt(gamma) (|S_a - S_b| - |S_c - S_d|)`` of mirrored bones; returns their 1/2 sum of squares.
+
+    ``pairs`` (n, 4): joint indices ``a, b`` of a left bone and ``c, d`` of
+    its right mirror.  ``units`` (n, 2, 3) receives the two unit bone vectors
+    (for the Jacobian).
+    """
+    f = 0.0
+    sq = np.sqrt(gamma)
+    for p in range(pairs.shape[0]):
+        length = np.empty(2)
+        for side in range(2):
+            a = pairs[p, 2 * side]
+            b = pairs[p, 2 * side + 1]
+            n2 = 0.0
+            for x in range(3):
+                d = S[x, a] - S[x, b]
+                units[p, side, x] = d
+                n2 += d * d
+            nrm = np.sqrt(n2)
+            length[side] = nrm
+            inv = 1.0 / nrm if nrm > 1e-12 else 0.0
+            for x in range(3):
+                units[p, side, x] *= inv
+        r = sq * (length[0] - length[1])
+        sym[p] = r
+        f += 0.5 * r * r
+    return f
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def _symmetry_of(B, c, pairs, gamma):
+    """The bone-symmetry term of the shape ``sum_i c_i B_i`` (0 when ``gamma`` is 0)."""
+    if gamma <= 0.0:
+        return 0.0
+    P = B.shape[2]
+    S = np.empty((3, P))
+    _shape(B, c, S)
+    n = pairs.shape[0]
+    return symmetry_residuals(S, pairs, gamma, np.empty(n), np.empty((n, 2, 3)))
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def _lm_objective(Wc, w, sw, B, R, c, alpha, S, X, res, pairs, gamma, sym, units):
+    """Objective (2) for fixed outliers; fills the centred shape S, camera points X, residuals res and sym."""
     K, P = B.shape[0], B.shape[2]
     _shape(B, c, S)
     _centre_rows(S, w, sw)
@@ -341,6 +385,8 @@ def _lm_objective(Wc, w, sw, B, R, c, alpha, S, X, res):
             f += 0.5 * w[j] * d * d
     for i in range(K):
         f += alpha * abs(c[i])
+    if gamma > 0.0:
+        f += symmetry_residuals(S, pairs, gamma, sym, units)
     return f
 
 
@@ -385,7 +431,7 @@ LM_CAP = 2
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def lm_weak(Wc, w, B, alpha, R, c, max_iter, tol):
+def lm_weak(Wc, w, B, alpha, R, c, max_iter, tol, pairs, gamma):
     """Joint damped Gauss-Newton (Levenberg-Marquardt) on rotation and coefficients.
 
     Minimises (2) for fixed outliers over ``R = exp([omega]x) R`` and the
@@ -419,8 +465,14 @@ def lm_weak(Wc, w, B, alpha, R, c, max_iter, tol):
     grad = np.empty(K)
     # Jacobian stored transposed (one row per unknown) so that the normal
     # matrix is built from contiguous dot products
-    Jt = np.empty((nmax, 2 * P))
-    wres = np.empty(2 * P)
+    n_sym = pairs.shape[0] if gamma > 0.0 else 0
+    Jt = np.empty((nmax, 2 * P + n_sym))
+    wres = np.empty(2 * P + n_sym)
+    sym = np.zeros(max(n_sym, 1))
+    sym2 = np.zeros(max(n_sym, 1))
+    units = np.zeros((max(n_sym, 1), 2, 3))
+    units2 = np.zeros((max(n_sym, 1), 2, 3))
+    sq_gamma = np.sqrt(gamma)
     H = np.empty((nmax, nmax))
     g = np.empty(nmax)
     hd = np.empty(nmax)
@@ -428,11 +480,11 @@ def lm_weak(Wc, w, B, alpha, R, c, max_iter, tol):
     step = np.empty(nmax)
     mg = np.empty(nmax)
     Lf = np.zeros((nmax, nmax))
-    m2 = 2 * P
+    m2 = 2 * P + n_sym
     Rn = np.empty((3, 3))
     dR = np.empty((3, 3))
     cn = np.empty(K)
-    f = _lm_objective(Wc, w, sw, B, R, c, alpha, S, X, res)
+    f = _lm_objective(Wc, w, sw, B, R, c, alpha, S, X, res, pairs, gamma, sym, units)
     lam = 1e-4
     nu = 2.0
     converged = False
@@ -442,6 +494,15 @@ def lm_weak(Wc, w, B, alpha, R, c, max_iter, tol):
         for a in range(3):
             for j in range(P):
                 Q[a, j] = (R[0, a] * res[0, j] + R[1, a] * res[1, j]) * w[j]
+        for p in range(n_sym):
+            # minus the symmetry term's gradient with respect to S
+            for x in range(3):
+                gl = sym[p] * sq_gamma * units[p, 0, x]
+                gr = sym[p] * sq_gamma * units[p, 1, x]
+                Q[x, pairs[p, 0]] -= gl
+                Q[x, pairs[p, 1]] += gl
+                Q[x, pairs[p, 2]] += gr
+                Q[x, pairs[p, 3]] -= gr
         k = 0
         for i in range(K):
             gi = 0.0
@@ -490,6 +551,16 @@ def lm_weak(Wc, w, B, alpha, R, c, max_iter, tol):
                 mean = acc / sw
                 for j in range(P):
                     Jt[3 + m, r * P + j] = -sqw[j] * (A[r, j] - mean)
+            for p in range(n_sym):
+                acc = 0.0
+                for x in range(3):
+                    acc += (units[p, 0, x] * (B[i, x, pairs[p, 0]] - B[i, x, pairs[p, 1]])
+                            - units[p, 1, x] * (B[i, x, pairs[p, 2]] - B[i, x, pairs[p, 3]]))
+                Jt[3 + m, 2 * P + p] = sq_gamma * acc
+        for p in range(n_sym):
+            for kk in range(3):
+                Jt[kk, 2 * P + p] = 0.0     # bone lengths do not depend on the rotation
+            wres[2 * P + p] = sym[p]
         for j in range(P):
             wres[j] = sqw[j] * res[0, j]
             wres[P + j] = sqw[j] * res[1, j]
@@ -530,7 +601,7 @@ def lm_weak(Wc, w, B, alpha, R, c, max_iter, tol):
                 if v * sg[m] < 0.0:
                     v = 0.0
                 cn[i] = v
-            fn = _lm_objective(Wc, w, sw, B, Rn, cn, alpha, S2, X2, res2)
+            fn = _lm_objective(Wc, w, sw, B, Rn, cn, alpha, S2, X2, res2, pairs, gamma, sym2, units2)
             if fn < f:
                 accepted = True
                 break
@@ -548,6 +619,8 @@ def lm_weak(Wc, w, B, alpha, R, c, max_iter, tol):
         S, S2 = S2, S
         X, X2 = X2, X
         res, res2 = res2, res
+        sym, sym2 = sym2, sym
+        units, units2 = units2, units
         # damping from the gain ratio (Nielsen 1999): the quadratic model
         # predicts a decrease of (lam h^T D h - g^T h) / 2 for the step h
         pred = 0.0
@@ -565,7 +638,7 @@ def lm_weak(Wc, w, B, alpha, R, c, max_iter, tol):
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def refine_weak(W, w, B, alpha, beta, robust, E, Rbar, c, max_outer, n_inner, tol):
+def refine_weak(W, w, B, alpha, beta, robust, E, Rbar, c, max_outer, n_inner, tol, pairs, gamma):
     """Refine (2) from ``(Rbar, c, E)`` (updated in place); the LM solve, plus outlier rounds if robust.
 
     Parameters
@@ -609,7 +682,7 @@ def refine_weak(W, w, B, alpha, beta, robust, E, Rbar, c, max_outer, n_inner, to
             for j in range(P):
                 Wc[r, j] = W[r, j] - E[r, j]
         _centre_rows(Wc, w, sw)
-        its, converged, f = lm_weak(Wc, w, B, alpha, R, c, max_outer, tol)
+        its, converged, f = lm_weak(Wc, w, B, alpha, R, c, max_outer, tol, pairs, gamma)
         total += its
         if not robust:
             break
@@ -639,7 +712,7 @@ def refine_weak(W, w, B, alpha, beta, robust, E, Rbar, c, max_outer, n_inner, to
     for a in range(3):
         Rbar[0, a] = R[0, a]
         Rbar[1, a] = R[1, a]
-    f = weak_objective(W, w, B, Rbar, c, E, alpha, beta if robust else 0.0)
+    f = weak_objective(W, w, B, Rbar, c, E, alpha, beta if robust else 0.0, pairs, gamma)
     return total, converged, f
 
 
@@ -649,7 +722,7 @@ PRUNE = 0.05
 
 @njit(cache=True)
 def refine_multistart(W, w, B, alpha, beta, robust, E, Z, lateral, n_starts, max_outer, n_inner, tol,
-                      Rbar, c):
+                      pairs, gamma, Rbar, c):
     """Refine (2) from several rotations read off the convex blocks; keep the best.
 
     Starts, in order: the sign-aligned sum of the blocks (:func:`read_off`),
@@ -721,7 +794,7 @@ def refine_multistart(W, w, B, alpha, beta, robust, E, Z, lateral, n_starts, max
         if k > 0:
             projected_bases(B, Rc, w, A)
             lasso_cd(A, Wt, w, alpha, cc, 30, 1e-4, 4)
-        its, conv, f = refine_weak(W, w, B, alpha, beta, robust, Ec, Rc, cc, max_outer, n_inner, tol)
+        its, conv, f = refine_weak(W, w, B, alpha, beta, robust, Ec, Rc, cc, max_outer, n_inner, tol, pairs, gamma)
         total += its
         if f < best_f:
             best_f = f
@@ -801,7 +874,7 @@ def perspective_residual(U, w, rho, X):
 
 
 @njit(cache=True)
-def refine_perspective(U, w, B, alpha, rho, Rbar, c, n_posit, max_outer, n_inner, tol):
+def refine_perspective(U, w, B, alpha, rho, Rbar, c, n_posit, max_outer, n_inner, tol, pairs, gamma):
     """Refine model (3) from a weak-perspective ``(Rbar, c)`` by depth-corrected re-solves.
 
     Parameters
@@ -832,7 +905,7 @@ def refine_perspective(U, w, B, alpha, rho, Rbar, c, n_posit, max_outer, n_inner
     l1 = 0.0
     for i in range(K):
         l1 += abs(c[i])
-    f_best = perspective_residual(U, w, rho, X) + alpha * l1
+    f_best = perspective_residual(U, w, rho, X) + alpha * l1 + _symmetry_of(B, c, pairs, gamma)
     f_prev = f_best
     converged = False
     rounds = 0
@@ -842,12 +915,12 @@ def refine_perspective(U, w, B, alpha, rho, Rbar, c, n_posit, max_outer, n_inner
             Wc[0, j] = U[0, j] * g
             Wc[1, j] = U[1, j] * g
             ww[j] = w[j] / (g * g)
-        refine_weak(Wc, ww, B, alpha, 0.0, False, E, Rbar, c, max_outer, n_inner, tol)
+        refine_weak(Wc, ww, B, alpha, 0.0, False, E, Rbar, c, max_outer, n_inner, tol, pairs, gamma)
         perspective_points(B, c, Rbar, w, U, rho, X)
         l1 = 0.0
         for i in range(K):
             l1 += abs(c[i])
-        f = perspective_residual(U, w, rho, X) + alpha * l1
+        f = perspective_residual(U, w, rho, X) + alpha * l1 + _symmetry_of(B, c, pairs, gamma)
         if f < f_best:
             f_best = f
             best_R[:, :] = Rbar
