@@ -286,9 +286,22 @@ class Lifter:
         lateral = self.bases.mean_pose[:, left].mean(axis=1) - self.bases.mean_pose[:, right].mean(axis=1)
         self._lateral = lateral / np.linalg.norm(lateral)
         self._ref_bones = self.bases.bone_lengths()
-        self._pairs = np.array(sk.mirrored_bones(), dtype=np.int64).reshape(-1, 4)
         stature = self.bases.metadata.get("stature_m")
         self._stature_ref = float(stature) if stature else self._chain_height(self.bases.mean_pose) + 0.18
+
+    def _bone_terms(self):
+        """Rows of the refinement's bone-length term M_b (see ``lift2d3d.solvers.refine``):
+        ``sqrt(symmetry) (e_left - e_right)`` per mirrored bone pair."""
+        sk = self.bases.skeleton
+        edge_of = {tuple(e): i for i, e in enumerate(self._edges.tolist())}
+        rows = []
+        if self.symmetry > 0:
+            for a, b, a2, b2 in sk.mirrored_bones():
+                row = np.zeros(len(edge_of))
+                row[edge_of[(a, b)]] = 1.0
+                row[edge_of[(a2, b2)]] = -1.0
+                rows.append(np.sqrt(self.symmetry) * row)
+        return np.ascontiguousarray(np.array(rows, dtype=np.float64).reshape(-1, len(edge_of)))
 
     def _chain_height(self, pose):
         """Ankle-knee-hip-pelvis-neck-head chain length (metres), both sides averaged."""
@@ -402,7 +415,7 @@ class Lifter:
         try:
             lift_frames(Wpx, w, status, self._B, self._T, mode, robust, self.alpha, self.refine_alpha, self.beta,
                         self._mu0, self.max_iter, eps_abs, eps_rel, 100, 8, self.tol, persp, focal,
-                        float(px), float(py), 20, self._lateral, self.n_starts, self._pairs, self.symmetry,
+                        float(px), float(py), 20, self._lateral, self.n_starts, self._edges, self._bone_terms(),
                         X, R, c, E, norm, info)
         finally:
             if previous is not None:

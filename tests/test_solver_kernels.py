@@ -178,31 +178,37 @@ def test_damped_step_matches_dense_solve(n):
             np.testing.assert_allclose(step, np.linalg.solve(A, -g), rtol=1e-6)
 
 
-def _objective_twin(W, w, B, R, c, alpha, pairs, gamma):
-    """Objective (2) with the bone-symmetry term, written directly in NumPy."""
+def _objective_twin(W, w, B, R, c, alpha, edges, Mb):
+    """Objective (2) with the bone-length terms, written directly in NumPy."""
     S = np.einsum("k,kaj->aj", c, B)
     r = W - R[:2] @ S
     r -= (r * w).sum(axis=1, keepdims=True) / w.sum()
-    f = 0.5 * (w * r ** 2).sum() + alpha * np.abs(c).sum()
-    for a, b, a2, b2 in pairs:
-        f += 0.5 * gamma * (np.linalg.norm(S[:, a] - S[:, b]) - np.linalg.norm(S[:, a2] - S[:, b2])) ** 2
-    return f
+    lengths = np.linalg.norm(S[:, edges[:, 0]] - S[:, edges[:, 1]], axis=0)
+    return 0.5 * (w * r ** 2).sum() + alpha * np.abs(c).sum() + 0.5 * np.sum((Mb @ lengths) ** 2)
 
 
-def test_refinement_with_bone_symmetry_reaches_a_stationary_point():
-    """LM on (2) with the symmetry term ends where finite differences of a NumPy twin say it should.
+@pytest.mark.parametrize("proportions", [False, True])
+def test_refinement_with_bone_terms_reaches_a_stationary_point(proportions):
+    """LM on (2) with bone-length terms ends where finite differences of a NumPy twin say it should.
 
     Rotation: zero gradient.  Coefficients: the L1 optimality conditions (dF/dc_i = -alpha sign(c_i)
     on the support, |dF/dc_i| <= alpha off it), for 12 atoms so the working set is never capped.
+    Terms: the Lifter's symmetry rows, plus rows that pull towards the mean pose's proportions.
     """
     from scipy.spatial.transform import Rotation
     from lift2d3d import Lifter
     from lift2d3d.solvers.refine import lm_weak, weak_objective
 
-    lifter = Lifter("default")
+    lifter = Lifter("default", symmetry=3.0)
     B = np.ascontiguousarray(lifter._B[:12])
     K, P = B.shape[0], B.shape[2]
-    pairs, gamma, alpha = lifter._pairs, 3.0, 0.005
+    edges, alpha = lifter._edges, 0.005
+    mean = lifter.bases.mean_pose
+    lengths = np.linalg.norm(mean[:, edges[:, 0]] - mean[:, edges[:, 1]], axis=0)
+    Mb = lifter._bone_terms()
+    if proportions:     # rows with every bone in them: sqrt(2) (e_b - rho_b 1^T)
+        Mb = np.vstack([Mb, np.sqrt(2.0) * (np.eye(14) - (lengths / lengths.sum())[:, None])])
+    assert Mb.shape == ((6 + 14) if proportions else 6, 14)
     rng = np.random.default_rng(7)
     w = rng.uniform(0.5, 1.0, P)
     w[4] = 0.0                                              # a missing joint
@@ -214,10 +220,10 @@ def test_refinement_with_bone_symmetry_reaches_a_stationary_point():
     R = Rotation.from_rotvec([0.1, -0.15, 0.05]).as_matrix() @ R_true
     c = truth * 1.3
     np.testing.assert_allclose(weak_objective(W, w, B, np.ascontiguousarray(R[:2]), c, np.zeros((2, P)), alpha, 0.0,
-                                              pairs, gamma),
-                               _objective_twin(W, w, B, R, c, alpha, pairs, gamma), rtol=1e-12)
-    lm_weak(W, w, B, alpha, R, c, 2000, 1e-15, pairs, gamma)
-    smooth = lambda R_, c_: _objective_twin(W, w, B, R_, c_, 0.0, pairs, gamma)   # noqa: E731
+                                              edges, Mb),
+                               _objective_twin(W, w, B, R, c, alpha, edges, Mb), rtol=1e-12)
+    lm_weak(W, w, B, alpha, R, c, 2000, 1e-15, edges, Mb)
+    smooth = lambda R_, c_: _objective_twin(W, w, B, R_, c_, 0.0, edges, Mb)   # noqa: E731
     h = 1e-6
     for k in range(3):
         turn = Rotation.from_rotvec(h * np.eye(3)[k]).as_matrix()

@@ -74,7 +74,7 @@ def dropped_residuals(W, w, wr, B, Rbar, c, E):
 
 @njit(cache=True)
 def lift_one(Wpx, w, B, Bt, T, mode, robust, alpha, alpha_refine, beta, mu0, max_iter, eps_abs, eps_rel,
-             max_outer, n_inner, tol, perspective, focal, px, py, n_posit, lateral, n_starts, pairs, gamma,
+             max_outer, n_inner, tol, perspective, focal, px, py, n_posit, lateral, n_starts, edges, Mb,
              X_out, R_out, c_out, E_out, norm_out, info_out):
     """Lift one frame; returns the status code.
 
@@ -136,7 +136,7 @@ def lift_one(Wpx, w, B, Bt, T, mode, robust, alpha, alpha_refine, beta, mu0, max
         read_off(Z, Rbar, c)
         if mode == MODE_REFINE:
             n_r, conv_ref, obj, _ = refine_multistart(W, wr, B, alpha_refine, beta, robust, E, Z, lateral, n_starts,
-                                                      max_outer, n_inner, tol, pairs, gamma, Rbar, c)
+                                                      max_outer, n_inner, tol, edges, Mb, Rbar, c)
             n_ref += n_r
             conv = conv and conv_ref
     if robust and mode == MODE_REFINE:
@@ -155,7 +155,7 @@ def lift_one(Wpx, w, B, Bt, T, mode, robust, alpha, alpha_refine, beta, mu0, max
             U[0, j] = (Wpx[0, j] - px) / sigma
             U[1, j] = (Wpx[1, j] - py) / sigma
         n_p, conv_p, obj = refine_perspective(U, w, B, alpha_refine, rho, Rbar, c, n_posit,
-                                              max_outer, n_inner, tol, pairs, gamma)
+                                              max_outer, n_inner, tol, edges, Mb)
         n_ref += n_p
         conv = conv and conv_p
         tau_x, tau_y = perspective_points(B, c, Rbar, w, U, rho, X_out)
@@ -219,7 +219,7 @@ def lift_one(Wpx, w, B, Bt, T, mode, robust, alpha, alpha_refine, beta, mu0, max
 
 @njit(cache=True, parallel=True)
 def lift_frames(Wpx, w, status, B, T, mode, robust, alpha, alpha_refine, beta, mu0, max_iter, eps_abs, eps_rel,
-                max_outer, n_inner, tol, perspective, focal, px, py, n_posit, lateral, n_starts, pairs, gamma,
+                max_outer, n_inner, tol, perspective, focal, px, py, n_posit, lateral, n_starts, edges, Mb,
                 X_out, R_out, c_out, E_out, norm_out, info_out):
     """Lift N frames in parallel (see :func:`lift_one`); ``status`` is updated in place."""
     N = Wpx.shape[0]
@@ -230,7 +230,7 @@ def lift_frames(Wpx, w, status, B, T, mode, robust, alpha, alpha_refine, beta, m
             continue
         status[n] = lift_one(Wpx[n], w[n], B, Bt, T, mode, robust, alpha, alpha_refine, beta, mu0, max_iter,
                              eps_abs, eps_rel, max_outer, n_inner, tol, perspective, focal, px, py,
-                             n_posit, lateral, n_starts, pairs, gamma, X_out[n], R_out[n], c_out[n], E_out[n], norm_out[n], info_out[n])
+                             n_posit, lateral, n_starts, edges, Mb, X_out[n], R_out[n], c_out[n], E_out[n], norm_out[n], info_out[n])
 
 
 @njit(cache=True)

@@ -3,11 +3,13 @@
 Weak perspective (Zhou et al., TPAMI 2017, Sec. 4; the "convex+refine" method)::
 
     min_{R̄, c, E}  1/2 || (W - E - R̄ sum_i c_i B_i) C_w D ||_F^2 + alpha ||c||_1 + beta ||E||_1
-                    + gamma/2 sum_(l, r) (|S_l| - |S_r|)^2                                       (2)
+                    + 1/2 || M_b l(S) ||^2                                                       (2)
 
-where the last term (``gamma`` > 0 only) asks the mirrored bones ``(l, r)`` of
-the shape ``S = sum_i c_i B_i`` (left and right upper arm, forearm, ...) to
-have equal lengths, which sparse combinations of the bases need not.
+where ``l(S)`` are the bone lengths of the shape ``S = sum_i c_i B_i`` and each
+row of ``M_b`` is one soft linear constraint on them (the kernels take any;
+none = 0 rows): the Lifter's rows ``sqrt(gamma) (e_left - e_right)`` ask
+mirrored bones (left and right upper arm, forearm, ...) to have equal
+lengths, which sparse combinations of the bases need not.
 
 It is solved by a joint Levenberg-Marquardt iteration on the rotation (a
 local exponential map) and the coefficients of a working set, with the L1
@@ -117,8 +119,8 @@ def _centre_rows(X, w, sw):
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def weak_objective(W, w, B, Rbar, c, E, alpha, beta, pairs, gamma):
-    """Objective (2), plus the bone-symmetry term when ``gamma > 0``."""
+def weak_objective(W, w, B, Rbar, c, E, alpha, beta, edges, Mb):
+    """Objective (2), with the bone-length terms ``Mb`` (none when it has 0 rows)."""
     K, P = B.shape[0], B.shape[2]
     S = np.empty((3, P))
     _shape(B, c, S)
@@ -132,7 +134,7 @@ def weak_objective(W, w, B, Rbar, c, E, alpha, beta, pairs, gamma):
     f = fit_terms(R, w, E, beta)
     for i in range(K):
         f += alpha * abs(c[i])
-    return f + _symmetry_of(B, c, pairs, gamma)
+    return f + _bone_term_of(B, c, edges, Mb)
 
 
 @njit(cache=True, fastmath=FASTMATH)
@@ -327,51 +329,52 @@ def _rodrigues(wx, wy, wz, out):
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def symmetry_residuals(S, pairs, gamma, sym, units):
-    """Residuals ``sqrt(gamma) (|S_a - S_b| - |S_c - S_d|)`` of mirrored bones; returns their 1/2 sum of squares.
+def bone_residuals(S, edges, Mb, lengths, units, out):
+    """Residuals ``out = Mb l`` of the bone lengths ``l`` of the shape S; returns 1/2 their sum of squares.
 
-    ``pairs`` (n, 4): joint indices ``a, b`` of a left bone and ``c, d`` of
-    its right mirror.  ``units`` (n, 2, 3) receives the two unit bone vectors
-    (for the Jacobian).
+    ``edges`` (E, 2) joint indices; ``Mb`` (T, E) one row per term (e.g.
+    ``sqrt(gamma) (e_left - e_right)`` for a mirrored pair).  Fills
+    ``lengths`` (E,) and the unit bone vectors ``units`` (E, 3), which the
+    Jacobian needs.
     """
+    for e in range(edges.shape[0]):
+        a = edges[e, 0]
+        b = edges[e, 1]
+        n2 = 0.0
+        for x in range(3):
+            d = S[x, a] - S[x, b]
+            units[e, x] = d
+            n2 += d * d
+        nrm = np.sqrt(n2)
+        lengths[e] = nrm
+        inv = 1.0 / nrm if nrm > 1e-12 else 0.0
+        for x in range(3):
+            units[e, x] *= inv
     f = 0.0
-    sq = np.sqrt(gamma)
-    for p in range(pairs.shape[0]):
-        length = np.empty(2)
-        for side in range(2):
-            a = pairs[p, 2 * side]
-            b = pairs[p, 2 * side + 1]
-            n2 = 0.0
-            for x in range(3):
-                d = S[x, a] - S[x, b]
-                units[p, side, x] = d
-                n2 += d * d
-            nrm = np.sqrt(n2)
-            length[side] = nrm
-            inv = 1.0 / nrm if nrm > 1e-12 else 0.0
-            for x in range(3):
-                units[p, side, x] *= inv
-        r = sq * (length[0] - length[1])
-        sym[p] = r
-        f += 0.5 * r * r
+    for t in range(Mb.shape[0]):
+        acc = 0.0
+        for e in range(edges.shape[0]):
+            acc += Mb[t, e] * lengths[e]
+        out[t] = acc
+        f += 0.5 * acc * acc
     return f
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def _symmetry_of(B, c, pairs, gamma):
-    """The bone-symmetry term of the shape ``sum_i c_i B_i`` (0 when ``gamma`` is 0)."""
-    if gamma <= 0.0:
+def _bone_term_of(B, c, edges, Mb):
+    """The bone-length term of the shape ``sum_i c_i B_i`` (0 without terms)."""
+    if Mb.shape[0] == 0:
         return 0.0
     P = B.shape[2]
     S = np.empty((3, P))
     _shape(B, c, S)
-    n = pairs.shape[0]
-    return symmetry_residuals(S, pairs, gamma, np.empty(n), np.empty((n, 2, 3)))
+    E = edges.shape[0]
+    return bone_residuals(S, edges, Mb, np.empty(E), np.empty((E, 3)), np.empty(Mb.shape[0]))
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def _lm_objective(Wc, w, sw, B, R, c, alpha, S, X, res, pairs, gamma, sym, units):
-    """Objective (2) for fixed outliers; fills the centred shape S, camera points X, residuals res and sym."""
+def _lm_objective(Wc, w, sw, B, R, c, alpha, S, X, res, edges, Mb, lengths, units, bres):
+    """Objective (2) for fixed outliers; fills the centred shape S, camera points X, residuals res and bres."""
     K, P = B.shape[0], B.shape[2]
     _shape(B, c, S)
     _centre_rows(S, w, sw)
@@ -385,8 +388,8 @@ def _lm_objective(Wc, w, sw, B, R, c, alpha, S, X, res, pairs, gamma, sym, units
             f += 0.5 * w[j] * d * d
     for i in range(K):
         f += alpha * abs(c[i])
-    if gamma > 0.0:
-        f += symmetry_residuals(S, pairs, gamma, sym, units)
+    if Mb.shape[0] > 0:
+        f += bone_residuals(S, edges, Mb, lengths, units, bres)
     return f
 
 
@@ -431,7 +434,7 @@ LM_CAP = 2
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def lm_weak(Wc, w, B, alpha, R, c, max_iter, tol, pairs, gamma):
+def lm_weak(Wc, w, B, alpha, R, c, max_iter, tol, edges, Mb):
     """Joint damped Gauss-Newton (Levenberg-Marquardt) on rotation and coefficients.
 
     Minimises (2) for fixed outliers over ``R = exp([omega]x) R`` and the
@@ -465,14 +468,18 @@ def lm_weak(Wc, w, B, alpha, R, c, max_iter, tol, pairs, gamma):
     grad = np.empty(K)
     # Jacobian stored transposed (one row per unknown) so that the normal
     # matrix is built from contiguous dot products
-    n_sym = pairs.shape[0] if gamma > 0.0 else 0
-    Jt = np.empty((nmax, 2 * P + n_sym))
-    wres = np.empty(2 * P + n_sym)
-    sym = np.zeros(max(n_sym, 1))
-    sym2 = np.zeros(max(n_sym, 1))
-    units = np.zeros((max(n_sym, 1), 2, 3))
-    units2 = np.zeros((max(n_sym, 1), 2, 3))
-    sq_gamma = np.sqrt(gamma)
+    n_b = Mb.shape[0]
+    n_e = edges.shape[0]
+    Jt = np.empty((nmax, 2 * P + n_b))
+    wres = np.empty(2 * P + n_b)
+    bres = np.zeros(n_b)
+    bres2 = np.zeros(n_b)
+    lengths = np.zeros(n_e)
+    lengths2 = np.zeros(n_e)
+    units = np.zeros((n_e, 3))
+    units2 = np.zeros((n_e, 3))
+    dl = np.empty(n_e)
+    kappa = np.empty(n_e)
     H = np.empty((nmax, nmax))
     g = np.empty(nmax)
     hd = np.empty(nmax)
@@ -480,11 +487,11 @@ def lm_weak(Wc, w, B, alpha, R, c, max_iter, tol, pairs, gamma):
     step = np.empty(nmax)
     mg = np.empty(nmax)
     Lf = np.zeros((nmax, nmax))
-    m2 = 2 * P + n_sym
+    m2 = 2 * P + n_b
     Rn = np.empty((3, 3))
     dR = np.empty((3, 3))
     cn = np.empty(K)
-    f = _lm_objective(Wc, w, sw, B, R, c, alpha, S, X, res, pairs, gamma, sym, units)
+    f = _lm_objective(Wc, w, sw, B, R, c, alpha, S, X, res, edges, Mb, lengths, units, bres)
     lam = 1e-4
     nu = 2.0
     converged = False
@@ -494,15 +501,19 @@ def lm_weak(Wc, w, B, alpha, R, c, max_iter, tol, pairs, gamma):
         for a in range(3):
             for j in range(P):
                 Q[a, j] = (R[0, a] * res[0, j] + R[1, a] * res[1, j]) * w[j]
-        for p in range(n_sym):
-            # minus the symmetry term's gradient with respect to S
-            for x in range(3):
-                gl = sym[p] * sq_gamma * units[p, 0, x]
-                gr = sym[p] * sq_gamma * units[p, 1, x]
-                Q[x, pairs[p, 0]] -= gl
-                Q[x, pairs[p, 1]] += gl
-                Q[x, pairs[p, 2]] += gr
-                Q[x, pairs[p, 3]] -= gr
+        if n_b > 0:
+            # minus the bone term's gradient with respect to S:
+            # sum_e kappa_e d|S_a - S_b|/dS with kappa = Mb^T bres
+            for e in range(n_e):
+                acc = 0.0
+                for t in range(n_b):
+                    acc += Mb[t, e] * bres[t]
+                kappa[e] = acc
+            for e in range(n_e):
+                for x in range(3):
+                    gx = kappa[e] * units[e, x]
+                    Q[x, edges[e, 0]] -= gx
+                    Q[x, edges[e, 1]] += gx
         k = 0
         for i in range(K):
             gi = 0.0
@@ -551,16 +562,21 @@ def lm_weak(Wc, w, B, alpha, R, c, max_iter, tol, pairs, gamma):
                 mean = acc / sw
                 for j in range(P):
                     Jt[3 + m, r * P + j] = -sqw[j] * (A[r, j] - mean)
-            for p in range(n_sym):
-                acc = 0.0
-                for x in range(3):
-                    acc += (units[p, 0, x] * (B[i, x, pairs[p, 0]] - B[i, x, pairs[p, 1]])
-                            - units[p, 1, x] * (B[i, x, pairs[p, 2]] - B[i, x, pairs[p, 3]]))
-                Jt[3 + m, 2 * P + p] = sq_gamma * acc
-        for p in range(n_sym):
+            if n_b > 0:
+                for e in range(n_e):
+                    acc = 0.0
+                    for x in range(3):
+                        acc += units[e, x] * (B[i, x, edges[e, 0]] - B[i, x, edges[e, 1]])
+                    dl[e] = acc
+                for t in range(n_b):
+                    acc = 0.0
+                    for e in range(n_e):
+                        acc += Mb[t, e] * dl[e]
+                    Jt[3 + m, 2 * P + t] = acc
+        for t in range(n_b):
             for kk in range(3):
-                Jt[kk, 2 * P + p] = 0.0     # bone lengths do not depend on the rotation
-            wres[2 * P + p] = sym[p]
+                Jt[kk, 2 * P + t] = 0.0     # bone lengths do not depend on the rotation
+            wres[2 * P + t] = bres[t]
         for j in range(P):
             wres[j] = sqw[j] * res[0, j]
             wres[P + j] = sqw[j] * res[1, j]
@@ -601,7 +617,7 @@ def lm_weak(Wc, w, B, alpha, R, c, max_iter, tol, pairs, gamma):
                 if v * sg[m] < 0.0:
                     v = 0.0
                 cn[i] = v
-            fn = _lm_objective(Wc, w, sw, B, Rn, cn, alpha, S2, X2, res2, pairs, gamma, sym2, units2)
+            fn = _lm_objective(Wc, w, sw, B, Rn, cn, alpha, S2, X2, res2, edges, Mb, lengths2, units2, bres2)
             if fn < f:
                 accepted = True
                 break
@@ -619,8 +635,9 @@ def lm_weak(Wc, w, B, alpha, R, c, max_iter, tol, pairs, gamma):
         S, S2 = S2, S
         X, X2 = X2, X
         res, res2 = res2, res
-        sym, sym2 = sym2, sym
+        bres, bres2 = bres2, bres
         units, units2 = units2, units
+        lengths, lengths2 = lengths2, lengths
         # damping from the gain ratio (Nielsen 1999): the quadratic model
         # predicts a decrease of (lam h^T D h - g^T h) / 2 for the step h
         pred = 0.0
@@ -638,7 +655,7 @@ def lm_weak(Wc, w, B, alpha, R, c, max_iter, tol, pairs, gamma):
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def refine_weak(W, w, B, alpha, beta, robust, E, Rbar, c, max_outer, n_inner, tol, pairs, gamma):
+def refine_weak(W, w, B, alpha, beta, robust, E, Rbar, c, max_outer, n_inner, tol, edges, Mb):
     """Refine (2) from ``(Rbar, c, E)`` (updated in place); the LM solve, plus outlier rounds if robust.
 
     Parameters
@@ -682,7 +699,7 @@ def refine_weak(W, w, B, alpha, beta, robust, E, Rbar, c, max_outer, n_inner, to
             for j in range(P):
                 Wc[r, j] = W[r, j] - E[r, j]
         _centre_rows(Wc, w, sw)
-        its, converged, f = lm_weak(Wc, w, B, alpha, R, c, max_outer, tol, pairs, gamma)
+        its, converged, f = lm_weak(Wc, w, B, alpha, R, c, max_outer, tol, edges, Mb)
         total += its
         if not robust:
             break
@@ -712,7 +729,7 @@ def refine_weak(W, w, B, alpha, beta, robust, E, Rbar, c, max_outer, n_inner, to
     for a in range(3):
         Rbar[0, a] = R[0, a]
         Rbar[1, a] = R[1, a]
-    f = weak_objective(W, w, B, Rbar, c, E, alpha, beta if robust else 0.0, pairs, gamma)
+    f = weak_objective(W, w, B, Rbar, c, E, alpha, beta if robust else 0.0, edges, Mb)
     return total, converged, f
 
 
@@ -722,7 +739,7 @@ PRUNE = 0.05
 
 @njit(cache=True)
 def refine_multistart(W, w, B, alpha, beta, robust, E, Z, lateral, n_starts, max_outer, n_inner, tol,
-                      pairs, gamma, Rbar, c):
+                      edges, Mb, Rbar, c):
     """Refine (2) from several rotations read off the convex blocks; keep the best.
 
     Starts, in order: the sign-aligned sum of the blocks (:func:`read_off`),
@@ -794,7 +811,7 @@ def refine_multistart(W, w, B, alpha, beta, robust, E, Z, lateral, n_starts, max
         if k > 0:
             projected_bases(B, Rc, w, A)
             lasso_cd(A, Wt, w, alpha, cc, 30, 1e-4, 4)
-        its, conv, f = refine_weak(W, w, B, alpha, beta, robust, Ec, Rc, cc, max_outer, n_inner, tol, pairs, gamma)
+        its, conv, f = refine_weak(W, w, B, alpha, beta, robust, Ec, Rc, cc, max_outer, n_inner, tol, edges, Mb)
         total += its
         if f < best_f:
             best_f = f
@@ -874,7 +891,7 @@ def perspective_residual(U, w, rho, X):
 
 
 @njit(cache=True)
-def refine_perspective(U, w, B, alpha, rho, Rbar, c, n_posit, max_outer, n_inner, tol, pairs, gamma):
+def refine_perspective(U, w, B, alpha, rho, Rbar, c, n_posit, max_outer, n_inner, tol, edges, Mb):
     """Refine model (3) from a weak-perspective ``(Rbar, c)`` by depth-corrected re-solves.
 
     Parameters
@@ -905,7 +922,7 @@ def refine_perspective(U, w, B, alpha, rho, Rbar, c, n_posit, max_outer, n_inner
     l1 = 0.0
     for i in range(K):
         l1 += abs(c[i])
-    f_best = perspective_residual(U, w, rho, X) + alpha * l1 + _symmetry_of(B, c, pairs, gamma)
+    f_best = perspective_residual(U, w, rho, X) + alpha * l1 + _bone_term_of(B, c, edges, Mb)
     f_prev = f_best
     converged = False
     rounds = 0
@@ -915,12 +932,12 @@ def refine_perspective(U, w, B, alpha, rho, Rbar, c, n_posit, max_outer, n_inner
             Wc[0, j] = U[0, j] * g
             Wc[1, j] = U[1, j] * g
             ww[j] = w[j] / (g * g)
-        refine_weak(Wc, ww, B, alpha, 0.0, False, E, Rbar, c, max_outer, n_inner, tol, pairs, gamma)
+        refine_weak(Wc, ww, B, alpha, 0.0, False, E, Rbar, c, max_outer, n_inner, tol, edges, Mb)
         perspective_points(B, c, Rbar, w, U, rho, X)
         l1 = 0.0
         for i in range(K):
             l1 += abs(c[i])
-        f = perspective_residual(U, w, rho, X) + alpha * l1 + _symmetry_of(B, c, pairs, gamma)
+        f = perspective_residual(U, w, rho, X) + alpha * l1 + _bone_term_of(B, c, edges, Mb)
         if f < f_best:
             f_best = f
             best_R[:, :] = Rbar
