@@ -160,6 +160,11 @@ def convex_objective(W, w, B, Z, E, alpha, beta):
     return f
 
 
+#: The penalty is adapted at most this many times per frame: a penalty that
+#: keeps changing can cycle instead of converging (0.1% of the bench frames did).
+MAX_ADAPT = 30
+
+
 @njit(cache=True, fastmath=FASTMATH)
 def admm_frame(W, w, B, T, alpha, beta, robust, mu0, max_iter, eps_abs, eps_rel,
                Z, E, history, Bt=None, relax=1.0):
@@ -268,6 +273,7 @@ def admm_frame(W, w, B, T, alpha, beta, robust, mu0, max_iter, eps_abs, eps_rel,
     converged = False
     it = 0
     last_adapt = 0
+    n_adapt = 0
     for it in range(1, max_iter + 1):
         # ---- M-update (Woodbury), all in the P-dimensional image ----
         for r in range(2):
@@ -415,13 +421,14 @@ def admm_frame(W, w, B, T, alpha, beta, robust, mu0, max_iter, eps_abs, eps_rel,
         # tolerances (a factor-2 imbalance triggers mu *= sqrt(imbalance), at
         # most x/÷ 10), at most every 2nd iteration early and every 10th later:
         # 198 instead of 383 iterations on the bench frames at eps_rel 5e-4 ----
-        if it - last_adapt >= (2 if it < 50 else 10):
+        if n_adapt < MAX_ADAPT and it - last_adapt >= (2 if it < 50 else 10):
             # relative residuals (each against its own tolerance scale)
             ratio = (r_pri / eps_pri) / max(s_dual / eps_dual, 1e-300)
             if ratio > 2.0 or ratio < 0.5:
                 mu *= min(max(np.sqrt(ratio), 0.1), 10.0)
                 _refresh_inverse(GtG, mu, H)
                 last_adapt = it
+                n_adapt += 1
     return it, converged
 
 
