@@ -171,8 +171,9 @@ class Lifter:
         heavy weight tilts the answer towards a level view: on the Bandai
         Namco takes the recovered camera elevation was 48% short of the
         truth with ``alpha`` in both stages, 37% with ``alpha / 4``
-        (camera-frame error 76.8 -> 71.9 mm, PA-MPJPE 54.5 -> 54.1 mm; with
-        0 the prior is lost: 63.8 mm PA-MPJPE).
+        (camera-frame error 77.0 -> 72.4 mm at the same 54.6 mm PA-MPJPE;
+        with 0 the prior is lost: 63.8 mm PA-MPJPE). Measured with
+        ``benchmarks/lift_diagnostics.py``.
     symmetry : float, optional
         Weight ``gamma`` of the bone-symmetry term of the refinement (default
         3; 0 turns it off): ``gamma / 2 sum (|left bone| - |right bone|)^2``
@@ -180,12 +181,12 @@ class Lifter:
         shank, shoulder and hip halves), in normalised units. People are
         left-right symmetric, but sparse combinations of the bases need not
         be, and a wrong rotation is often explained by limbs of unequal
-        length: lifted without it, the Bandai Namco poses had 9% median
-        left-right length differences (camera-frame error 107 mm where they
-        were largest, 60 mm where smallest). With it: PA-MPJPE 54.6 -> 50.1
-        mm, camera-frame error 72.4 -> 66.8 mm (5 frames per take), and on
-        the Pose2Sim demo single-view lifts 113 -> 108.5 mm (weights 1-10 all
-        within 0.3 mm).
+        length: lifted without it, the Bandai Namco poses had a 7.5% median
+        left-right length difference (camera-frame error 107 mm in the 10%
+        of frames where it was largest, 60 mm in the half where it was
+        smallest). With it: PA-MPJPE 54.6 -> 50.1 mm, camera-frame error
+        72.4 -> 66.8 mm (5 frames per take), and on the Pose2Sim demo
+        single-view lifts 113.4 -> 108.5 mm (weights 1-10 all within 0.3 mm).
     beta : float, optional
         Outlier weight for ``robust`` (normalised units; default 0.04, chosen on
         the shipped bases with 2 of 15 joints grossly wrong). Joints

@@ -810,7 +810,7 @@ def refine_multistart(W, w, B, alpha, beta, robust, E, Z, lateral, n_starts, max
             cc[i] = c0[i] if (k == 0 and abs(c0[i]) >= PRUNE * c0_max) else 0.0
         if k > 0:
             projected_bases(B, Rc, w, A)
-            lasso_cd(A, Wt, w, alpha, cc, 30, 1e-4, 4)
+            lasso_cd(A, Wt, w, alpha, cc, 100, 1e-6, 10)   # near convergence: small alphas need many passes
         its, conv, f = refine_weak(W, w, B, alpha, beta, robust, Ec, Rc, cc, max_outer, n_inner, tol, edges, Mb)
         total += its
         if f < best_f:
