@@ -191,7 +191,10 @@ plt.show()
 # wrong in 3D (the cluster at the top left): the depth ambiguity of example 1 survives the prior
 # for some poses, and no optimiser can settle it from one image.  The convex relaxation gives a
 # start that is already near the best basin, which is
-# what `Lifter(method="convex+refine")` does (with a faster, compiled version of both steps).
+# what `Lifter(method="convex+refine")` does.  Its refinement moves the rotation and the
+# coefficients together (a Levenberg-Marquardt step on both, so it does not zig-zag along the
+# valley where a turn is traded for a bend) and adds a term that asks left and right limbs for
+# equal lengths: many of the wrong end points above are bent *asymmetrically*.
 # (These poses are compared with the truth after a similarity alignment; the DeepMimic clips
 # are also the bases' training data, so the errors here are optimistic.)
 #

@@ -214,8 +214,8 @@ plt.show()
 # %% [markdown]
 # Blocks whose rotation differs from the common $R$ are where the relaxation is loose: their sum
 # is not of the form $\bar R \sum_i c_i B_i$, and reading one rotation back loses part of the fit
-# (hence the reprojection error above).  The library therefore follows the convex solve with a few
-# sweeps of the original (non-convex) problem started from it: `Lifter(method="convex+refine")`.
+# (hence the reprojection error above).  The library therefore follows the convex solve with a
+# refinement of the original (non-convex) problem started from it: `Lifter(method="convex+refine")`.
 # CVXPY is clear but slow; example 5 solves the same problem with ADMM in a numba kernel.
 
 # %%
