@@ -194,7 +194,7 @@ plt.show()
 # what `Lifter(method="convex+refine")` does.  Its refinement moves the rotation and the
 # coefficients together (a Levenberg-Marquardt step on both, so it does not zig-zag along the
 # valley where a turn is traded for a bend) and adds a term that asks left and right limbs for
-# equal lengths: many of the wrong end points above are bent *asymmetrically*.
+# equal lengths, because a wrong rotation is often explained by limbs of unequal length.
 # (These poses are compared with the truth after a similarity alignment; the DeepMimic clips
 # are also the bases' training data, so the errors here are optimistic.)
 #
