@@ -23,6 +23,9 @@ def add_arguments(parser):
     parser.add_argument("--method", default="convex+refine", help="lifter method (default convex+refine)")
     parser.add_argument("--alpha", type=float, help="override the bases' alpha")
     parser.add_argument("--refine-alpha", type=float, help="sparsity weight of the refinement (default: alpha / 4)")
+    parser.add_argument("--sequence", action="store_true",
+                        help="also lift each take as one person's sequence (Lifter.lift_sequence: shared bone "
+                             "proportions)")
     parser.add_argument("--camera", choices=("weak", "perspective", "both"), default="both",
                         help="projection of the synthetic views (default both)")
     parser.add_argument("--frames-per-take", type=int, default=20,
@@ -33,7 +36,7 @@ def add_arguments(parser):
                              "convex relaxation only (needs pybullet; ~1 min)")
 
 
-def _frames(args):
+def _frames(args, with_takes=False):
     import glob
     import sys
     from pathlib import Path
@@ -48,7 +51,7 @@ def _frames(args):
         if not found:
             raise ValueError(f"no .bvh files in {args.bvh_dir}")
         paths += found
-    poses, ups = [], []
+    poses, ups, takes = [], [], []
     for path in paths + list(args.joints):
         clip = (read_bvh(path, rig=args.rig, mapping=args.map) if path in paths
                 else read_joints(path))
@@ -59,8 +62,11 @@ def _frames(args):
             valid = valid[np.linspace(0, len(valid) - 1, args.frames_per_take).round().astype(int)]
         poses.append(clip.joints3d[valid])
         ups.append(np.broadcast_to(clip.up, (len(valid), 3)))
+        takes.append(np.full(len(valid), len(takes)))
     if not poses:
         raise ValueError("give takes to evaluate: --bvh-dir DIR, --bvh FILES or --joints FILES")
+    if with_takes:
+        return np.concatenate(poses), np.concatenate(ups), len(paths) + len(args.joints), np.concatenate(takes)
     return np.concatenate(poses), np.concatenate(ups), len(paths) + len(args.joints)
 
 
@@ -81,7 +87,7 @@ def _views(poses, ups, seed, perspective):
     return camera3d, keypoints
 
 
-def _score(bases, method, alpha, camera3d, keypoints, perspective, refine_alpha=None):
+def _score(bases, method, alpha, camera3d, keypoints, perspective, refine_alpha=None, takes=None):
     import time
 
     import numpy as np
@@ -94,12 +100,18 @@ def _score(bases, method, alpha, camera3d, keypoints, perspective, refine_alpha=
     lifter = Lifter(bases, method=method, alpha=alpha, refine_alpha=refine_alpha, camera=camera)
     lifter.lift(keypoints[:2])  # compile the kernels outside the timing
     start = time.perf_counter()
-    result = lifter.lift(keypoints)
+    if takes is None:
+        joints3d = lifter.lift(keypoints).joints3d
+    else:   # each take is one person's sequence
+        joints3d = np.empty(keypoints.shape[:2] + (3,))
+        for take in np.unique(takes):
+            rows = takes == take
+            joints3d[rows] = lifter.lift_sequence(keypoints[rows]).joints3d
     elapsed = time.perf_counter() - start
     limbs = [lifter.skeleton.index(j) for j in LIMB_JOINTS]
-    ok = np.all(np.isfinite(result.joints3d), axis=(1, 2))
-    pa = pa_mpjpe(result.joints3d[ok][:, limbs], camera3d[ok][:, limbs]) * 1000.0
-    st = scale_translation_error(result.joints3d[ok][:, limbs], camera3d[ok][:, limbs]) * 1000.0
+    ok = np.all(np.isfinite(joints3d), axis=(1, 2))
+    pa = pa_mpjpe(joints3d[ok][:, limbs], camera3d[ok][:, limbs]) * 1000.0
+    st = scale_translation_error(joints3d[ok][:, limbs], camera3d[ok][:, limbs]) * 1000.0
     return dict(pa=pa, st=st, failed=int(np.count_nonzero(~ok)), ms=1000.0 * elapsed / len(keypoints))
 
 
@@ -111,11 +123,15 @@ def run(args) -> int:
     import numpy as np
 
     try:
-        poses, ups, n_takes = _frames(args)
+        poses, ups, n_takes, takes = _frames(args, with_takes=True)
     except (ValueError, FileNotFoundError) as exc:
         print(f"evaluate: {exc}", file=sys.stderr)
         return 2
-    models = [(f"bases={args.bases} method={args.method}", args.bases, args.method, args.alpha, args.refine_alpha)]
+    models = [(f"bases={args.bases} method={args.method}", args.bases, args.method, args.alpha, args.refine_alpha,
+               None)]
+    if args.sequence:
+        models.append((f"bases={args.bases} method={args.method}, each take a sequence", args.bases, args.method,
+                       args.alpha, args.refine_alpha, takes))
     tmp = tempfile.TemporaryDirectory()
     if args.baseline:
         from ..learn import BasisLearner
@@ -124,16 +140,17 @@ def run(args) -> int:
         training = np.concatenate([read_deepmimic(p).joints3d for p in deepmimic_clips()])
         learner = BasisLearner(n_bases=64, alpha=0.05, mirror=False, n_proportion_copies=0).fit(training)
         path = learner.to_shape_bases(source="baseline").save(Path(tmp.name) / "baseline.npz")
-        models.append(("baseline: 64 DeepMimic bases, no augmentation, method=convex", path, "convex", None, None))
+        models.append(("baseline: 64 DeepMimic bases, no augmentation, method=convex", path, "convex", None, None,
+                       None))
     cameras = ["weak", "perspective"] if args.camera == "both" else [args.camera]
     print(f"evaluate: {len(poses)} frames from {n_takes} take(s); random cameras seed {args.seed}; "
           "errors over the 12 limb joints, mm")
     print(f"{'model':<62} {'camera':<12} {'PA-MPJPE':>9} {'(median)':>9} {'camera-frame':>13} {'(median)':>9} "
           f"{'failed':>7} {'ms/frame':>9}")
-    for label, bases, method, alpha, refine_alpha in models:
+    for label, bases, method, alpha, refine_alpha, sequence in models:
         for camera in cameras:
             camera3d, keypoints = _views(poses, ups, args.seed, camera == "perspective")
-            s = _score(bases, method, alpha, camera3d, keypoints, camera == "perspective", refine_alpha)
+            s = _score(bases, method, alpha, camera3d, keypoints, camera == "perspective", refine_alpha, sequence)
             print(f"{label:<62} {camera:<12} {s['pa'].mean():9.1f} {np.median(s['pa']):9.1f} "
                   f"{s['st'].mean():13.1f} {np.median(s['st']):9.1f} {s['failed']:7d} {s['ms']:9.2f}")
     tmp.cleanup()
