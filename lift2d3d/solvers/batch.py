@@ -78,6 +78,10 @@ def lift_one(Wpx, w, B, Bt, T, mode, robust, alpha, alpha_refine, beta, mu0, max
              X_out, R_out, c_out, E_out, norm_out, info_out):
     """Lift one frame; returns the status code.
 
+    ``alpha`` weights the relaxation's sparsity, ``alpha_refine`` the
+    refinement's; ``edges`` (E, 2) and ``Mb`` (T, E) are the refinement's
+    bone-length terms (0 rows: none); ``Bt`` is ``B`` as (P, 3K), contiguous.
+
     ``norm_out`` = [t0x, t0y, sigma, tau_x, tau_y, rho]; ``info_out`` =
     [objective, admm_iterations, refine_iterations, converged, reprojection_error_px].
     ``X_out`` (3, P): camera-frame points in normalised units (weak: centred
