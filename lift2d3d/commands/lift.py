@@ -37,6 +37,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--alpha", type=float, help="sparsity weight (default: the bases' own)")
     parser.add_argument("--refine-alpha", type=float, help="sparsity weight of the refinement (default: alpha / 4)")
     parser.add_argument("--symmetry", type=float, help="weight of the left-right bone-length term (default 3; 0 = off)")
+    parser.add_argument("--sequence", action="store_true",
+                        help="lift each person's frames (rows equal in the id columns apart from the frame) as one "
+                             "sequence with shared bone proportions (Lifter.lift_sequence; pooled per chunk)")
     parser.add_argument("--camera", default="weak", choices=("weak", "perspective"),
                         help="camera model (default: %(default)s); perspective needs --focal and --principal")
     parser.add_argument("--focal", type=float, help="focal length in pixels (perspective camera)")
@@ -61,6 +64,8 @@ def _error(message: str, code: int = 2) -> int:
 
 
 def run(args) -> int:
+    if args.scheduler and args.sequence:
+        return _error("--sequence is not available with --scheduler yet; lift the file without --scheduler")
     if args.scheduler:
         from ..distributed.command import run_distributed
         return run_distributed(args)
@@ -91,12 +96,14 @@ def run(args) -> int:
     except (BasesFileError, ValueError) as exc:
         return _error(str(exc))
     settings = {"bases": str(args.bases), "method": args.method, "alpha": lifter.alpha,
-                "refine_alpha": lifter.refine_alpha, "symmetry": lifter.symmetry, "camera": args.camera,
+                "refine_alpha": lifter.refine_alpha, "symmetry": lifter.symmetry, "sequence": args.sequence,
+                "camera": args.camera,
                 "focal": args.focal, "principal": args.principal}
     try:
         summary = lift_file(args.input, args.output, lifter, format=args.format, layout=args.layout,
                             delimiter=args.delimiter, chunk_rows=args.chunk_size, resume=args.resume,
-                            progress=False if args.quiet else args.progress, settings=settings, log=say)
+                            progress=False if args.quiet else args.progress, settings=settings, log=say,
+                            sequence=args.sequence)
     except (KeypointFormatError, ValueError) as exc:
         return _error(str(exc))
     except OSError as exc:

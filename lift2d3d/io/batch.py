@@ -29,7 +29,8 @@ from .table import BAD_INPUT, KeypointFormatError, KeypointTable, flag_duplicate
 from .writers import (RESULT_COLUMNS, check_suffix, csv_header, join_csv_parts, read_part, write_csv_part,
                       write_lifted, write_part)
 
-__all__ = ["lift_table", "lift_keypoints", "lift_file", "output_columns", "BatchSummary", "LIFTED_STATUSES"]
+__all__ = ["lift_table", "lift_keypoints", "lift_file", "output_columns", "person_groups", "BatchSummary",
+           "LIFTED_STATUSES"]
 
 #: Statuses of rows that carry a 3D pose.
 LIFTED_STATUSES = ("ok", "not_converged")
@@ -41,12 +42,27 @@ def output_columns(id_columns, joint_names) -> list:
     return list(id_columns) + [f"{j}_{a}" for j in joint_names for a in "xyz"] + list(RESULT_COLUMNS)
 
 
-def lift_keypoints(table: KeypointTable, lifter) -> pd.DataFrame:
+#: Id columns that number frames in time rather than name a person or a video.
+TIME_COLUMNS = ("frame", "frame_id", "frame_idx", "frame_index", "time", "timestamp", "t")
+
+
+def person_groups(ids: pd.DataFrame, rows: np.ndarray) -> list:
+    """Row indices per person: rows equal in every id column except the time ones (:data:`TIME_COLUMNS`)."""
+    keys = [c for c in ids.columns if str(c).lower() not in TIME_COLUMNS]
+    if not keys or len(rows) == 0:
+        return [rows]
+    groups = ids.iloc[rows][keys].astype(str).groupby(keys, sort=False).indices
+    return [rows[g] for g in groups.values()]
+
+
+def lift_keypoints(table: KeypointTable, lifter, sequence: bool = False) -> pd.DataFrame:
     """Map a :class:`KeypointTable` onto ``lifter``'s skeleton, lift it, and tabulate the result.
 
     Rows with a reader problem are not lifted: they get status ``bad_input``
     and the problem as their message.  The output has one row per input row,
-    in input order (see :func:`output_columns`).
+    in input order (see :func:`output_columns`).  ``sequence``: the rows of
+    each person (:func:`person_groups`) are lifted together by
+    :meth:`Lifter.lift_sequence`, sharing bone proportions.
     """
     joints = tuple(lifter.joint_names)
     clash = [c for c in table.ids.columns if c in set(output_columns([], joints))]
@@ -61,13 +77,17 @@ def lift_keypoints(table: KeypointTable, lifter) -> pd.DataFrame:
     message = table.problems.astype(object).copy()
     error = np.full(n, np.nan)
     iterations = np.zeros(n, dtype=np.int64)
-    if good.any():
-        result = lifter.lift(keypoints[good], scores[good])
-        xyz[good] = result.joints3d
-        status[good] = result.status
-        message[good] = result.message
-        error[good] = result.reprojection_error
-        iterations[good] = result.iterations
+    rows = np.flatnonzero(good)
+    for group in (person_groups(table.ids, rows) if sequence else [rows]):
+        if len(group) == 0:
+            continue
+        lift = lifter.lift_sequence if sequence else lifter.lift
+        result = lift(keypoints[group], scores[group])
+        xyz[group] = result.joints3d
+        status[group] = result.status
+        message[group] = result.message
+        error[group] = result.reprojection_error
+        iterations[group] = result.iterations
     columns = {c: table.ids[c].to_numpy() for c in table.ids.columns}
     for j, joint in enumerate(joints):
         for a, axis in enumerate("xyz"):
@@ -195,7 +215,7 @@ def _progress_bar(show, total):
 
 
 def lift_file(input, output, lifter, format=None, layout=None, delimiter=None, chunk_rows=5000, resume=False,
-              progress=None, settings=None, log=None) -> BatchSummary:
+              progress=None, settings=None, log=None, sequence=False) -> BatchSummary:
     """Lift a keypoint file to a CSV/JSON/NPZ output, streaming in chunks.
 
     Parameters
@@ -218,6 +238,10 @@ def lift_file(input, output, lifter, format=None, layout=None, delimiter=None, c
         JSON-able description of the lifter options, compared on resume.
     log : callable(str), optional
         Receives the lines describing what is being done (layout, mapping).
+    sequence : bool
+        Lift each person's rows (equal id columns apart from the frame) as one
+        sequence with shared bone proportions (:meth:`Lifter.lift_sequence`);
+        a person whose rows span several chunks is pooled per chunk.
 
     Returns
     -------
@@ -299,7 +323,7 @@ def lift_file(input, output, lifter, format=None, layout=None, delimiter=None, c
                 counts = json.loads(counts_path.read_text())
             else:
                 t0 = time.perf_counter()
-                lifted = lift_keypoints(table, lifter)
+                lifted = lift_keypoints(table, lifter, sequence)
                 summary.seconds_lift += time.perf_counter() - t0
                 t0 = time.perf_counter()
                 counts = {k: int(v) for k, v in lifted["status"].value_counts().items()}
