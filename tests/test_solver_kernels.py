@@ -164,7 +164,7 @@ def test_damped_step_matches_dense_solve(n):
     g = rng.standard_normal(n)
     hd = (Jt ** 2).sum(axis=1) + 1e-12
     H = np.empty((n, n))
-    normal_matrix(Jt, hd, n, H)
+    normal_matrix(Jt, n, H)
     np.testing.assert_allclose(H, Jt @ Jt.T, rtol=1e-12, atol=1e-12 * np.abs(H).max())
     work = [np.empty((n, n)), np.empty(n), np.zeros((n, n))]
     for lam in (1e-9, 1e-4, 1.0, 1e3):

@@ -124,14 +124,10 @@ def fit_terms(R, w, E, beta):
     sw = 0.0
     for j in range(P):
         sw += w[j]
+    _weighted_centre(R, w, sw, R)
     f = 0.0
     for r in range(2):
-        acc = 0.0
         for j in range(P):
-            acc += w[j] * R[r, j]
-        mean = acc / sw
-        for j in range(P):
-            R[r, j] -= mean
             f += 0.5 * w[j] * R[r, j] * R[r, j]
     if beta > 0.0:
         for r in range(2):

@@ -190,7 +190,8 @@ def polar_numpy(A):
 def cholesky_factor(A, n, L):
     """Lower Cholesky factor of ``A[:n, :n]`` into ``L``; False if not positive definite.
 
-    Column by column, each column scaled by the reciprocal of its pivot (one
+    Written out rather than calling LAPACK so that a frame gives bit-identical
+    results whichever thread solves it.  Column by column, each column scaled by the reciprocal of its pivot (one
     division per column, not per entry).
     """
     for j in range(n):
@@ -223,18 +224,3 @@ def cholesky_substitute(L, b, n, out):
         for k in range(i + 1, n):
             acc -= L[k, i] * out[k]
         out[i] = acc / L[i, i]
-
-
-@njit(cache=True)
-def cholesky_solve(A, b, n, out):
-    """Solve ``A[:n, :n] x = b[:n]`` for symmetric positive definite A (plain loops, no BLAS).
-
-    Written out rather than calling LAPACK so that a frame gives bit-identical
-    results whichever thread solves it.  Returns False if A is not positive
-    definite (to working precision).
-    """
-    L = np.zeros((n, n))
-    if not cholesky_factor(A, n, L):
-        return False
-    cholesky_substitute(L, b, n, out)
-    return True

@@ -121,7 +121,7 @@ def _centre_rows(X, w, sw):
 @njit(cache=True, fastmath=FASTMATH)
 def weak_objective(W, w, B, Rbar, c, E, alpha, beta, edges, Mb):
     """Objective (2), with the bone-length terms ``Mb`` (none when it has 0 rows)."""
-    K, P = B.shape[0], B.shape[2]
+    P = B.shape[2]
     S = np.empty((3, P))
     _shape(B, c, S)
     R = np.empty((2, P))
@@ -131,10 +131,7 @@ def weak_objective(W, w, B, Rbar, c, E, alpha, beta, edges, Mb):
             for a in range(3):
                 acc -= Rbar[r, a] * S[a, j]
             R[r, j] = acc
-    f = fit_terms(R, w, E, beta)
-    for i in range(K):
-        f += alpha * abs(c[i])
-    return f + _bone_term_of(B, c, edges, Mb)
+    return fit_terms(R, w, E, beta) + _prior_terms(S, c, alpha, edges, Mb)
 
 
 @njit(cache=True, fastmath=FASTMATH)
@@ -361,15 +358,15 @@ def bone_residuals(S, edges, Mb, lengths, units, out):
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def _bone_term_of(B, c, edges, Mb):
-    """The bone-length term of the shape ``sum_i c_i B_i`` (0 without terms)."""
+def _prior_terms(S, c, alpha, edges, Mb):
+    """``alpha ||c||_1`` plus the bone-length term of the shape ``S = sum_i c_i B_i``: the prior of (2)."""
+    f = 0.0
+    for i in range(c.shape[0]):
+        f += alpha * abs(c[i])
     if Mb.shape[0] == 0:
-        return 0.0
-    P = B.shape[2]
-    S = np.empty((3, P))
-    _shape(B, c, S)
+        return f
     E = edges.shape[0]
-    return bone_residuals(S, edges, Mb, np.empty(E), np.empty((E, 3)), np.empty(Mb.shape[0]))
+    return f + bone_residuals(S, edges, Mb, np.empty(E), np.empty((E, 3)), np.empty(Mb.shape[0]))
 
 
 @njit(cache=True, fastmath=FASTMATH)
@@ -394,15 +391,11 @@ def _lm_objective(Wc, w, sw, B, R, c, alpha, S, X, res, edges, Mb, lengths, unit
 
 
 @njit(cache=True, fastmath=FASTMATH)
-def normal_matrix(Jt, hd, n, H):
-    """``H = J^T J`` (n x n) from the first ``n`` rows of ``Jt`` (the Jacobian transposed).
-
-    ``hd`` holds ``diag(J^T J) + 1e-12`` (computed with the gradient).
-    """
+def normal_matrix(Jt, n, H):
+    """``H = J^T J`` (n x n) from the first ``n`` rows of ``Jt`` (the Jacobian transposed)."""
     m2 = Jt.shape[1]
     for a in range(n):
-        H[a, a] = hd[a] - 1e-12
-        for b in range(a + 1, n):
+        for b in range(a, n):
             acc = 0.0
             for q in range(m2):
                 acc += Jt[a, q] * Jt[b, q]
@@ -414,7 +407,8 @@ def normal_matrix(Jt, hd, n, H):
 def damped_step(H, g, hd, n, lam, Hd, mg, L, step):
     """Solve ``(H + lam diag(h)) step = -g`` (Levenberg-Marquardt); False if not positive definite.
 
-    ``Hd``, ``mg``, ``L`` are work arrays.
+    ``hd`` is the damping's scale ``h`` (``diag(H) + 1e-12``); ``Hd``, ``mg``,
+    ``L`` are work arrays.
     """
     for a in range(n):
         for b in range(n):
@@ -582,15 +576,14 @@ def lm_weak(Wc, w, B, alpha, R, c, max_iter, tol, edges, Mb):
             wres[P + j] = sqw[j] * res[1, j]
         for a in range(n):
             acc = 0.0
-            hh = 0.0
             for q in range(m2):
                 acc += Jt[a, q] * wres[q]
-                hh += Jt[a, q] * Jt[a, q]
             g[a] = acc
             if a >= 3:
                 g[a] += alpha * sg[a - 3]
-            hd[a] = hh + 1e-12
-        normal_matrix(Jt, hd, n, H)
+        normal_matrix(Jt, n, H)
+        for a in range(n):
+            hd[a] = H[a, a] + 1e-12
         gnorm = 0.0
         for a in range(n):
             gnorm = max(gnorm, abs(g[a]))
@@ -911,18 +904,17 @@ def refine_perspective(U, w, B, alpha, rho, Rbar, c, n_posit, max_outer, n_inner
     objective : float
         ``1/2 sum_j w_j ||u'_j - proj_j||^2 + alpha ||c||_1``.
     """
-    K, P = B.shape[0], B.shape[2]
+    P = B.shape[2]
     X = np.empty((3, P))
+    S = np.empty((3, P))
     Wc = np.empty((2, P))
     ww = np.empty(P)
     E = np.zeros((2, P))
     best_R = Rbar.copy()
     best_c = c.copy()
     perspective_points(B, c, Rbar, w, U, rho, X)
-    l1 = 0.0
-    for i in range(K):
-        l1 += abs(c[i])
-    f_best = perspective_residual(U, w, rho, X) + alpha * l1 + _bone_term_of(B, c, edges, Mb)
+    _shape(B, c, S)
+    f_best = perspective_residual(U, w, rho, X) + _prior_terms(S, c, alpha, edges, Mb)
     f_prev = f_best
     converged = False
     rounds = 0
@@ -934,10 +926,8 @@ def refine_perspective(U, w, B, alpha, rho, Rbar, c, n_posit, max_outer, n_inner
             ww[j] = w[j] / (g * g)
         refine_weak(Wc, ww, B, alpha, 0.0, False, E, Rbar, c, max_outer, n_inner, tol, edges, Mb)
         perspective_points(B, c, Rbar, w, U, rho, X)
-        l1 = 0.0
-        for i in range(K):
-            l1 += abs(c[i])
-        f = perspective_residual(U, w, rho, X) + alpha * l1 + _bone_term_of(B, c, edges, Mb)
+        _shape(B, c, S)
+        f = perspective_residual(U, w, rho, X) + _prior_terms(S, c, alpha, edges, Mb)
         if f < f_best:
             f_best = f
             best_R[:, :] = Rbar
