@@ -34,13 +34,9 @@ def pitch_slope(lifted, truth, elevation):
     """Slope of the residual pitch (degrees) against the camera elevation (degrees)."""
     from scipy.spatial.transform import Rotation
 
-    pitch = np.empty(len(lifted))
-    for n, (a, b) in enumerate(zip(lifted, truth)):
-        a = a - a.mean(axis=0)
-        b = b - b.mean(axis=0)
-        U, _, Vt = np.linalg.svd(b.T @ a)
-        D = np.diag([1.0, 1.0, np.sign(np.linalg.det(U @ Vt))])
-        pitch[n] = np.degrees(Rotation.from_matrix(U @ D @ Vt).as_rotvec()[0])
+    from lift2d3d.mocap.views import procrustes_rotations
+
+    pitch = np.degrees(Rotation.from_matrix(procrustes_rotations(lifted, truth)).as_rotvec()[:, 0])
     return float(np.polyfit(elevation, pitch, 1)[0])
 
 
@@ -68,7 +64,7 @@ def main(argv=None):
 
     ns = argparse.Namespace(bvh=[], bvh_dir=args.bvh_dir, joints=[], rig=None, map=None,
                             frames_per_take=args.frames_per_take)
-    poses, ups, n_takes = evaluate._frames(ns)
+    poses, ups, n_takes, _ = evaluate._frames(ns)
     camera3d, keypoints = evaluate._views(poses, ups, args.seed, False)
     # the same draw of cameras as evaluate._views, for the elevations
     elevation = random_views(len(poses), np.random.default_rng(args.seed))[0][:, 1]

@@ -49,7 +49,7 @@ def main(argv=None):
 
     ns = argparse.Namespace(bvh=[], bvh_dir=args.bvh_dir, joints=[], rig=None, map=None,
                             frames_per_take=args.frames_per_take)
-    poses, ups, n_takes = evaluate._frames(ns)
+    poses, ups, n_takes, _ = evaluate._frames(ns)
     camera3d, keypoints = evaluate._views(poses, ups, args.seed, False)
     lifter = Lifter(args.bases, alpha=args.alpha)
     result = lifter.lift(keypoints)

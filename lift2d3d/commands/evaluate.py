@@ -36,7 +36,7 @@ def add_arguments(parser):
                              "convex relaxation only (needs pybullet; ~1 min)")
 
 
-def _frames(args, with_takes=False):
+def _frames(args):
     import glob
     import sys
     from pathlib import Path
@@ -65,9 +65,7 @@ def _frames(args, with_takes=False):
         takes.append(np.full(len(valid), len(takes)))
     if not poses:
         raise ValueError("give takes to evaluate: --bvh-dir DIR, --bvh FILES or --joints FILES")
-    if with_takes:
-        return np.concatenate(poses), np.concatenate(ups), len(paths) + len(args.joints), np.concatenate(takes)
-    return np.concatenate(poses), np.concatenate(ups), len(paths) + len(args.joints)
+    return np.concatenate(poses), np.concatenate(ups), len(paths) + len(args.joints), np.concatenate(takes)
 
 
 def _views(poses, ups, seed, perspective):
@@ -123,7 +121,7 @@ def run(args) -> int:
     import numpy as np
 
     try:
-        poses, ups, n_takes, takes = _frames(args, with_takes=True)
+        poses, ups, n_takes, takes = _frames(args)
     except (ValueError, FileNotFoundError) as exc:
         print(f"evaluate: {exc}", file=sys.stderr)
         return 2

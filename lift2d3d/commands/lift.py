@@ -63,6 +63,18 @@ def _error(message: str, code: int = 2) -> int:
     return code
 
 
+def lifter_options(args) -> dict:
+    """The :class:`~lift2d3d.lifter.Lifter` keyword arguments (bar bases and threads) the options describe.
+
+    Shared by the single-process and the ``--scheduler`` paths; a ValueError
+    names the option at fault.
+    """
+    from ..lifter import Camera
+
+    return dict(method=args.method, alpha=args.alpha, refine_alpha=args.refine_alpha, symmetry=args.symmetry,
+                camera=Camera.from_options(args.camera, args.focal, args.principal))
+
+
 def run(args) -> int:
     if args.scheduler and args.sequence:
         return _error("--sequence is not available with --scheduler yet; lift the file without --scheduler")
@@ -75,11 +87,11 @@ def run(args) -> int:
     args.input = args.input[0]
     from ..bases import BasesFileError
     from ..io import KeypointFormatError, lift_file
-    from ..lifter import Camera, Lifter
+    from ..lifter import Lifter
 
     say = (lambda text: None) if args.quiet else (lambda text: print(text, file=sys.stderr))
     try:
-        camera = Camera.from_options(args.camera, args.focal, args.principal)
+        options = lifter_options(args)
     except ValueError as exc:
         return _error(str(exc))
     if args.workers is not None:
@@ -91,8 +103,7 @@ def run(args) -> int:
     if args.chunk_size < 1:
         return _error("--chunk-size must be at least 1")
     try:
-        lifter = Lifter(bases=args.bases, method=args.method, alpha=args.alpha, refine_alpha=args.refine_alpha,
-                        symmetry=args.symmetry, camera=camera, n_threads=args.workers)
+        lifter = Lifter(bases=args.bases, n_threads=args.workers, **options)
     except (BasesFileError, ValueError) as exc:
         return _error(str(exc))
     settings = {"bases": str(args.bases), "method": args.method, "alpha": lifter.alpha,

@@ -47,19 +47,17 @@ def run_distributed(args) -> int:
         input or an option was unusable (the other inputs are written).
     """
     from ..bases import BasesFileError
-    from ..lifter import Camera
+    from ..commands.lift import lifter_options
     from .engine import lift_files
 
     if getattr(args, "resume", False):
         return _error("--resume is not needed with --scheduler: finished outputs are complete, so rerun the "
                       "inputs that failed")
     try:
-        camera = Camera.from_options(args.camera, args.focal, args.principal)
+        options = lifter_options(args)
     except ValueError as exc:
         return _error(str(exc))
     inputs = args.input if isinstance(args.input, (list, tuple)) else [args.input]
-    options = dict(method=args.method, alpha=args.alpha, refine_alpha=args.refine_alpha, symmetry=args.symmetry,
-                   camera=camera)
     if args.workers is not None:
         options["n_threads"] = args.workers
     try:

@@ -78,10 +78,10 @@ def lift_keypoints(table: KeypointTable, lifter, sequence: bool = False) -> pd.D
     error = np.full(n, np.nan)
     iterations = np.zeros(n, dtype=np.int64)
     rows = np.flatnonzero(good)
+    lift = lifter.lift_sequence if sequence else lifter.lift
     for group in (person_groups(table.ids, rows) if sequence else [rows]):
         if len(group) == 0:
             continue
-        lift = lifter.lift_sequence if sequence else lifter.lift
         result = lift(keypoints[group], scores[group])
         xyz[group] = result.joints3d
         status[group] = result.status

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["camera_rotation", "random_views", "project_views", "similarity_align", "pa_mpjpe",
-           "scale_translation_error"]
+__all__ = ["camera_rotation", "random_views", "project_views", "similarity_align", "procrustes_rotations",
+           "pa_mpjpe", "scale_translation_error"]
 
 
 def camera_rotation(azimuth: float, elevation: float, roll: float, up=(0.0, 1.0, 0.0)) -> np.ndarray:
@@ -83,6 +83,24 @@ def project_views(joints3d: np.ndarray, angles: np.ndarray, distances: np.ndarra
     return camera3d, keypoints + np.asarray(principal)
 
 
+def _rotations(p, t):
+    """Rotations (n, 3, 3), no reflections, taking centred ``p`` (n, P, 3) closest to ``t``; and ``trace(R p^T t)``."""
+    U, S, Vt = np.linalg.svd(np.einsum("npi,npj->nij", p, t))
+    d = np.sign(np.linalg.det(np.einsum("nij,njk->nik", np.transpose(Vt, (0, 2, 1)), np.transpose(U, (0, 2, 1)))))
+    D = np.tile(np.eye(3), (len(p), 1, 1))
+    D[:, 2, 2] = d
+    return np.transpose(Vt, (0, 2, 1)) @ D @ np.transpose(U, (0, 2, 1)), np.einsum("ni,nii->n", S, D)
+
+
+def procrustes_rotations(predicted: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """Rotations (n, 3, 3) that best turn ``predicted`` (n, P, 3) onto ``truth`` about their centroids.
+
+    The rotation of :func:`similarity_align`; no reflections.
+    """
+    return _rotations(predicted - predicted.mean(axis=1, keepdims=True),
+                      truth - truth.mean(axis=1, keepdims=True))[0]
+
+
 def similarity_align(predicted: np.ndarray, truth: np.ndarray, rotate: bool = True) -> np.ndarray:
     """Align ``predicted`` (n, P, 3) to ``truth`` by scale, translation and (optionally) rotation.
 
@@ -93,15 +111,9 @@ def similarity_align(predicted: np.ndarray, truth: np.ndarray, rotate: bool = Tr
     mu_t = truth.mean(axis=1, keepdims=True)
     p, t = predicted - mu_p, truth - mu_t
     if rotate:
-        H = np.einsum("npi,npj->nij", p, t)
-        U, S, Vt = np.linalg.svd(H)
-        d = np.sign(np.linalg.det(np.einsum("nij,njk->nik", np.transpose(Vt, (0, 2, 1)),
-                                            np.transpose(U, (0, 2, 1)))))
-        D = np.tile(np.eye(3), (len(p), 1, 1))
-        D[:, 2, 2] = d
-        R = np.transpose(Vt, (0, 2, 1)) @ D @ np.transpose(U, (0, 2, 1))
+        R, fit = _rotations(p, t)
         p = np.einsum("nij,npj->npi", R, p)
-        scale = np.einsum("ni,nii->n", S, D) / np.sum(p ** 2, axis=(1, 2))
+        scale = fit / np.sum(p ** 2, axis=(1, 2))
     else:
         scale = np.sum(p * t, axis=(1, 2)) / np.sum(p * p, axis=(1, 2))
     return scale[:, None, None] * p + mu_t
