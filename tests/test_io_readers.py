@@ -284,6 +284,9 @@ def test_rows_with_too_many_fields_are_skipped_with_a_note(tmp_path):
     table = read_keypoints(path)
     assert table.ids["frame"].tolist() == [0, 2]
     assert any("Skipping line 3" in note for note in table.notes)
+    # the note names the file as it is, braces included
+    braces = write(tmp_path / "take{1}.csv", "frame,nose_x,nose_y\n0,1,2\n1,1,2,3\n")
+    assert any(note.startswith(f"{braces}: Skipping line 3") for note in read_keypoints(braces).notes)
 
 
 def test_broken_csv_structure_is_a_clear_error(tmp_path):

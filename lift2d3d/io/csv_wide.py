@@ -237,7 +237,7 @@ def iter_wide_csv(path, format=None, delimiter=None, chunk_rows=10_000, block=No
     coordinate_columns = [c for cols in joints.values() for c in cols.values()]
     if block is None:
         source, header_row, encoding, rows_before = path, 0, "utf-8-sig", 0
-        where_skipped = f"{path}: {{}} (line skipped)"
+        where, skipped = path, "line skipped"
     else:
         byte_start, byte_stop, rows_before, label = block
         with open(path, "rb") as handle:
@@ -246,7 +246,7 @@ def iter_wide_csv(path, format=None, delimiter=None, chunk_rows=10_000, block=No
         if not data.strip():
             return
         source, header_row, encoding = io.BytesIO(data), None, "utf-8"
-        where_skipped = f"{label}: {{}} (block-relative line, skipped)"
+        where, skipped = label, "block-relative line, skipped"
     reader = open_csv_chunks(source, sep=delimiter, encoding=encoding, encoding_errors="replace",
                              chunksize=chunk_rows, names=header, header=header_row,
                              dtype={c: str for c in id_columns}, keep_default_na=False,
@@ -260,7 +260,7 @@ def iter_wide_csv(path, format=None, delimiter=None, chunk_rows=10_000, block=No
         first_line = rows_before + 2
         table = table_from_wide(chunk, source=str(path), classified=(id_columns, joints, skeleton),
                                 where=lambda r, f=first_line: f"line {f + r}", layout="csv-wide")
-        table.notes.extend(where_skipped.format(m) for m in bad.messages)
+        table.notes.extend(f"{where}: {m} ({skipped})" for m in bad.messages)
         table.line_numbers = np.arange(first_line, first_line + len(chunk))
         table.line_label = "line"
         rows_before += len(chunk)
