@@ -16,7 +16,9 @@ calibration ``Calib.qca.txt``), downloaded with pip into ``--data``.
    mid-hips); median and 95th percentile over all frames and the 33 landmarks
    (and over the 17 COCO joints).  Targets: median <= 2%, p95 <= 5%.
 2. Multi-view.  Our 2D keypoints from the 4 calibrated cameras are
-   triangulated (undistorted, score-weighted DLT) to 3D; each single view is
+   triangulated (undistorted, score-weighted DLT, excluding per joint the
+   cameras whose reprojection error exceeds 50 px, as Pose2Sim does; the
+   plain all-view DLT is reported too) to 3D; each single view is
    lifted with ``Lifter`` (weak perspective, shipped bases) and compared with
    the triangulation after Procrustes alignment (PA-MPJPE, mm, 12 limb
    joints).  Target: <= 60 mm.
@@ -144,44 +146,79 @@ def read_qca(path: Path) -> dict:
     return cameras
 
 
-def triangulate(points: np.ndarray, weights: np.ndarray, cameras: list) -> tuple[np.ndarray, np.ndarray]:
-    """Score-weighted DLT.
+def triangulate(points: np.ndarray, weights: np.ndarray, cameras: list,
+                max_reprojection_px: float | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Score-weighted DLT, optionally excluding cameras that disagree.
 
-    points : (n_views, N, P, 2) pixels; weights : (n_views, N, P)
-    Returns X (N, P, 3) metres (NaN with fewer than 2 views) and the mean
-    reprojection error (N, P) pixels.
+    points : (n_views, N, P, 2) pixels; weights : (n_views, N, P); views with
+    a weight below 0.3 are not used.  With ``max_reprojection_px`` each joint
+    is triangulated from the largest subset of its views (at least 2) whose
+    worst reprojection error is below the threshold, the lowest worst error
+    breaking ties, as Pose2Sim's triangulation excludes cameras; a joint with
+    no such subset is NaN.  Without it every usable view is used.
+
+    Returns X (N, P, 3) metres (NaN with fewer than 2 views), the mean
+    reprojection error over the views used (N, P) pixels, and the number of
+    views used (N, P).
     """
+    import itertools
+
     import cv2
     n_views, n, p, _ = points.shape
     norm = np.empty_like(points)
-    projections = []
+    projections, rvecs = [], []
     for v, (K, dist, R, t) in enumerate(cameras):
         und = cv2.undistortPoints(points[v].reshape(-1, 1, 2).astype(np.float64), K, dist)
         norm[v] = und.reshape(n, p, 2)
         projections.append(np.hstack([R, t[:, None]]))
+        rvecs.append(cv2.Rodrigues(R)[0])
+
+    def solve(i, j, views):
+        rows = []
+        for v in views:
+            x, y = norm[v, i, j]
+            rows += [weights[v, i, j] * (x * projections[v][2] - projections[v][0]),
+                     weights[v, i, j] * (y * projections[v][2] - projections[v][1])]
+        _, _, vt = np.linalg.svd(np.array(rows))
+        X = vt[-1, :3] / vt[-1, 3]
+        errors = [np.linalg.norm(cv2.projectPoints(X[None], rvecs[v], cameras[v][3], cameras[v][0],
+                                                   cameras[v][1])[0].ravel() - points[v, i, j]) for v in views]
+        return X, errors
+
     X = np.full((n, p, 3), np.nan)
     err = np.full((n, p), np.nan)
+    used = np.zeros((n, p), dtype=int)
     for i in range(n):
         for j in range(p):
-            rows = []
-            for v in range(n_views):
-                w = weights[v, i, j]
-                if not (w > 0.3 and np.isfinite(norm[v, i, j]).all()):
-                    continue
-                x, y = norm[v, i, j]
-                P = projections[v]
-                rows += [w * (x * P[2] - P[0]), w * (y * P[2] - P[1])]
-            if len(rows) < 4:
+            usable = [v for v in range(n_views)
+                      if weights[v, i, j] > 0.3 and np.isfinite(norm[v, i, j]).all()]
+            if len(usable) < 2:
                 continue
-            _, _, vt = np.linalg.svd(np.array(rows))
-            X[i, j] = vt[-1, :3] / vt[-1, 3]
-            errs = []
-            for v, (K, dist, R, t) in enumerate(cameras):
-                if weights[v, i, j] > 0.3:
-                    proj, _ = cv2.projectPoints(X[i, j][None], cv2.Rodrigues(R)[0], t, K, dist)
-                    errs.append(np.linalg.norm(proj.ravel() - points[v, i, j]))
-            err[i, j] = np.mean(errs)
-    return X, err
+            if max_reprojection_px is None:
+                X[i, j], errors = solve(i, j, usable)
+                err[i, j], used[i, j] = np.mean(errors), len(usable)
+                continue
+            best = None
+            for size in range(len(usable), 1, -1):
+                for views in itertools.combinations(usable, size):
+                    point, errors = solve(i, j, views)
+                    if max(errors) < max_reprojection_px and (best is None or max(errors) < best[0]):
+                        best = (max(errors), point, np.mean(errors), size)
+                if best is not None:
+                    break
+            if best is not None:
+                _, X[i, j], err[i, j], used[i, j] = best
+    return X, err, used
+
+
+def bone_length_variation(X3: np.ndarray, skeleton) -> float:
+    """Median over bones of the coefficient of variation of the bone's length over frames.
+
+    A rigid skeleton's bones keep their length, so this measures how
+    self-consistent a triangulated reference is, independently of any lifter.
+    """
+    lengths = np.stack([np.linalg.norm(X3[:, a] - X3[:, b], axis=1) for a, b in skeleton.edge_indices()], axis=1)
+    return float(np.nanmedian(np.nanstd(lengths, axis=0) / np.nanmean(lengths, axis=0)))
 
 
 def procrustes_error(pred: np.ndarray, ref: np.ndarray) -> float:
@@ -198,15 +235,17 @@ def procrustes_error(pred: np.ndarray, ref: np.ndarray) -> float:
 
 # ----------------------------------------------------------------------------- parts
 
-def run_ours(frames: np.ndarray, detector) -> tuple[np.ndarray, np.ndarray]:
+def run_ours(frames: np.ndarray, detector) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Keypoints (N, 33, 2), scores (N, 33) and the model's world landmarks (N, 33, 3)."""
     detector.reset()
     kp = np.full((len(frames), 33, 2), np.nan)
     sc = np.zeros((len(frames), 33))
+    world = np.full((len(frames), 33, 3), np.nan)
     for i, frame in enumerate(frames):
         result = detector.process(frame)
         if result.n_people:
-            kp[i], sc[i] = result.keypoints[0], result.scores[0]
-    return kp, sc
+            kp[i], sc[i], world[i] = result.keypoints[0], result.scores[0], result.world[0]
+    return kp, sc, world
 
 
 def agreement(ours: np.ndarray, oracle: np.ndarray) -> dict:
@@ -226,53 +265,103 @@ def agreement(ours: np.ndarray, oracle: np.ndarray) -> dict:
             "_rel": rel}
 
 
-def multiview(keypoints: dict, scores: dict, calib: dict, bases: str) -> dict:
+#: Camera exclusion threshold of the multi-view reference, pixels (1080x1920 views).  Chosen by
+#: the reference's own consistency, not by the lifter: on the demo, the median bone-length
+#: variation over frames is 0.125 with every view, 0.30 / 0.073 / 0.057 / 0.059 / 0.118 with
+#: thresholds 15 / 30 / 50 / 80 / 120 px (tight thresholds leave two-view joints, which agree
+#: with any two rays).
+REFERENCE_MAX_REPROJECTION_PX = 50.0
+
+
+def _swap_left_right(skeleton) -> list:
+    order = list(range(skeleton.n_joints))
+    for j, name in enumerate(skeleton.joints):
+        for a, b in (("left_", "right_"), ("right_", "left_")):
+            if name.startswith(a):
+                order[j] = skeleton.index(b + name[len(a):])
+    return order
+
+
+def multiview(keypoints: dict, scores: dict, calib: dict, bases: str, world: dict | None = None) -> dict:
+    """Single-view lifts against 4-camera triangulations of the same 2D keypoints.
+
+    Two references: every usable view per joint (plain DLT), and camera
+    exclusion (:data:`REFERENCE_MAX_REPROJECTION_PX`).  Also reports, per
+    view, the frames whose detected left/right labels are swapped (the
+    swapped 2D keypoints are closer to the reference's reprojection).  With
+    ``world`` (the landmark model's own hip-centred 3D, per view), scores it
+    against the same reference: a learned single-view 3D estimate from the
+    same network, for scale.
+    """
+    import cv2
+
     from lift2d3d.detect.table import to_skeleton
     from lift2d3d.lifter import Lifter
     from lift2d3d.mapping import map_keypoints
-    from lift2d3d.skeletons import LIMB_JOINTS
+    from lift2d3d.skeletons import LIMB_JOINTS, get_skeleton
 
     cams = [c for c in CAMERAS if c in keypoints]
+    cameras = [calib[c] for c in cams]
     n = min(len(keypoints[c]) for c in cams)
     coco = {c: to_skeleton(keypoints[c][:n], scores[c][:n], "coco17") for c in cams}
     pts = np.stack([coco[c][0] for c in cams])
     wts = np.stack([coco[c][1] for c in cams])
-    X, reproj = triangulate(pts, wts, [calib[c] for c in cams])
     lifter = Lifter(bases=bases)
     body = lifter.skeleton
     limbs = [body.index(j) for j in LIMB_JOINTS]
-    # The triangulated coco17 joints mapped like the 2D ones (pelvis = mid-hips, head = mid-ears).
-    X3 = np.full((n, body.n_joints, 3), np.nan)
-    for a in range(3):  # map_keypoints takes 2D points: map one axis at a time
-        tmp = np.repeat(X[..., a:a + 1], 2, axis=-1)
-        X3[..., a] = map_keypoints(tmp, np.isfinite(X[..., 0]).astype(float), "coco17", body)[0][..., 0]
-    import cv2
-    per_view = {}
-    errors_all, errors_clean = [], []
-    complete = np.isfinite(X3).all(axis=(1, 2))
-    for v, c in enumerate(cams):
-        kp, sc = map_keypoints(coco[c][0], coco[c][1], "coco17", body)
-        result = lifter.lift(kp, sc)
-        errors = []
-        for i in range(n):
-            ref = X3[i, limbs]
-            pred = result.joints3d[i, limbs]
-            if np.isfinite(ref).all() and np.isfinite(pred).all():
-                errors.append(1000 * procrustes_error(pred, ref))
-        per_view[c] = float(np.mean(errors)) if errors else float("nan")
-        errors_all += errors
-        # The same lift from noise-free 2D (the triangulation projected into this camera)
-        # separates the lifter's share of the error from the detector's.
-        K, dist, R, t = calib[c]
-        clean = cv2.projectPoints(X3[complete].reshape(-1, 3), cv2.Rodrigues(R)[0], t, K, None)[0]
-        clean = clean.reshape(-1, body.n_joints, 2)
-        lifted_clean = lifter.lift(clean, np.ones(clean.shape[:2])).joints3d
-        errors_clean += [1000 * procrustes_error(p[limbs], r[limbs])
-                         for p, r in zip(lifted_clean, X3[complete]) if np.isfinite(p).all()]
-    return {"pa_mpjpe_mm": float(np.mean(errors_all)), "pa_mpjpe_mm_per_view": per_view,
-            "pa_mpjpe_mm_noise_free_2d": float(np.mean(errors_clean)),
-            "frames": n, "triangulation_reprojection_px_median": float(np.nanmedian(reproj)),
-            "bases": bases}
+    lifts = {c: lifter.lift(*map_keypoints(coco[c][0], coco[c][1], "coco17", body)).joints3d for c in cams}
+
+    def to_body(points3d, fmt, confidence):
+        out = np.full(points3d.shape[:1] + (body.n_joints, 3), np.nan)
+        for a in range(3):  # map_keypoints takes 2D points: map one axis at a time
+            tmp = np.repeat(points3d[..., a:a + 1], 2, axis=-1)
+            out[..., a] = map_keypoints(tmp, confidence, fmt, body)[0][..., 0]
+        return out
+
+    def score(X):
+        # The triangulated coco17 joints mapped like the 2D ones (pelvis = mid-hips, head = mid-ears).
+        X3 = to_body(X, "coco17", np.isfinite(X[..., 0]).astype(float))
+        complete = np.isfinite(X3).all(axis=(1, 2))
+        per_view, errors_all, errors_clean = {}, [], []
+        for c, (K, dist, R, t) in zip(cams, cameras):
+            errors = [1000 * procrustes_error(pred[limbs], ref[limbs]) for pred, ref in zip(lifts[c], X3)
+                      if np.isfinite(ref[limbs]).all() and np.isfinite(pred[limbs]).all()]
+            per_view[c] = float(np.mean(errors)) if errors else float("nan")
+            errors_all += errors
+            # The same lift from noise-free 2D (the triangulation projected into this camera)
+            # separates the lifter's share of the error from the detector's.
+            clean = cv2.projectPoints(X3[complete].reshape(-1, 3), cv2.Rodrigues(R)[0], t, K, None)[0]
+            lifted_clean = lifter.lift(clean.reshape(-1, body.n_joints, 2)).joints3d
+            errors_clean += [1000 * procrustes_error(p[limbs], r[limbs])
+                             for p, r in zip(lifted_clean, X3[complete]) if np.isfinite(p).all()]
+        figures = {"pa_mpjpe_mm": float(np.mean(errors_all)), "pa_mpjpe_mm_per_view": per_view,
+                   "pa_mpjpe_mm_noise_free_2d": float(np.mean(errors_clean)),
+                   "frames_compared": int(len(errors_all)), "bone_length_variation": bone_length_variation(X3, body)}
+        if world is not None:
+            errors = [1000 * procrustes_error(pred[limbs], ref[limbs]) for c in cams
+                      for pred, ref in zip(to_body(world[c][:n], "blazepose33", scores[c][:n]), X3)
+                      if np.isfinite(ref[limbs]).all() and np.isfinite(pred[limbs]).all()]
+            figures["pa_mpjpe_mm_model_world_landmarks"] = float(np.mean(errors))
+        return figures
+
+    X_plain, reproj_plain, _ = triangulate(pts, wts, cameras)
+    X, reproj, used = triangulate(pts, wts, cameras, REFERENCE_MAX_REPROJECTION_PX)
+    out = score(X)
+    out.update(frames=n, bases=bases, reference=f"camera exclusion at {REFERENCE_MAX_REPROJECTION_PX:g} px",
+               triangulation_reprojection_px_median=float(np.nanmedian(reproj)),
+               views_per_joint_mean=float(used[used > 0].mean()))
+    out["plain_dlt"] = score(X_plain)
+    out["plain_dlt"]["triangulation_reprojection_px_median"] = float(np.nanmedian(reproj_plain))
+    swap = _swap_left_right(get_skeleton("coco17"))
+    out["frames_with_swapped_labels"] = {}
+    for v, (c, (K, dist, R, t)) in enumerate(zip(cams, cameras)):
+        ok = np.isfinite(X[..., 0])
+        proj = cv2.projectPoints(np.nan_to_num(X).reshape(-1, 3), cv2.Rodrigues(R)[0], t, K, dist)[0]
+        proj = proj.reshape(X.shape[:2] + (2,))
+        as_is = np.nanmean(np.where(ok, np.linalg.norm(pts[v] - proj, axis=-1), np.nan), axis=1)
+        swapped = np.nanmean(np.where(ok, np.linalg.norm(pts[v][:, swap] - proj, axis=-1), np.nan), axis=1)
+        out["frames_with_swapped_labels"][c] = int(np.sum(swapped < as_is))
+    return out
 
 
 def throughput(video: Path, n_threads) -> tuple[float, float]:
@@ -324,11 +413,11 @@ def main(argv=None) -> int:
     figures = {"data": f"pose2sim=={POSE2SIM_VERSION} {DEMO}"}
     detector = PoseDetector(smooth_landmarks=args.smooth)
     figures["smooth_landmarks"] = args.smooth
-    keypoints, scores, rels = {}, {}, []
+    keypoints, scores, world, rels = {}, {}, {}, []
     with tempfile.TemporaryDirectory(prefix="lift2d3d-bench-") as tmp:
         for cam in CAMERAS:
             frames = read_frames(demo / "videos" / f"{cam}.mp4")
-            keypoints[cam], scores[cam] = run_ours(frames, detector)
+            keypoints[cam], scores[cam], world[cam] = run_ours(frames, detector)
             if args.skip_oracle:
                 continue
             frames_file = Path(tmp) / f"{cam}.npy"
@@ -363,17 +452,29 @@ def main(argv=None) -> int:
               f"{figures['agreement_all']['coco17_p95_pct']:.2f}%", flush=True)
     if not args.skip_multiview:
         try:
-            mv = multiview(keypoints, scores, read_qca(demo / "calibration" / "Calib.qca.txt"), args.bases)
+            mv = multiview(keypoints, scores, read_qca(demo / "calibration" / "Calib.qca.txt"), args.bases,
+                           world)
         except Exception as exc:  # the lifter or its bases may be unavailable
             print(f"MULTIVIEW: not run ({type(exc).__name__}: {exc})")
         else:
             figures["multiview"] = mv
+            plain = mv["plain_dlt"]
             print(f"MULTIVIEW: PA-MPJPE single-view lift vs 4-camera triangulation of our 2D keypoints: "
                   f"{mv['pa_mpjpe_mm']:.1f} mm over the 12 limb joints (target <= 60 mm); per view "
                   + ", ".join(f"{k} {v:.1f}" for k, v in mv["pa_mpjpe_mm_per_view"].items())
-                  + f"; triangulation reprojection median {mv['triangulation_reprojection_px_median']:.1f} px; "
-                  f"lifting the triangulation's own projections (noise-free 2D) gives "
-                  f"{mv['pa_mpjpe_mm_noise_free_2d']:.1f} mm (the lifter's share)",
+                  + f"; reference: {mv['reference']} ({mv['views_per_joint_mean']:.2f} views per joint, "
+                  f"reprojection median {mv['triangulation_reprojection_px_median']:.1f} px, bone-length "
+                  f"variation {mv['bone_length_variation']:.3f}); lifting the reference's own projections "
+                  f"(noise-free 2D) gives {mv['pa_mpjpe_mm_noise_free_2d']:.1f} mm (the lifter's share); the landmark "
+                  f"model's own world landmarks score {mv['pa_mpjpe_mm_model_world_landmarks']:.1f} mm\n"
+                  f"  with every view in the reference (plain DLT): {plain['pa_mpjpe_mm']:.1f} mm (per view "
+                  + ", ".join(f"{k} {v:.1f}" for k, v in plain["pa_mpjpe_mm_per_view"].items())
+                  + f"; reprojection median {plain['triangulation_reprojection_px_median']:.1f} px, bone-length "
+                  f"variation {plain['bone_length_variation']:.3f}; noise-free 2D "
+                  f"{plain['pa_mpjpe_mm_noise_free_2d']:.1f} mm; world landmarks "
+                  f"{plain['pa_mpjpe_mm_model_world_landmarks']:.1f} mm)\n"
+                  f"  frames whose detected left/right labels are swapped: "
+                  + ", ".join(f"{k} {v}" for k, v in mv["frames_with_swapped_labels"].items()),
                   flush=True)
     if not args.skip_throughput:
         video = demo / "videos" / "cam01.mp4"

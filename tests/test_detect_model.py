@@ -223,15 +223,21 @@ def test_cli_run_lifts_and_draws(model_files, tmp_path):
     assert image is not None and image.shape[1] == 3 * image.shape[0]
 
 
-def test_cli_run_writes_a_video_overlay(model_files, tmp_path):
-    """A video in, an MP4 out with one picture per input frame (3D panels at one scale)."""
-    from lift2d3d.cli import main
+def _clip(tmp_path):
+    """The fixture pictures, forth and back, as a 10 fps MP4 (one person)."""
     frames = [cv2.resize(cv2.imread(str(DATA / name)), (270, 480)) for name in IMAGES]
     video = tmp_path / "clip.mp4"
     writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (270, 480))
     for image in frames + frames[::-1]:
         writer.write(image)
     writer.release()
+    return video
+
+
+def test_cli_run_writes_a_video_overlay(model_files, tmp_path):
+    """A video in, an MP4 out with one picture per input frame (3D panels at one scale)."""
+    from lift2d3d.cli import main
+    video = _clip(tmp_path)
     out, overlay = tmp_path / "lifted.csv", tmp_path / "overlay.mp4"
     assert main(["run", str(video), "-o", str(out), "--overlay", str(overlay), "-q"]) == 0
     lifted = pd.read_csv(out)
@@ -245,3 +251,25 @@ def test_cli_run_writes_a_video_overlay(model_files, tmp_path):
         n_frames += 1
         assert image.shape[1] == 3 * image.shape[0]
     assert n_frames == 2 * len(IMAGES)
+
+
+def test_cli_run_sequence_lifts_a_video_as_one_person(model_files, tmp_path):
+    """--sequence: the video's frames share one person's bone proportions, so their proportions
+    vary less from frame to frame than the per-frame lifts'."""
+    from lift2d3d import Lifter
+    from lift2d3d.cli import main
+    video = _clip(tmp_path)
+    single, sequence = tmp_path / "single.csv", tmp_path / "sequence.csv"
+    assert main(["run", str(video), "-o", str(single), "-q"]) == 0
+    assert main(["run", str(video), "-o", str(sequence), "--sequence", "-q"]) == 0
+    skeleton = Lifter().skeleton
+    edges = np.array(skeleton.edge_indices())
+
+    def spread(path):
+        table = pd.read_csv(path)
+        assert (table["status"] == "ok").all()
+        xyz = np.stack([table[[f"{j}_{a}" for j in skeleton.joints]].to_numpy() for a in "xyz"], axis=-1)
+        lengths = np.linalg.norm(xyz[:, edges[:, 0]] - xyz[:, edges[:, 1]], axis=-1)
+        return (lengths / lengths.sum(axis=1, keepdims=True)).std(axis=0).mean()
+
+    assert spread(sequence) < 0.7 * spread(single)

@@ -30,6 +30,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--bases", default="default", help="shipped bases name or a .npz path (default: %(default)s)")
     parser.add_argument("--method", default="convex+refine", choices=("convex", "convex+refine", "robust"),
                         help="solver (default: %(default)s)")
+    parser.add_argument("--sequence", action="store_true",
+                        help="lift each person's frames of a video together with shared bone proportions "
+                             "(Lifter.lift_sequence)")
     parser.add_argument("--smooth", action="store_true",
                         help="videos: smooth the 2D landmarks over time (MediaPipe's one-euro filter)")
     parser.add_argument("--threads", type=int, help="detector inference threads (default: all cores)")
@@ -83,7 +86,7 @@ def run(args) -> int:
     if args.keypoints:
         with atomic_path(args.keypoints) as tmp:
             table.to_csv(tmp, index=False, float_format="%.3f", na_rep="")
-    lifted = lift_table(table, lifter, format="coco17")
+    lifted = lift_table(table, lifter, format="coco17", sequence=args.sequence)
     write_lifted(lifted, args.output)
     n_ok = int(lifted["status"].isin(["ok", "not_converged"]).sum())
     say(f"wrote {args.output}: {len(lifted)} rows, {n_ok} lifted")

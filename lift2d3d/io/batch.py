@@ -96,7 +96,7 @@ def lift_keypoints(table: KeypointTable, lifter, sequence: bool = False) -> pd.D
     return pd.DataFrame(columns, columns=output_columns(table.ids.columns, joints))
 
 
-def lift_table(df: pd.DataFrame, lifter, format=None) -> pd.DataFrame:
+def lift_table(df: pd.DataFrame, lifter, format=None, sequence: bool = False) -> pd.DataFrame:
     """Lift one in-memory wide keypoint table (a pure function: same rows -> same output).
 
     Parameters
@@ -108,6 +108,10 @@ def lift_table(df: pd.DataFrame, lifter, format=None) -> pd.DataFrame:
         Its ``joint_names`` decide the output joints.
     format : str, optional
         Skeleton of the columns (detected from the names when omitted).
+    sequence : bool, default False
+        Lift each person's rows together (:meth:`Lifter.lift_sequence`,
+        shared bone proportions); a person is the rows that agree in every
+        id column except frame/time ones (:func:`person_groups`).
 
     Returns
     -------
@@ -127,7 +131,7 @@ def lift_table(df: pd.DataFrame, lifter, format=None) -> pd.DataFrame:
     classified = classify_columns(list(df.columns), format=format, source="table")
     table = table_from_wide(df, classified=classified)
     flag_duplicates(table.ids, table.problems, table.where)
-    return lift_keypoints(table, lifter)
+    return lift_keypoints(table, lifter, sequence=sequence)
 
 
 @dataclass
