@@ -116,8 +116,8 @@ from lift2d3d.lifter import Lifter
 jobs = json.loads(sys.argv[1])
 lifter = Lifter(jobs["bases"], n_threads=1)
 lifter.lift(400 * lifter.bases.mean_pose[:2].T + 300)
-for source, target, chunk in jobs["files"]:
-    lift_file(source, target, lifter, chunk_rows=chunk, progress=False)
+for source, target, chunk, sequence in jobs["files"]:
+    lift_file(source, target, lifter, chunk_rows=chunk, progress=False, sequence=sequence)
 for source, target in jobs["tables"]:
     lift_table(pd.read_csv(source, dtype={"frame": str}), lifter).to_pickle(target)
 """
@@ -127,7 +127,7 @@ def _run_single_machine(bases_path, files=(), tables=()):
     env = dict(os.environ)
     root = str(Path(__file__).resolve().parents[1])
     env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
-    jobs = {"bases": str(bases_path), "files": [[str(a), str(b), c] for a, b, c in files],
+    jobs = {"bases": str(bases_path), "files": [[str(a), str(b), c, bool(q)] for a, b, c, q in files],
             "tables": [[str(a), str(b)] for a, b in tables]}
     subprocess.run([sys.executable, "-c", _REFERENCE_SCRIPT, json.dumps(jobs)], check=True, env=env, timeout=600)
 
@@ -171,7 +171,10 @@ def single_machine(workdir, inputs, long_input, bases_path):
     _run_single_machine(bases_path)  # compiles the kernels once and writes numba's cache
     outputs = {path: (workdir / f"single_{path.stem}.csv", workdir / f"single_{path.stem}.npz")
                for path in inputs + [long_input]}
-    files = [(path, target, CHUNK) for path, targets in outputs.items() for target in targets]
+    files = [(path, target, CHUNK, False) for path, targets in outputs.items() for target in targets]
+    # `lift --sequence` of the file with the duplicate ids (whose later copies are not lifted)
+    outputs["sequence"] = (workdir / "single_clip1_sequence.csv",)
+    files.append((inputs[1], outputs["sequence"][0], CHUNK, True))
     _run_single_machine(bases_path, files, tables=[(inputs[0], workdir / "table_clip0.pkl")])
     return outputs
 
@@ -277,6 +280,18 @@ def test_csv_parts_join_to_the_cli_output_byte_for_byte(workdir, inputs, single_
         assert _joined_csv_parts(summary.outputs[str(path)]) == single_machine[path][0].read_text()
 
 
+def test_sequence_parts_join_to_the_cli_sequence_output(workdir, inputs, single_machine, client, bases_path):
+    """--sequence pools each person's rows per chunk; partitions are whole chunks, so the parts
+    are the single-machine `lift --sequence` output, and differ from the per-frame lift."""
+    out = workdir / "out_sequence"
+    summary = lift_files([str(inputs[1])], out, scheduler=client, bases=bases_path, rows_per_partition=300,
+                         chunk_rows=CHUNK, output_format="csv", sequence=True)
+    assert summary.ok, summary.errors
+    joined = _joined_csv_parts(summary.outputs[str(inputs[1])])
+    assert joined == single_machine["sequence"][0].read_text()
+    assert joined != single_machine[inputs[1]][0].read_text()
+
+
 def test_lift_dataframe_matches_lift_table(workdir, inputs, single_machine, client, bases_path):
     import dask.dataframe as dd
 
@@ -357,6 +372,13 @@ def test_cli_scheduler_address_runs_many_inputs(workdir, inputs, single_machine,
     for path in inputs:
         assert _joined_csv_parts(out / f"{path.stem}_3d.csv") == single_machine[path][0].read_text()
     assert "lifted 3597 of 3600 rows from 3 file(s)" in capsys.readouterr().err
+    # --sequence reaches the workers
+    code = main(["lift", str(inputs[1]), "-o", str(workdir / "out_cli_sequence"), "--scheduler", address,
+                 "--bases", str(bases_path), "--chunk-size", str(CHUNK), "--rows-per-partition", "300",
+                 "--output-format", "csv", "--sequence", "-q"])
+    assert code == 0, capsys.readouterr().err
+    assert (_joined_csv_parts(workdir / "out_cli_sequence" / f"{inputs[1].stem}_3d.csv")
+            == single_machine["sequence"][0].read_text())
 
 
 def test_cli_reports_a_failed_input_with_exit_code_2(workdir, inputs, client, bases_path, capsys):

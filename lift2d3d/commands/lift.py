@@ -76,8 +76,6 @@ def lifter_options(args) -> dict:
 
 
 def run(args) -> int:
-    if args.scheduler and args.sequence:
-        return _error("--sequence is not available with --scheduler yet; lift the file without --scheduler")
     if args.scheduler:
         from ..distributed.command import run_distributed
         return run_distributed(args)

@@ -161,7 +161,7 @@ def _status_counts(frame) -> dict:
 
 
 def _lift_partition(partition: Partition, spec: LifterSpec, staging: str, fmt: str, skeleton_name,
-                    delimiter, chunk_rows: int, earlier_ids=None) -> PartResult:
+                    delimiter, chunk_rows: int, earlier_ids=None, sequence: bool = False) -> PartResult:
     """Worker task: read, lift and write one partition; a data error becomes a report, not a crash."""
     import pandas as pd
 
@@ -178,7 +178,7 @@ def _lift_partition(partition: Partition, spec: LifterSpec, staging: str, fmt: s
                 if not (mapping.direct or mapping.derived):
                     raise KeypointFormatError(f"no joint of {table.skeleton.name} maps onto the bases' "
                                               f"skeleton {lifter.skeleton.name}")
-            frames.append(lift_keypoints(table, lifter))
+            frames.append(lift_keypoints(table, lifter, sequence))
             hashes.append(row_hashes)
             notes.extend(table.notes)
             problems.extend(str(p) for p in table.problems[~table.good][: 3 - len(problems)])
@@ -205,7 +205,7 @@ def _identity(value):
 
 def lift_files(inputs, output_dir, *, scheduler="local", bases="default", format=None, layout=None,
                delimiter=None, output_format=None, rows_per_partition=None, chunk_rows=DEFAULT_CHUNK_ROWS,
-               progress=False, **lifter_options) -> LiftFilesSummary:
+               progress=False, sequence=False, **lifter_options) -> LiftFilesSummary:
     """Lift keypoint files on a Dask cluster into partitioned outputs.
 
     Parameters
@@ -236,6 +236,10 @@ def lift_files(inputs, output_dir, *, scheduler="local", bases="default", format
         Frames per lifter call inside a task (the CLI's ``--chunk-size``).
     progress : bool
         Show a progress bar (rows) on stderr.
+    sequence : bool
+        Lift each person's rows of a chunk together with shared bone
+        proportions, as ``lift2d3d lift --sequence`` does (partitions are
+        whole chunks, so the result is the same).
     **lifter_options
         Passed to :class:`~lift2d3d.lifter.Lifter` (``method``, ``alpha``,
         ``camera``, ...); ``n_threads`` defaults to 1 per task.
@@ -304,8 +308,8 @@ def lift_files(inputs, output_dir, *, scheduler="local", bases="default", format
                 for partition, earlier in jobs:
                     key = f"lift2d3d-{run_id}-{stage}-{file_numbers[partition.path]}-{partition.number}"
                     future = client.submit(_lift_partition, partition, spec_future, str(stagings[partition.path]),
-                                           fmt, skeleton_name, delimiter, int(chunk_rows), earlier, key=key,
-                                           pure=False)
+                                           fmt, skeleton_name, delimiter, int(chunk_rows), earlier, bool(sequence),
+                                           key=key, pure=False)
                     futures.append(future)
                     where[future.key] = partition
                 try:
@@ -391,13 +395,13 @@ def _gather(futures, where, progress) -> dict:
     return results
 
 
-def _lift_frame(frame, spec: LifterSpec, format):
+def _lift_frame(frame, spec: LifterSpec, format, sequence=False):
     from ..io import lift_table
 
-    return lift_table(frame, get_lifter(spec), format=format)
+    return lift_table(frame, get_lifter(spec), format=format, sequence=sequence)
 
 
-def lift_dataframe(ddf, bases="default", *, format=None, **lifter_options):
+def lift_dataframe(ddf, bases="default", *, format=None, sequence=False, **lifter_options):
     """Lift every partition of a dask DataFrame of wide keypoints.
 
     Parameters
@@ -409,6 +413,10 @@ def lift_dataframe(ddf, bases="default", *, format=None, **lifter_options):
         Shape bases for the lifter.
     format : str or None
         Keypoint format of the columns (None: detect from the names).
+    sequence : bool
+        Lift each person's rows of a partition together with shared bone
+        proportions (:meth:`~lift2d3d.lifter.Lifter.lift_sequence`); keep a
+        person's rows in one partition (e.g. one file per video) for this.
     **lifter_options
         Passed to :class:`~lift2d3d.lifter.Lifter`; ``n_threads`` defaults to 1.
 
@@ -434,7 +442,7 @@ def lift_dataframe(ddf, bases="default", *, format=None, **lifter_options):
     spec = LifterSpec.create(bases, **lifter_options)
     meta = _lift_meta(ddf, spec, format)
     spec_key = dask.delayed(spec, pure=True, traverse=False)
-    return ddf.map_partitions(_lift_frame, spec_key, format, meta=meta, align_dataframes=False)
+    return ddf.map_partitions(_lift_frame, spec_key, format, bool(sequence), meta=meta, align_dataframes=False)
 
 
 def _lift_meta(ddf, spec, format):
