@@ -273,15 +273,6 @@ def agreement(ours: np.ndarray, oracle: np.ndarray) -> dict:
 REFERENCE_MAX_REPROJECTION_PX = 50.0
 
 
-def _swap_left_right(skeleton) -> list:
-    order = list(range(skeleton.n_joints))
-    for j, name in enumerate(skeleton.joints):
-        for a, b in (("left_", "right_"), ("right_", "left_")):
-            if name.startswith(a):
-                order[j] = skeleton.index(b + name[len(a):])
-    return order
-
-
 def multiview(keypoints: dict, scores: dict, calib: dict, bases: str, world: dict | None = None) -> dict:
     """Single-view lifts against 4-camera triangulations of the same 2D keypoints.
 
@@ -352,7 +343,7 @@ def multiview(keypoints: dict, scores: dict, calib: dict, bases: str, world: dic
                views_per_joint_mean=float(used[used > 0].mean()))
     out["plain_dlt"] = score(X_plain)
     out["plain_dlt"]["triangulation_reprojection_px_median"] = float(np.nanmedian(reproj_plain))
-    swap = _swap_left_right(get_skeleton("coco17"))
+    swap = get_skeleton("coco17").mirror_permutation()
     out["frames_with_swapped_labels"] = {}
     for v, (c, (K, dist, R, t)) in enumerate(zip(cams, cameras)):
         ok = np.isfinite(X[..., 0])

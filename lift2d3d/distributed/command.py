@@ -65,7 +65,7 @@ def run_distributed(args) -> int:
                              layout=args.layout, delimiter=args.delimiter, output_format=args.output_format,
                              rows_per_partition=args.rows_per_partition, chunk_rows=args.chunk_size,
                              progress=bool(args.progress) and not args.quiet,
-                             sequence=bool(getattr(args, "sequence", False)), **options)
+                             sequence=args.sequence, **options)
     except ImportError as exc:
         return _error(f"{exc}; install the distributed extra: pip install 'lift2d3d[distributed]'")
     except (BasesFileError, ValueError, FileNotFoundError, ConnectionError, PermissionError) as exc:
