@@ -46,6 +46,7 @@ from lift2d3d.learn import TORSO_JOINTS, _kabsch
 from lift2d3d.mocap.views import pa_mpjpe, scale_translation_error
 from lift2d3d.skeletons import LIMB_JOINTS
 from lift2d3d.solvers.refine import lasso_cd, projected_bases, refine_weak
+from lift2d3d.solvers.terms import Terms
 
 
 def main(argv=None):
@@ -65,8 +66,9 @@ def main(argv=None):
     result = lifter.lift(keypoints)
     sk = lifter.skeleton
     # the refinement's weight and bone terms, as the lifter uses them
-    B, alpha, (K, _, P) = lifter._B, lifter.refine_alpha, lifter._B.shape
-    edges, bone_terms = lifter._edges, lifter._bone_terms()
+    B, alpha = lifter._model.B, lifter.resolved_params()["refine_alpha"]
+    K, _, P = B.shape
+    terms = Terms(lifter._edges, lifter._bone_terms())
     limbs = [sk.index(j) for j in LIMB_JOINTS]
     torso = [sk.index(j) for j in TORSO_JOINTS]
     mean = lifter.bases.mean_pose - lifter.bases.mean_pose.mean(axis=1, keepdims=True)
@@ -89,7 +91,8 @@ def main(argv=None):
         c = np.zeros(K)
         lasso_cd(A, W.copy(), w, alpha, c, 1000, 1e-8, 50)
         fixed[n] = (R @ np.einsum("k,kaj->aj", c, B)).T
-        _, _, f = refine_weak(W, w, B, alpha, 0.04, False, E.copy(), Rbar, c, 100, 8, lifter.tol, edges, bone_terms)
+        _, _, f = refine_weak(W, w, B, alpha, 0.0, E.copy(), Rbar, c, 100, 8, lifter.resolved_params()["tol"],
+                              terms)
         R3 = np.vstack([Rbar, np.cross(Rbar[0], Rbar[1])])
         refined[n] = (R3 @ np.einsum("k,kaj->aj", c, B)).T
         lower += f < result.objective[n]

@@ -74,17 +74,11 @@ def ADMM_FLOPS(K, P):
 
 
 def _time_lift(lifter, keypoints, threads):
-    import numba
-
-    previous = numba.get_num_threads()
-    numba.set_num_threads(threads)
-    try:
-        lifter.lift(keypoints[:64])          # warm-up (compiles or loads the cache)
-        start = time.perf_counter()
-        result = lifter.lift(keypoints)
-        return time.perf_counter() - start, result
-    finally:
-        numba.set_num_threads(previous)
+    lifter.set_params(n_threads=threads)
+    lifter.lift(keypoints[:64])          # warm-up (compiles or loads the cache)
+    start = time.perf_counter()
+    result = lifter.lift(keypoints)
+    return time.perf_counter() - start, result
 
 
 def run_benchmark(bases="default", n_frames=10_000, n_gap=20, seed=0, threads=None, out=print):
@@ -125,7 +119,7 @@ def run_benchmark(bases="default", n_frames=10_000, n_gap=20, seed=0, threads=No
     for n in range(n_gap):
         W = sample[n].T - sample[n].T.mean(axis=1, keepdims=True)
         W /= np.sqrt((W ** 2).sum(axis=0).mean())
-        _, ref, _ = solve_convex_reference(W, lifter._B, lifter.alpha)
+        _, ref, _ = solve_convex_reference(W, lifter._model.B, lifter.resolved_params()["alpha"])
         gaps.append((fast[n] - ref) / abs(ref))
     gaps = np.array(gaps)
     figures["gap"] = dict(mean=float(gaps.mean()), max=float(np.abs(gaps).max()))

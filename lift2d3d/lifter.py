@@ -29,19 +29,15 @@ from typing import Tuple
 
 import numpy as np
 
+from . import status as _status
 from .bases import ShapeBases
-from .solvers.batch import MODE_CONVEX, MODE_REFINE, lift_frames, metric_units
-from .solvers.convex import STATUS
+from .solvers.batch import metric_units, solve_frames
+from .solvers.records import SolverOptions, frame_results, solver_model
+from .status import MAX_ABS_PIXELS, MIN_JOINTS
 
 __all__ = ["Lifter", "LiftResult", "Camera", "MIN_JOINTS", "METHODS"]
 
-#: Fewer usable joints than this cannot pin down a rotation and a shape.
-MIN_JOINTS = 5
 METHODS = ("convex", "convex+refine", "robust")
-#: Coordinates beyond this many pixels are treated as corrupt, not as a pose.
-ABSURD_PIXELS = 1e7
-
-_ST_OK, _ST_NOT_CONVERGED, _ST_TOO_FEW, _ST_NON_FINITE, _ST_DEGENERATE = range(5)
 
 
 @dataclass(frozen=True)
@@ -227,81 +223,106 @@ class Lifter:
     ((15, 3), 'ok')
     """
 
+    #: Every parameter and its default (None: worked out at lift time, see :meth:`resolved_params`).
+    _DEFAULTS = dict(bases="default", method="convex+refine", alpha=None, beta=None, camera=None, height=None,
+                     max_iter=None, tol=None, admm_tol=None, n_starts=None, n_threads=None, refine_alpha=None,
+                     symmetry=None)
+
     def __init__(self, bases="default", method="convex+refine", alpha=None, beta=None, camera=None,
                  height=None, max_iter=None, tol=None, admm_tol=None, n_starts=None, n_threads=None,
                  refine_alpha=None, symmetry=None):
-        if method not in METHODS:
-            raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
-        self.bases = ShapeBases.load(bases)
-        self.method = method
-        self.alpha = float(self.bases.alpha if alpha is None else alpha)
-        self.beta = float(0.04 if beta is None else beta)
-        if not (np.isfinite(self.alpha) and self.alpha >= 0):
-            raise ValueError(f"alpha must be a non-negative number; got {alpha!r}")
-        self.refine_alpha = float(self.alpha / 4 if refine_alpha is None else refine_alpha)
-        if not (np.isfinite(self.refine_alpha) and self.refine_alpha >= 0):
-            raise ValueError(f"refine_alpha must be a non-negative number; got {refine_alpha!r}")
-        self.symmetry = float(3.0 if symmetry is None else symmetry)
-        if not (np.isfinite(self.symmetry) and self.symmetry >= 0):
-            raise ValueError(f"symmetry must be a non-negative number; got {symmetry!r}")
-        if not (np.isfinite(self.beta) and self.beta > 0):
-            raise ValueError(f"beta must be a positive number; got {beta!r}")
-        if camera in (None, "weak"):
-            camera = None
-        elif isinstance(camera, dict):
-            camera = Camera(**camera)
-        elif not isinstance(camera, Camera):
-            raise ValueError(f"camera must be None, 'weak' or Camera(focal=..., principal=(cx, cy)); "
-                             f"got {camera!r}")
-        self.camera = camera
-        if height is not None and not (np.isfinite(height) and 0.3 < float(height) < 3.0):
-            raise ValueError(f"height is the person's stature in metres (0.3-3); got {height!r}")
-        self.height = None if height is None else float(height)
-        self.max_iter = int(1000 if max_iter is None else max_iter)
-        self.tol = float(1e-3 if tol is None else tol)
-        self.admm_tol = float((5e-4 if method == "convex" else 3e-2) if admm_tol is None else admm_tol)
-        if not (self.tol > 0 and self.admm_tol > 0):
-            raise ValueError("tol and admm_tol must be positive")
-        self.n_starts = int(1 if n_starts is None else n_starts)
-        if self.n_starts < 1:
-            raise ValueError(f"n_starts must be >= 1; got {n_starts!r}")
-        self.n_threads = n_threads
-        self._prepare()
+        self._params = {}
+        self.set_params(bases=bases, method=method, alpha=alpha, beta=beta, camera=camera, height=height,
+                        max_iter=max_iter, tol=tol, admm_tol=admm_tol, n_starts=n_starts, n_threads=n_threads,
+                        refine_alpha=refine_alpha, symmetry=symmetry)
+
+    # ------------------------------------------------------------ parameters
+    def get_params(self, deep: bool = False) -> dict:
+        """The constructor's arguments as given (scikit-learn style): ``Lifter(**lifter.get_params())``
+        builds the same lifter.  Defaults that depend on others (``refine_alpha = alpha / 4``, the bases'
+        own ``alpha``) stay ``None`` here and are worked out at lift time (:meth:`resolved_params`)."""
+        return dict(self._params)
+
+    def set_params(self, **params) -> "Lifter":
+        """Set parameters by name (checked as the constructor checks them); returns the lifter."""
+        unknown = sorted(set(params) - set(self._DEFAULTS))
+        if unknown:
+            raise ValueError(f"unknown Lifter parameter(s) {', '.join(unknown)}; the parameters are "
+                             f"{', '.join(self._DEFAULTS)}")
+        checked = {name: _check_param(name, value) for name, value in params.items()}
+        self._params.update(checked)
+        if "bases" in checked:
+            self._shape_bases = ShapeBases.load(checked["bases"])
+            self._prepare()
+        return self
+
+    def resolved_params(self) -> dict:
+        """Every parameter's effective value now (the defaults of the ``None`` ones worked out)."""
+        p = self._params
+        alpha = float(self._shape_bases.alpha if p["alpha"] is None else p["alpha"])
+        return dict(
+            bases=p["bases"], method=p["method"], alpha=alpha,
+            refine_alpha=float(alpha / 4 if p["refine_alpha"] is None else p["refine_alpha"]),
+            beta=float(0.04 if p["beta"] is None else p["beta"]), camera=p["camera"], height=p["height"],
+            max_iter=int(1000 if p["max_iter"] is None else p["max_iter"]),
+            tol=float(1e-3 if p["tol"] is None else p["tol"]),
+            admm_tol=float((5e-4 if p["method"] == "convex" else 3e-2) if p["admm_tol"] is None else p["admm_tol"]),
+            n_starts=int(1 if p["n_starts"] is None else p["n_starts"]),
+            n_threads=int(default_threads() if p["n_threads"] is None else p["n_threads"]),
+            symmetry=float(3.0 if p["symmetry"] is None else p["symmetry"]))
+
+    def _solver_options(self, resolved) -> SolverOptions:
+        camera = resolved["camera"]
+        px, py = camera.principal if camera is not None else (0.0, 0.0)
+        return SolverOptions(
+            refine=resolved["method"] != "convex", robust=resolved["method"] == "robust",
+            perspective=camera is not None, alpha=resolved["alpha"], refine_alpha=resolved["refine_alpha"],
+            beta=resolved["beta"], max_iter=resolved["max_iter"], eps_abs=resolved["admm_tol"] * 1e-2,
+            eps_rel=resolved["admm_tol"], max_outer=100, n_inner=8, tol=resolved["tol"],
+            focal=camera.focal if camera is not None else 0.0, px=float(px), py=float(py), n_posit=20,
+            n_starts=resolved["n_starts"])
 
     # ------------------------------------------------------------------ setup
     def _prepare(self):
-        B = self.bases.bases
-        mean = self.bases.mean_pose - self.bases.mean_pose.mean(axis=1, keepdims=True)
+        B = self._shape_bases.bases
+        mean = self._shape_bases.mean_pose - self._shape_bases.mean_pose.mean(axis=1, keepdims=True)
         # internal units: the mean pose has unit RMS radius, as the normalised 2D input does
         self._kappa = float(np.sqrt((mean ** 2).sum(axis=0).mean()))
-        self._B = np.ascontiguousarray(B / self._kappa)
-        self._T = np.einsum("iaj,iak->jk", self._B, self._B)
-        # initial ADMM penalty: a tenth of the mean eigenvalue of G G^T (fewest
-        # iterations over alpha in [0.03, 1] on MoCap-like frames)
-        self._mu0 = 0.1 * float(np.trace(self._T)) / (3 * self._B.shape[0])
-        self._edges = np.ascontiguousarray(self.bases.skeleton.edge_indices(), dtype=np.int64)
+        self._edges = np.ascontiguousarray(self._shape_bases.skeleton.edge_indices(), dtype=np.int64)
         # the body's lateral axis (left minus right joints of the mean pose), for depth-mirrored starts
-        sk = self.bases.skeleton
+        sk = self._shape_bases.skeleton
         left = [i for i, j in enumerate(sk.joints) if sk.side(j) == "left"]
         right = [i for i, j in enumerate(sk.joints) if sk.side(j) == "right"]
-        lateral = self.bases.mean_pose[:, left].mean(axis=1) - self.bases.mean_pose[:, right].mean(axis=1)
-        self._lateral = lateral / np.linalg.norm(lateral)
-        self._ref_bones = self.bases.bone_lengths()
-        stature = self.bases.metadata.get("stature_m")
-        self._stature_ref = float(stature) if stature else self._chain_height(self.bases.mean_pose) + 0.18
+        mean_pose = self._shape_bases.mean_pose
+        lateral = mean_pose[:, left].mean(axis=1) - mean_pose[:, right].mean(axis=1)
+        self._model = solver_model(B / self._kappa, lateral / np.linalg.norm(lateral), self._edges,
+                                   np.zeros((0, len(self._edges))))
+        self._ref_bones = self._shape_bases.bone_lengths()
+        stature = self._shape_bases.metadata.get("stature_m")
+        self._stature_ref = float(stature) if stature else self._chain_height(mean_pose) + 0.18
 
-    def _bone_terms(self):
-        """Rows of the refinement's bone-length term M_b (see ``lift2d3d.solvers.refine``):
+    @property
+    def bases(self) -> ShapeBases:
+        """The loaded :class:`ShapeBases` (``get_params()["bases"]`` is the argument as given)."""
+        return self._shape_bases
+
+    @bases.setter
+    def bases(self, value):
+        self.set_params(bases=value)
+
+    def _bone_terms(self, symmetry=None):
+        """Rows of the refinement's bone-length term M_b (see :mod:`lift2d3d.solvers.terms`):
         ``sqrt(symmetry) (e_left - e_right)`` per mirrored bone pair."""
+        symmetry = self.resolved_params()["symmetry"] if symmetry is None else symmetry
         sk = self.bases.skeleton
         edge_of = {tuple(e): i for i, e in enumerate(self._edges.tolist())}
         rows = []
-        if self.symmetry > 0:
+        if symmetry > 0:
             for a, b, a2, b2 in sk.mirrored_bones():
                 row = np.zeros(len(edge_of))
                 row[edge_of[(a, b)]] = 1.0
                 row[edge_of[(a2, b2)]] = -1.0
-                rows.append(np.sqrt(self.symmetry) * row)
+                rows.append(np.sqrt(symmetry) * row)
         return np.ascontiguousarray(np.array(rows, dtype=np.float64).reshape(-1, len(edge_of)))
 
     def _chain_height(self, pose):
@@ -324,9 +345,19 @@ class Lifter:
         return self.bases.skeleton
 
     def __repr__(self):
-        cam = "weak" if self.camera is None else f"Camera(focal={self.camera.focal}, principal={self.camera.principal})"
-        return (f"Lifter(bases={self.bases.metadata.get('source', '?')!r}, method={self.method!r}, "
-                f"alpha={self.alpha}, refine_alpha={self.refine_alpha}, symmetry={self.symmetry}, camera={cam}, K={self.bases.n_bases}, P={self.bases.n_joints})")
+        given = {k: v for k, v in self._params.items() if v is not None and v != self._DEFAULTS[k]}
+        if isinstance(given.get("bases"), ShapeBases):
+            given["bases"] = f"<ShapeBases {given['bases'].metadata.get('source', '?')!r}>"
+        return "Lifter(" + ", ".join(f"{k}={v!r}" if k != "bases" or not str(v).startswith("<") else f"{k}={v}"
+                                     for k, v in given.items()) + ")"
+
+    def describe(self) -> str:
+        """One line with every effective setting (for logs)."""
+        r = self.resolved_params()
+        cam = "weak" if r["camera"] is None else f"Camera(focal={r['camera'].focal}, principal={r['camera'].principal})"
+        return (f"bases {self.bases.metadata.get('source', '?')!r} (K={self.bases.n_bases}, P={self.bases.n_joints}), "
+                f"method {r['method']}, alpha {r['alpha']:g}, refine_alpha {r['refine_alpha']:g}, symmetry "
+                f"{r['symmetry']:g}, camera {cam}")
 
     # ------------------------------------------------------------- validation
     def _validate(self, keypoints2d, scores):
@@ -359,17 +390,17 @@ class Lifter:
         kp = np.where(missing[..., None], 0.0, kp)
         status = np.zeros(N, dtype=np.int64)
         reasons = [""] * N
-        bad = (~np.isfinite(kp) | (np.abs(kp) > ABSURD_PIXELS)).any(axis=2) & (w > 0)
+        bad = (~np.isfinite(kp) | (np.abs(kp) > MAX_ABS_PIXELS)).any(axis=2) & (w > 0)
         for n in np.flatnonzero(bad.any(axis=1)):
             names = [self.joint_names[j] for j in np.flatnonzero(bad[n])]
-            status[n] = _ST_NON_FINITE
-            reasons[n] = (f"non-finite or absurd (>|{ABSURD_PIXELS:g}| px) coordinates at joint(s) "
+            status[n] = _status.NON_FINITE
+            reasons[n] = (f"non-finite or absurd (>|{MAX_ABS_PIXELS:g}| px) coordinates at joint(s) "
                           f"{', '.join(names)}; use NaN for a missing joint")
         kp[bad] = 0.0
         used = (w > 0).sum(axis=1)
         for n in np.flatnonzero((used < MIN_JOINTS) & (status == 0)):
             present = [self.joint_names[j] for j in np.flatnonzero(w[n] > 0)]
-            status[n] = _ST_TOO_FEW
+            status[n] = _status.TOO_FEW_JOINTS
             reasons[n] = (f"only {used[n]} usable joint(s) ({', '.join(present) or 'none'}); at least "
                           f"{MIN_JOINTS} are needed")
         if single and status[0] != 0:
@@ -458,81 +489,65 @@ class Lifter:
     def _lift(self, keypoints2d, scores, bone_terms) -> LiftResult:
         Wpx, w, status, reasons, single = self._validate(keypoints2d, scores)
         N, P, K = Wpx.shape[0], self.bases.n_joints, self.bases.n_bases
+        resolved = self.resolved_params()
         X = np.full((N, 3, P), np.nan)
         R = np.full((N, 3, 3), np.nan)
         c = np.full((N, K), np.nan)
         E = np.zeros((N, 2, P))
-        norm = np.full((N, 6), np.nan)
-        info = np.full((N, 5), np.nan)
-        mode = MODE_CONVEX if self.method == "convex" else MODE_REFINE
-        robust = self.method == "robust"
-        persp = self.camera is not None
-        focal = self.camera.focal if persp else 0.0
-        px, py = self.camera.principal if persp else (0.0, 0.0)
-        eps_rel = self.admm_tol
-        eps_abs = eps_rel * 1e-2
-        previous = None
-        if self.n_threads is not None:
-            import numba
-            previous = numba.get_num_threads()
-            numba.set_num_threads(int(self.n_threads))
-        try:
-            lift_frames(Wpx, w, status, self._B, self._T, mode, robust, self.alpha, self.refine_alpha, self.beta,
-                        self._mu0, self.max_iter, eps_abs, eps_rel, 100, 8, self.tol, persp, focal,
-                        float(px), float(py), 20, self._lateral, self.n_starts, self._edges, bone_terms,
-                        X, R, c, E, norm, info)
-        finally:
-            if previous is not None:
-                import numba
-                numba.set_num_threads(previous)
-        return self._assemble(X, R, c, E, norm, info, status, reasons, w, single)
+        info = frame_results(N)
+        solve_frames(Wpx, w, status, self._model._replace(Mb=bone_terms), self._solver_options(resolved),
+                     X, R, c, E, info, n_threads=resolved["n_threads"])
+        return self._assemble(X, R, c, E, info, status, reasons, w, single, resolved)
 
-    def _assemble(self, X, R, c, E, norm, info, status, reasons, w, single):
-        lifted = status <= _ST_NOT_CONVERGED
+    def _assemble(self, X, R, c, E, info, status, reasons, w, single, resolved):
+        lifted = status <= _status.NOT_CONVERGED
         # metric scale: least-squares match of the bone lengths to the bases' mean pose
         units_per_m = np.empty(len(status))
         metric_units(X, self._edges, self._ref_bones, units_per_m)
         bad_scale = lifted & ~(units_per_m > 0)
-        status[bad_scale] = _ST_DEGENERATE
+        status[bad_scale] = _status.DEGENERATE
         lifted &= ~bad_scale
-        factor = 1.0 if self.height is None else self.height / self._stature_ref
+        height, camera = resolved["height"], resolved["camera"]
+        factor = 1.0 if height is None else height / self._stature_ref
         units_per_m = np.where(lifted, units_per_m, np.nan)
         joints3d = X.transpose(0, 2, 1) / units_per_m[:, None, None] * factor
-        sigma = norm[:, 2]
-        if self.camera is None:
+        sigma = info["sigma"]
+        if camera is None:
             scale = sigma * units_per_m / factor
-            translation = np.stack([norm[:, 0] + sigma * norm[:, 3], norm[:, 1] + sigma * norm[:, 4],
+            translation = np.stack([info["t0x"] + sigma * info["tau_x"], info["t0y"] + sigma * info["tau_y"],
                                     np.zeros(len(sigma))], axis=1)
         else:
-            translation = np.stack([norm[:, 3], norm[:, 4], norm[:, 5]], axis=1) / units_per_m[:, None] * factor
-            scale = self.camera.focal / translation[:, 2]
+            translation = (np.stack([info["tau_x"], info["tau_y"], info["tau_z"]], axis=1)
+                           / units_per_m[:, None] * factor)
+            scale = camera.focal / translation[:, 2]
         coefficients = c / (self._kappa * units_per_m[:, None]) * factor
-        n_admm = np.nan_to_num(info[:, 1]).astype(np.int64)
-        iterations = n_admm + np.nan_to_num(info[:, 2]).astype(np.int64)
-        converged = (info[:, 3] == 1.0) & lifted
+        n_admm = info["admm_iterations"].copy()
+        iterations = n_admm + info["refine_iterations"]
+        converged = info["converged"] & lifted
         messages = []
         for n, st in enumerate(status):
-            if st == _ST_OK:
+            if st == _status.OK:
                 messages.append(f"converged ({n_admm[n]} ADMM iterations, {iterations[n] - n_admm[n]} "
                                 "refinement sweeps)")
-            elif st == _ST_NOT_CONVERGED:
+            elif st == _status.NOT_CONVERGED:
                 messages.append(f"not converged after {n_admm[n]} ADMM iterations and "
                                 f"{iterations[n] - n_admm[n]} refinement sweeps; best iterate returned "
                                 "(raise max_iter or tol)")
             elif reasons[n]:
                 messages.append(reasons[n])
-            elif st == _ST_DEGENERATE:
+            elif st == _status.DEGENERATE:
                 messages.append("degenerate input: all used keypoints coincide (or the fit collapsed); "
                                 "check the keypoints' units and joint order")
             else:
-                messages.append(STATUS[st])
-        names = np.array(STATUS, dtype=object)[status]
+                messages.append(_status.STATUSES[st].meaning)
+        names = _status.names_of(status)
         for arr in (R, c, coefficients):
             arr[~lifted] = np.nan
         result = dict(joints3d=joints3d, rotation=R, coefficients=coefficients, translation=translation,
-                      scale=scale, objective=info[:, 0], iterations=iterations, admm_iterations=n_admm,
-                      converged=converged, reprojection_error=np.where(lifted, info[:, 4], np.nan),
-                      status=names.astype(str), message=np.array(messages, dtype=str), outliers=E)
+                      scale=scale, objective=info["objective"].copy(), iterations=iterations,
+                      admm_iterations=n_admm, converged=converged,
+                      reprojection_error=np.where(lifted, info["reprojection_error"], np.nan),
+                      status=names, message=np.array(messages, dtype=str), outliers=E)
         if single:
             if not lifted[0]:
                 raise ValueError(f"cannot lift this pose: {messages[0]}")
@@ -545,5 +560,68 @@ class Lifter:
 
 
 def default_threads() -> int:
-    """Threads numba will use (NUMBA_NUM_THREADS or all cores)."""
-    return int(os.environ.get("NUMBA_NUM_THREADS", os.cpu_count() or 1))
+    """Threads a batch uses by default: numba's setting (NUMBA_NUM_THREADS, or all cores)."""
+    try:
+        import numba
+
+        return int(numba.get_num_threads())
+    except Exception:  # numba's threading layer could not start
+        return int(os.environ.get("NUMBA_NUM_THREADS", os.cpu_count() or 1))
+
+
+def _check_param(name, value):
+    """A Lifter parameter, checked (a ValueError names it and says what is allowed); ``None`` = default."""
+    if name == "bases":
+        return value
+    if name == "method":
+        if value not in METHODS:
+            raise ValueError(f"unknown method {value!r}; choose one of {', '.join(METHODS)}")
+        return value
+    if name == "camera":
+        if value in (None, "weak"):
+            return None
+        if isinstance(value, dict):
+            return Camera(**value)
+        if not isinstance(value, Camera):
+            raise ValueError(f"camera must be None, 'weak' or Camera(focal=..., principal=(cx, cy)); got {value!r}")
+        return value
+    if value is None:
+        return None
+    if name in ("alpha", "refine_alpha", "symmetry"):
+        if not (isinstance(value, (int, float, np.number)) and np.isfinite(value) and value >= 0):
+            raise ValueError(f"{name} must be a non-negative number; got {value!r}")
+        return float(value)
+    if name == "beta":
+        if not (isinstance(value, (int, float, np.number)) and np.isfinite(value) and value > 0):
+            raise ValueError(f"beta must be a positive number; got {value!r}")
+        return float(value)
+    if name in ("tol", "admm_tol"):
+        if not (isinstance(value, (int, float, np.number)) and value > 0):
+            raise ValueError(f"{name} must be positive; got {value!r}")
+        return float(value)
+    if name == "height":
+        if not (isinstance(value, (int, float, np.number)) and np.isfinite(value) and 0.3 < float(value) < 3.0):
+            raise ValueError(f"height is the person's stature in metres (0.3-3); got {value!r}")
+        return float(value)
+    if name in ("max_iter", "n_starts", "n_threads"):
+        if int(value) != value or int(value) < 1:
+            raise ValueError(f"{name} must be an integer >= 1; got {value!r}")
+        return int(value)
+    raise ValueError(f"unknown Lifter parameter {name!r}")
+
+
+def _param_property(name):
+    def fget(self):
+        return self._params[name]
+
+    def fset(self, value):
+        self.set_params(**{name: value})
+
+    return property(fget, fset, doc=f"The ``{name}`` argument as given (None: its default; see "
+                                    f":meth:`Lifter.resolved_params`). Setting it re-checks it.")
+
+
+for _name in Lifter._DEFAULTS:
+    if _name != "bases":
+        setattr(Lifter, _name, _param_property(_name))
+del _name

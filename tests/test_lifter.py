@@ -148,18 +148,27 @@ def test_weights_change_the_fit(bases):
     assert not np.allclose(full.joints3d, down.joints3d)
 
 
-def test_robust_beats_plain_with_two_gross_errors(bases):
+@pytest.mark.parametrize("perspective", [False, True], ids=["weak", "camera"])
+def test_robust_beats_plain_with_two_gross_errors(bases, perspective):
+    """With a camera too: the perspective stage must keep the robust model's trimming (it once refitted
+    every joint, which made robust + camera exactly as bad as plain + camera)."""
     cam, _, _ = _synthetic(bases, 60, 6)
     rng = np.random.default_rng(6)
-    keypoints = 400 * cam[..., :2] + [640, 360] + rng.normal(0, 1.0, cam[..., :2].shape)
+    camera = Camera(1000.0, (640.0, 360.0)) if perspective else None
+    if perspective:
+        points = cam + [0.0, 0.0, 4.0]
+        keypoints = 1000.0 * points[..., :2] / points[..., 2:] + [640.0, 360.0]
+    else:
+        keypoints = 400 * cam[..., :2] + [640, 360]
+    keypoints = keypoints + rng.normal(0, 1.0, cam[..., :2].shape)
     corrupted = keypoints.copy()
     bad = []
     for n in range(len(corrupted)):
         joints = rng.choice(bases.n_joints, 2, replace=False)
         corrupted[n, joints] += rng.uniform(150, 250, (2, 2)) * rng.choice([-1, 1], (2, 2))
         bad.append(set(joints))
-    plain = _aligned_error(Lifter(bases, method="convex+refine").lift(corrupted).joints3d, cam)
-    robust_result = Lifter(bases, method="robust").lift(corrupted)
+    plain = _aligned_error(Lifter(bases, method="convex+refine", camera=camera).lift(corrupted).joints3d, cam)
+    robust_result = Lifter(bases, method="robust", camera=camera).lift(corrupted)
     robust = _aligned_error(robust_result.joints3d, cam)
     assert np.mean(robust) < 0.6 * np.mean(plain)
     # the outlier estimate points at the corrupted joints
@@ -167,8 +176,8 @@ def test_robust_beats_plain_with_two_gross_errors(bases):
     hits = np.mean([len(set(f) & b) / 2 for f, b in zip(flagged, bad)])
     assert hits >= 0.7
     # on clean input the robust model costs little
-    clean_plain = _aligned_error(Lifter(bases).lift(keypoints).joints3d, cam)
-    clean_robust = _aligned_error(Lifter(bases, method="robust").lift(keypoints).joints3d, cam)
+    clean_plain = _aligned_error(Lifter(bases, camera=camera).lift(keypoints).joints3d, cam)
+    clean_robust = _aligned_error(Lifter(bases, method="robust", camera=camera).lift(keypoints).joints3d, cam)
     assert np.mean(clean_robust) < 1.5 * np.mean(clean_plain) + 0.02
 
 
@@ -264,12 +273,14 @@ def test_refine_alpha_defaults_to_a_quarter_and_weights_the_refinement(bases):
     cam, _, _ = _synthetic(bases, 40, 5)
     keypoints = 400 * cam[..., :2] + [640, 360]
     lifter = Lifter(bases)
-    assert lifter.refine_alpha == lifter.alpha / 4 and "refine_alpha" in repr(lifter)
+    resolved = lifter.resolved_params()
+    assert lifter.refine_alpha is None and resolved["refine_alpha"] == resolved["alpha"] / 4
+    assert "refine_alpha" in lifter.describe()
     default = lifter.lift(keypoints)
-    explicit = Lifter(bases, refine_alpha=lifter.alpha / 4).lift(keypoints)
+    explicit = Lifter(bases, refine_alpha=resolved["alpha"] / 4).lift(keypoints)
     np.testing.assert_array_equal(default.joints3d, explicit.joints3d)
     # a heavier weight buys a sparser (smaller L1) code for a worse fit
-    heavy = Lifter(bases, refine_alpha=4 * lifter.alpha).lift(keypoints)
+    heavy = Lifter(bases, refine_alpha=4 * resolved["alpha"]).lift(keypoints)
     assert np.abs(heavy.coefficients).sum() < np.abs(default.coefficients).sum()
     assert np.median(heavy.reprojection_error) > np.median(default.reprojection_error)
     # the convex method has no refinement: its objective does not depend on the weight
@@ -291,7 +302,7 @@ def test_bone_symmetry_term_evens_out_left_and_right(bases):
         right = np.linalg.norm(X[:, [c for _, _, c, _ in pairs]] - X[:, [d for _, _, _, d in pairs]], axis=-1)
         return np.median(np.abs(left - right) / (left + right))
 
-    assert Lifter(bases).symmetry == 3.0
+    assert Lifter(bases).resolved_params()["symmetry"] == 3.0
     plain = Lifter(bases, symmetry=0.0).lift(keypoints)
     even = Lifter(bases).lift(keypoints)
     assert asymmetry(even.joints3d) < 0.5 * asymmetry(plain.joints3d)

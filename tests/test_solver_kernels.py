@@ -198,9 +198,10 @@ def test_refinement_with_bone_terms_reaches_a_stationary_point(proportions):
     from scipy.spatial.transform import Rotation
     from lift2d3d import Lifter
     from lift2d3d.solvers.refine import lm_weak, weak_objective
+    from lift2d3d.solvers.terms import Terms
 
     lifter = Lifter("default", symmetry=3.0)
-    B = np.ascontiguousarray(lifter._B[:12])
+    B = np.ascontiguousarray(lifter._model.B[:12])
     K, P = B.shape[0], B.shape[2]
     edges, alpha = lifter._edges, 0.005
     mean = lifter.bases.mean_pose
@@ -220,9 +221,9 @@ def test_refinement_with_bone_terms_reaches_a_stationary_point(proportions):
     R = Rotation.from_rotvec([0.1, -0.15, 0.05]).as_matrix() @ R_true
     c = truth * 1.3
     np.testing.assert_allclose(weak_objective(W, w, B, np.ascontiguousarray(R[:2]), c, np.zeros((2, P)), alpha, 0.0,
-                                              edges, Mb),
+                                              Terms(edges, Mb)),
                                _objective_twin(W, w, B, R, c, alpha, edges, Mb), rtol=1e-12)
-    lm_weak(W, w, B, alpha, R, c, 2000, 1e-15, edges, Mb)
+    lm_weak(W, w, B, alpha, R, c, 2000, 1e-15, Terms(edges, Mb))
     smooth = lambda R_, c_: _objective_twin(W, w, B, R_, c_, 0.0, edges, Mb)   # noqa: E731
     h = 1e-6
     for k in range(3):

@@ -1,28 +1,36 @@
-"""Per-frame pipeline and its parallel batch driver (numba, ``prange`` over frames).
+"""Per-frame pipeline and its batch driver (numba kernels, threads over frames).
 
 For each frame: normalise (weighted centroid, unit RMS radius), solve the
 convex relaxation by ADMM, read the rotation and coefficients off the
 blocks, refine the original problem (weak perspective), and with intrinsics
-refine the perspective model.  Everything the Python layer needs comes back
-in preallocated arrays; frames whose ``status`` is already non-zero (input
-validation) are skipped.
+refine the perspective model.  The kernels take the two records of
+:mod:`lift2d3d.solvers.records` (what to do, and the shape prior) and fill
+preallocated arrays plus one :data:`~lift2d3d.solvers.records.FRAME_RESULT`
+row per frame; frames whose ``status`` is already set (input validation)
+are skipped.
+
+Frames are independent, so :func:`solve_frames` runs them on plain threads
+(the kernels release the GIL), which compiles far faster than a numba
+``prange`` loop and gives the same bits: every frame works on private
+copies, so it is solved identically alone or in a batch, on any thread.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
+from .. import status as _status
 from .convex import admm_frame, convex_objective
+from .prox import FASTMATH, KERNEL
 from .refine import (read_off, refine_multistart, refine_perspective, perspective_points, _shape,
                      _centre_rows, _rot3)
+from .terms import Terms
 
-__all__ = ["lift_frames", "MODE_CONVEX", "MODE_REFINE"]
+__all__ = ["solve_frames", "metric_units", "TRIM_FACTOR", "BLOCK"]
 
-MODE_CONVEX = 0
-MODE_REFINE = 1
-
-ST_OK, ST_NOT_CONVERGED, ST_TOO_FEW, ST_NON_FINITE, ST_DEGENERATE = 0, 1, 2, 3, 4
+ST_OK, ST_NOT_CONVERGED, ST_DEGENERATE = _status.OK, _status.NOT_CONVERGED, _status.DEGENERATE
+MIN_JOINTS = _status.MIN_JOINTS
 
 
 #: A joint whose estimated outlier exceeds this many beta (normalised units)
@@ -31,7 +39,7 @@ ST_OK, ST_NOT_CONVERGED, ST_TOO_FEW, ST_NON_FINITE, ST_DEGENERATE = 0, 1, 2, 3, 
 TRIM_FACTOR = 3.0
 
 
-@njit(cache=True)
+@njit(**KERNEL)
 def inlier_weights(w, E, threshold):
     """Weights with the joints whose outlier estimate exceeds ``threshold`` set to 0.
 
@@ -49,12 +57,12 @@ def inlier_weights(w, E, threshold):
                 n_drop += 1
             else:
                 n_keep += 1
-    if n_drop == 0 or n_keep < 5:
+    if n_drop == 0 or n_keep < MIN_JOINTS:
         return w.copy(), 0
     return wr, n_drop
 
 
-@njit(cache=True)
+@njit(**KERNEL)
 def dropped_residuals(W, w, wr, B, Rbar, c, E):
     """Outliers of the dropped joints (w > 0, wr = 0): their residual to the inlier fit."""
     P = B.shape[2]
@@ -72,172 +80,315 @@ def dropped_residuals(W, w, wr, B, Rbar, c, E):
                 E[r, j] = W[r, j] - Rbar[r, 0] * S[0, j] - Rbar[r, 1] * S[1, j] - Rbar[r, 2] * S[2, j] - t
 
 
-@njit(cache=True)
-def lift_one(Wpx, w, B, Bt, T, mode, robust, alpha, alpha_refine, beta, mu0, max_iter, eps_abs, eps_rel,
-             max_outer, n_inner, tol, perspective, focal, px, py, n_posit, lateral, n_starts, edges, Mb,
-             X_out, R_out, c_out, E_out, norm_out, info_out):
-    """Lift one frame; returns the status code.
+@njit(**KERNEL)
+def frame_terms(model, n):
+    """The refinement's extra terms (:class:`~lift2d3d.solvers.terms.Terms`) for frame ``n``."""
+    return Terms(model.edges, model.Mb)
 
-    ``alpha`` weights the relaxation's sparsity, ``alpha_refine`` the
-    refinement's; ``edges`` (E, 2) and ``Mb`` (T, E) are the refinement's
-    bone-length terms (0 rows: none); ``Bt`` is ``B`` as (P, 3K), contiguous.
 
-    ``norm_out`` = [t0x, t0y, sigma, tau_x, tau_y, rho]; ``info_out`` =
-    [objective, admm_iterations, refine_iterations, converged, reprojection_error_px].
-    ``X_out`` (3, P): camera-frame points in normalised units (weak: centred
-    at the weighted centroid with depth 0 there; perspective: model (3)).
+# ---------------------------------------------------------------------------- stages
+# Each stage loops over the frames of a block whose ``active`` flag is set; the
+# driver (solve_frames) runs the stages the options call for.  Keeping the big
+# kernels (the ADMM, the refinement) in separate stages means each is compiled
+# once and only when a method needs it, instead of being re-optimised inside
+# one giant per-frame function.
+
+@njit(**KERNEL)
+def normalise_frames(Wpx, w, active, status, info, W):
+    """Weighted centroid and RMS radius of each frame's keypoints; ``W`` the normalised keypoints.
+
+    A frame whose used keypoints coincide gets status ``degenerate`` and is deactivated.
     """
-    K, P = B.shape[0], B.shape[2]
-    # private copies: vectorised (fast-math) reductions must not depend on
-    # where a frame sits in the batch array, so a frame lifted alone or in a
-    # batch gives bit-identical results
-    Wpx = Wpx.copy()
-    w = w.copy()
-    sw = 0.0
-    for j in range(P):
-        sw += w[j]
-    t0x = 0.0
-    t0y = 0.0
-    for j in range(P):
-        t0x += w[j] * Wpx[0, j]
-        t0y += w[j] * Wpx[1, j]
-    t0x /= sw
-    t0y /= sw
-    var = 0.0
-    for j in range(P):
-        dx = Wpx[0, j] - t0x
-        dy = Wpx[1, j] - t0y
-        var += w[j] * (dx * dx + dy * dy)
-    sigma = np.sqrt(var / sw)
-    scale_ref = max(abs(t0x), abs(t0y), 1.0)
-    if not (sigma > 1e-9 * scale_ref):
-        return ST_DEGENERATE
-    W = np.empty((2, P))
-    for j in range(P):
-        W[0, j] = (Wpx[0, j] - t0x) / sigma
-        W[1, j] = (Wpx[1, j] - t0y) / sigma
+    P = Wpx.shape[2]
+    for n in range(Wpx.shape[0]):
+        if not active[n]:
+            continue
+        sw = 0.0
+        for j in range(P):
+            sw += w[n, j]
+        t0x = 0.0
+        t0y = 0.0
+        for j in range(P):
+            t0x += w[n, j] * Wpx[n, 0, j]
+            t0y += w[n, j] * Wpx[n, 1, j]
+        t0x /= sw
+        t0y /= sw
+        var = 0.0
+        for j in range(P):
+            dx = Wpx[n, 0, j] - t0x
+            dy = Wpx[n, 1, j] - t0y
+            var += w[n, j] * (dx * dx + dy * dy)
+        sigma = np.sqrt(var / sw)
+        scale_ref = max(abs(t0x), abs(t0y), 1.0)
+        if not (sigma > 1e-9 * scale_ref):
+            status[n] = ST_DEGENERATE
+            active[n] = False
+            continue
+        for j in range(P):
+            W[n, 0, j] = (Wpx[n, 0, j] - t0x) / sigma
+            W[n, 1, j] = (Wpx[n, 1, j] - t0y) / sigma
+        info[n].t0x = t0x
+        info[n].t0y = t0y
+        info[n].sigma = sigma
+        info[n].admm_iterations = 0
+        info[n].refine_iterations = 0
+        info[n].converged = True
 
-    Z = np.empty((2, K, 3))
-    E = np.zeros((2, P))
+
+@njit(**KERNEL, fastmath=FASTMATH)
+def relax_frames(W, w, active, model, opts, Z, E, Rbar, c, info):
+    """The convex relaxation (1) by ADMM, and the rotation and coefficients read off its blocks."""
     hist = np.empty((0, 4))
-    Rbar = np.empty((2, 3))
-    c = np.empty(K)
-    n_admm = 0
-    n_ref = 0
-    conv = True
-    obj = 0.0
-    wr = w
-    # the robust model runs twice: the L1 outlier term flags gross errors, then
-    # the whole solve (relaxation included, for a fresh global start) is
-    # repeated without the flagged joints
-    for attempt in range(2 if (robust and mode == MODE_REFINE) else 1):
-        if attempt == 1:
-            wr, n_drop = inlier_weights(w, E, TRIM_FACTOR * beta)
-            if n_drop == 0:
-                break
-        n_a, conv = admm_frame(W, wr, B, T, alpha, beta, robust, mu0, max_iter, eps_abs, eps_rel, Z, E, hist, Bt)
-        n_admm += n_a
-        read_off(Z, Rbar, c)
-        if mode == MODE_REFINE:
-            n_r, conv_ref, obj, _ = refine_multistart(W, wr, B, alpha_refine, beta, robust, E, Z, lateral, n_starts,
-                                                      max_outer, n_inner, tol, edges, Mb, Rbar, c)
-            n_ref += n_r
-            conv = conv and conv_ref
-    if robust and mode == MODE_REFINE:
-        dropped_residuals(W, w, wr, B, Rbar, c, E)
-    if mode != MODE_REFINE:
-        # method "convex": the objective of the relaxation (1) at its solution
-        obj = convex_objective(W, w, B, Z, E, alpha, beta if robust else 0.0)
-    tau_x = 0.0
-    tau_y = 0.0
-    rho = 0.0
+    for n in range(W.shape[0]):
+        if not active[n]:
+            continue
+        # private copies: vectorised (fast-math) reductions must not depend on
+        # where a frame sits in the batch array, so a frame lifted alone or in a
+        # batch gives bit-identical results
+        Wn = W[n].copy()
+        wn = w[n].copy()
+        n_a, conv = admm_frame(Wn, wn, model.B, model.T, opts.alpha, opts.beta, opts.robust, model.mu0,
+                               opts.max_iter, opts.eps_abs, opts.eps_rel, Z[n], E[n], hist, model.Bt)
+        read_off(Z[n], Rbar[n], c[n])
+        info[n].admm_iterations += n_a
+        # a fresh solve: what an earlier attempt (robust, before trimming) did no longer counts
+        info[n].converged = conv
+
+
+@njit(**KERNEL, fastmath=FASTMATH)
+def refine_frames(W, w, active, model, opts, Z, E, Rbar, c, info):
+    """The refinement of the original problem (2) from the relaxation (:func:`refine_multistart`)."""
+    for n in range(W.shape[0]):
+        if not active[n]:
+            continue
+        Wn = W[n].copy()
+        wn = w[n].copy()
+        n_r, conv, obj, _ = refine_multistart(Wn, wn, model, opts, frame_terms(model, n), E[n], Z[n], Rbar[n], c[n])
+        info[n].refine_iterations += n_r
+        info[n].converged = info[n].converged and conv
+        info[n].objective = obj
+
+
+@njit(**KERNEL)
+def trim_frames(w, active, opts, E, wr):
+    """Robust model: drop the joints whose outlier exceeds ``TRIM_FACTOR * beta``; ``active`` keeps the
+    frames that dropped any (they are solved again without them)."""
+    for n in range(w.shape[0]):
+        if not active[n]:
+            continue
+        trimmed, n_drop = inlier_weights(w[n], E[n], TRIM_FACTOR * opts.beta)
+        for j in range(w.shape[1]):
+            wr[n, j] = trimmed[j]
+        active[n] = n_drop > 0
+
+
+@njit(**KERNEL)
+def dropped_frames(W, w, wr, active, model, Rbar, c, E):
+    """Robust model: the dropped joints' outliers are their residuals to the inlier fit."""
+    for n in range(W.shape[0]):
+        if active[n]:
+            dropped_residuals(W[n].copy(), w[n].copy(), wr[n].copy(), model.B, Rbar[n], c[n], E[n])
+
+
+@njit(**KERNEL)
+def convex_objectives(W, w, active, model, opts, Z, E, info):
+    """Method ``convex``: the objective of the relaxation (1) at its solution."""
+    for n in range(W.shape[0]):
+        if active[n]:
+            info[n].objective = convex_objective(W[n].copy(), w[n].copy(), model.B, Z[n], E[n], opts.alpha,
+                                                 opts.beta if opts.robust else 0.0)
+
+
+@njit(**KERNEL)
+def weak_outputs(Wpx, w, active, model, Rbar, c, E, X_out, info):
+    """Weak perspective: camera-frame points, the fit's translation and the reprojection error."""
+    B = model.B
+    P = B.shape[2]
     S = np.empty((3, P))
-    if perspective:
-        rho = focal / sigma
-        U = np.empty((2, P))
+    for n in range(Wpx.shape[0]):
+        if not active[n]:
+            continue
+        wn = w[n].copy()
+        sw = 0.0
         for j in range(P):
-            U[0, j] = (Wpx[0, j] - px) / sigma
-            U[1, j] = (Wpx[1, j] - py) / sigma
-        n_p, conv_p, obj = refine_perspective(U, w, B, alpha_refine, rho, Rbar, c, n_posit,
-                                              max_outer, n_inner, tol, edges, Mb)
-        n_ref += n_p
-        conv = conv and conv_p
-        tau_x, tau_y = perspective_points(B, c, Rbar, w, U, rho, X_out)
-        err = 0.0
-        cnt = 0.0
-        for j in range(P):
-            if w[j] > 0.0:
-                ux = px + focal * X_out[0, j] / X_out[2, j]
-                uy = py + focal * X_out[1, j] / X_out[2, j]
-                err += (ux - Wpx[0, j]) ** 2 + (uy - Wpx[1, j]) ** 2
-                cnt += 1.0
-        reproj = np.sqrt(err / cnt)
-    else:
-        _shape(B, c, S)
-        _centre_rows(S, w, sw)
-        R = _rot3(Rbar)
+            sw += wn[j]
+        sigma, t0x, t0y = info[n].sigma, info[n].t0x, info[n].t0y
+        _shape(B, c[n], S)
+        _centre_rows(S, wn, sw)
+        R = _rot3(Rbar[n])
         for a in range(3):
             for j in range(P):
-                X_out[a, j] = R[a, 0] * S[0, j] + R[a, 1] * S[1, j] + R[a, 2] * S[2, j]
+                X_out[n, a, j] = R[a, 0] * S[0, j] + R[a, 1] * S[1, j] + R[a, 2] * S[2, j]
         # translation of the fit: minus the weighted mean of the outliers
+        tau_x = 0.0
+        tau_y = 0.0
         for j in range(P):
-            tau_x -= w[j] * E[0, j]
-            tau_y -= w[j] * E[1, j]
+            tau_x -= wn[j] * E[n, 0, j]
+            tau_y -= wn[j] * E[n, 1, j]
         tau_x /= sw
         tau_y /= sw
         err = 0.0
         cnt = 0.0
         for j in range(P):
-            if w[j] > 0.0:
-                ux = sigma * (X_out[0, j] + tau_x) + t0x
-                uy = sigma * (X_out[1, j] + tau_y) + t0y
-                err += (ux - Wpx[0, j]) ** 2 + (uy - Wpx[1, j]) ** 2
+            if wn[j] > 0.0:
+                ux = sigma * (X_out[n, 0, j] + tau_x) + t0x
+                uy = sigma * (X_out[n, 1, j] + tau_y) + t0y
+                err += (ux - Wpx[n, 0, j]) ** 2 + (uy - Wpx[n, 1, j]) ** 2
                 cnt += 1.0
-        reproj = np.sqrt(err / cnt)
-    R = _rot3(Rbar)
-    for a in range(3):
-        for b in range(3):
-            R_out[a, b] = R[a, b]
-    for i in range(K):
-        c_out[i] = c[i]
-    for r in range(2):
-        for j in range(P):
-            E_out[r, j] = E[r, j] * sigma
-    norm_out[0] = t0x
-    norm_out[1] = t0y
-    norm_out[2] = sigma
-    norm_out[3] = tau_x
-    norm_out[4] = tau_y
-    norm_out[5] = rho
-    info_out[0] = obj
-    info_out[1] = n_admm
-    info_out[2] = n_ref
-    info_out[3] = 1.0 if conv else 0.0
-    info_out[4] = reproj
-    for a in range(3):
-        for j in range(P):
-            if not np.isfinite(X_out[a, j]):
-                return ST_DEGENERATE
-    return ST_OK if conv else ST_NOT_CONVERGED
+        info[n].tau_x = tau_x
+        info[n].tau_y = tau_y
+        info[n].tau_z = 0.0
+        info[n].reprojection_error = np.sqrt(err / cnt)
 
 
-@njit(cache=True, parallel=True)
-def lift_frames(Wpx, w, status, B, T, mode, robust, alpha, alpha_refine, beta, mu0, max_iter, eps_abs, eps_rel,
-                max_outer, n_inner, tol, perspective, focal, px, py, n_posit, lateral, n_starts, edges, Mb,
-                X_out, R_out, c_out, E_out, norm_out, info_out):
-    """Lift N frames in parallel (see :func:`lift_one`); ``status`` is updated in place."""
-    N = Wpx.shape[0]
-    K, P = B.shape[0], B.shape[2]
-    Bt = np.ascontiguousarray(B.reshape(3 * K, P).T)     # (P, 3K), shared by the frames
-    for n in prange(N):
-        if status[n] != ST_OK:
+@njit(**KERNEL, fastmath=FASTMATH)
+def perspective_frames(Wpx, w, wr, active, model, opts, Rbar, c, E, X_out, info):
+    """Full perspective (model (3)) from the weak solution, with the camera points and reprojection error.
+
+    The robust model's trimmed weights ``wr`` keep the joints it dropped out of the fit; their outliers
+    become their residuals to the perspective fit.
+    """
+    B = model.B
+    P = B.shape[2]
+    U = np.empty((2, P))
+    for n in range(Wpx.shape[0]):
+        if not active[n]:
             continue
-        status[n] = lift_one(Wpx[n], w[n], B, Bt, T, mode, robust, alpha, alpha_refine, beta, mu0, max_iter,
-                             eps_abs, eps_rel, max_outer, n_inner, tol, perspective, focal, px, py,
-                             n_posit, lateral, n_starts, edges, Mb, X_out[n], R_out[n], c_out[n], E_out[n], norm_out[n], info_out[n])
+        sigma = info[n].sigma
+        wn = w[n].copy()
+        wrn = wr[n].copy()
+        rho = opts.focal / sigma
+        for j in range(P):
+            U[0, j] = (Wpx[n, 0, j] - opts.px) / sigma
+            U[1, j] = (Wpx[n, 1, j] - opts.py) / sigma
+        n_p, conv, obj = refine_perspective(U, wrn, B, opts.refine_alpha, rho, Rbar[n], c[n], opts.n_posit,
+                                            opts.max_outer, opts.n_inner, opts.tol, frame_terms(model, n))
+        info[n].refine_iterations += n_p
+        info[n].converged = info[n].converged and conv
+        info[n].objective = obj
+        tau_x, tau_y = perspective_points(B, c[n], Rbar[n], wrn, U, rho, X_out[n])
+        err = 0.0
+        cnt = 0.0
+        for j in range(P):
+            if wn[j] > 0.0:
+                ux = opts.px + opts.focal * X_out[n, 0, j] / X_out[n, 2, j]
+                uy = opts.py + opts.focal * X_out[n, 1, j] / X_out[n, 2, j]
+                err += (ux - Wpx[n, 0, j]) ** 2 + (uy - Wpx[n, 1, j]) ** 2
+                cnt += 1.0
+                if opts.robust:
+                    # outliers: the dropped joints' residuals to the perspective fit (normalised units)
+                    E[n, 0, j] = (Wpx[n, 0, j] - ux) / sigma if wrn[j] == 0.0 else 0.0
+                    E[n, 1, j] = (Wpx[n, 1, j] - uy) / sigma if wrn[j] == 0.0 else 0.0
+        info[n].tau_x = tau_x
+        info[n].tau_y = tau_y
+        info[n].tau_z = rho
+        info[n].reprojection_error = np.sqrt(err / cnt)
 
 
-@njit(cache=True)
+@njit(**KERNEL)
+def pack_frames(active, status, Rbar, c, E, X_out, R_out, c_out, E_out, info):
+    """Write the rotations, coefficients and outliers (pixels), and each frame's status."""
+    K, P = c.shape[1], E.shape[2]
+    for n in range(active.shape[0]):
+        if not active[n]:
+            continue
+        R = _rot3(Rbar[n])
+        for a in range(3):
+            for b in range(3):
+                R_out[n, a, b] = R[a, b]
+        for i in range(K):
+            c_out[n, i] = c[n, i]
+        sigma = info[n].sigma
+        for r in range(2):
+            for j in range(P):
+                E_out[n, r, j] = E[n, r, j] * sigma
+        finite = True
+        for a in range(3):
+            for j in range(P):
+                if not np.isfinite(X_out[n, a, j]):
+                    finite = False
+        status[n] = (ST_OK if info[n].converged else ST_NOT_CONVERGED) if finite else ST_DEGENERATE
+
+
+#: Frames per block: the unit of work of one thread, and of the stages' working arrays.
+BLOCK = 256
+
+
+def _solve_block(Wpx, w, status, model, opts, X_out, R_out, c_out, E_out, info):
+    """Run the stages the options call for over one block of frames (arrays are the block's views)."""
+    N, _, P = Wpx.shape
+    K = model.B.shape[0]
+    active = status == ST_OK
+    if not active.any():
+        return
+    W = np.zeros((N, 2, P))
+    normalise_frames(Wpx, w, active, status, info, W)
+    Z = np.zeros((N, 2, K, 3))
+    E = np.zeros((N, 2, P))
+    Rbar = np.zeros((N, 2, 3))
+    c = np.zeros((N, K))
+    lifted = active.copy()
+    relax_frames(W, w, active, model, opts, Z, E, Rbar, c, info)
+    if opts.refine:
+        refine_frames(W, w, active, model, opts, Z, E, Rbar, c, info)
+    wr = w
+    if opts.robust and opts.refine:
+        # the L1 outlier term flags gross errors; the whole solve (relaxation included, for a
+        # fresh global start) is repeated without the flagged joints
+        wr = np.ascontiguousarray(w.copy())
+        again = active.copy()
+        trim_frames(w, again, opts, E, wr)
+        relax_frames(W, wr, again, model, opts, Z, E, Rbar, c, info)
+        refine_frames(W, wr, again, model, opts, Z, E, Rbar, c, info)
+        dropped_frames(W, w, wr, active, model, Rbar, c, E)
+    if not opts.refine:
+        convex_objectives(W, w, active, model, opts, Z, E, info)
+    if opts.perspective:
+        perspective_frames(Wpx, w, wr, active, model, opts, Rbar, c, E, X_out, info)
+    else:
+        weak_outputs(Wpx, w, active, model, Rbar, c, E, X_out, info)
+    pack_frames(lifted, status, Rbar, c, E, X_out, R_out, c_out, E_out, info)
+
+
+def solve_frames(Wpx, w, status, model, opts, X_out, R_out, c_out, E_out, info, n_threads=1):
+    """Lift every frame whose ``status`` is ``ok`` (validation sets the others), on ``n_threads`` threads.
+
+    Parameters
+    ----------
+    Wpx : (N, 2, P) float64
+        Keypoints, pixels.
+    w : (N, P) float64
+        Joint weights (0 = missing).
+    status : (N,) int64, in/out
+        Status codes (:mod:`lift2d3d.status`).
+    model, opts : SolverModel, SolverOptions
+    X_out : (N, 3, P), R_out : (N, 3, 3), c_out : (N, K), E_out : (N, 2, P) float64, out
+        Camera-frame points (normalised units), rotations, coefficients, outliers (pixels).
+    info : (N,) FRAME_RESULT, out
+    n_threads : int
+        Blocks of :data:`BLOCK` frames are shared among this many threads; the
+        outputs do not depend on it.
+    """
+    N = Wpx.shape[0]
+    blocks = [slice(lo, min(lo + BLOCK, N)) for lo in range(0, N, BLOCK)]
+
+    def run(block):
+        _solve_block(Wpx[block], w[block], status[block], model, opts, X_out[block], R_out[block], c_out[block],
+                     E_out[block], info[block])
+
+    n_threads = max(1, min(int(n_threads), len(blocks)))
+    if n_threads == 1:
+        for block in blocks:
+            run(block)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=n_threads) as pool:
+        for _ in pool.map(run, blocks):
+            pass
+
+
+@njit(**KERNEL)
 def metric_units(X, edges, ref, out):
     """Normalised units per metre for each frame: least-squares match of bone lengths to ``ref``.
 

@@ -33,7 +33,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .prox import FASTMATH, cholesky_factor, cholesky_substitute, prox_spectral_2x3, spectral_norm_2x3
+from .prox import FASTMATH, KERNEL, cholesky_factor, cholesky_substitute, prox_spectral_2x3, spectral_norm_2x3
 
 __all__ = ["admm_frame", "gram_centred", "fit_terms", "STATUS"]
 
@@ -41,7 +41,7 @@ __all__ = ["admm_frame", "gram_centred", "fit_terms", "STATUS"]
 STATUS = ("ok", "not_converged", "too_few_joints", "non_finite", "degenerate")
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(**KERNEL, fastmath=FASTMATH)
 def gram_centred(T, w, out):
     """``out = D C_w^T T C_w D`` for symmetric ``T`` (P x P) and weights ``w``."""
     P = w.shape[0]
@@ -64,7 +64,7 @@ def gram_centred(T, w, out):
             out[j, k] = sj * np.sqrt(w[k]) * (T[j, k] - v[j] - v[k] + m)
 
 
-@njit(cache=True)
+@njit(**KERNEL)
 def _times_bases(X, B, out):
     """out (2, P) = sum_i X_i B_i for X (2, K, 3), B (K, 3, P)."""
     K, P = B.shape[0], B.shape[2]
@@ -83,7 +83,7 @@ def _times_bases(X, B, out):
                 out[1, j] += x1 * b
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(**KERNEL, fastmath=FASTMATH)
 def _weighted_centre(X, w, sw, out):
     """out = X C_w (subtract the weighted column mean)."""
     P = w.shape[0]
@@ -96,7 +96,7 @@ def _weighted_centre(X, w, sw, out):
             out[r, j] = X[r, j] - mean
 
 
-@njit(cache=True)
+@njit(**KERNEL)
 def _refresh_inverse(GtG, mu, H):
     P = GtG.shape[0]
     A = GtG.copy()
@@ -114,7 +114,7 @@ def _refresh_inverse(GtG, mu, H):
             H[j, k] = col[j]
 
 
-@njit(cache=True)
+@njit(**KERNEL)
 def fit_terms(R, w, E, beta):
     """``1/2 ||R C_w D||_F^2 + beta ||E||_1`` for the residual ``R`` (2, P), which is centred in place.
 
@@ -136,7 +136,7 @@ def fit_terms(R, w, E, beta):
     return f
 
 
-@njit(cache=True)
+@njit(**KERNEL)
 def convex_objective(W, w, B, Z, E, alpha, beta):
     """Objective (1) at Z, plus ``beta ||E||_1`` for the robust model (E = 0 otherwise)."""
     K, P = B.shape[0], B.shape[2]
@@ -161,7 +161,7 @@ def convex_objective(W, w, B, Z, E, alpha, beta):
 MAX_ADAPT = 30
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(**KERNEL, fastmath=FASTMATH)
 def admm_frame(W, w, B, T, alpha, beta, robust, mu0, max_iter, eps_abs, eps_rel,
                Z, E, history, Bt=None, relax=1.0):
     """Solve (1) for one frame by ADMM.
@@ -219,7 +219,8 @@ def admm_frame(W, w, B, T, alpha, beta, robust, mu0, max_iter, eps_abs, eps_rel,
     n = 2 * n3
     if Bt is None:
         Bt = np.ascontiguousarray(B.reshape(n3, P).T)
-    Zf = Z.reshape(2, n3)
+    # the blocks as one (2, 3K) matrix (copied into Z at the end: no reshape in the kernel)
+    Zf = np.empty((2, n3))
     sw = 0.0
     for j in range(P):
         sw += w[j]
@@ -402,6 +403,7 @@ def admm_frame(W, w, B, T, alpha, beta, robust, mu0, max_iter, eps_abs, eps_rel,
             _times_sym(Wd, T, WdT)
 
         if it <= n_hist:
+            _blocks_from_flat(Zf, Z)
             history[it - 1, 0] = convex_objective(W, w, B, Z, E, alpha, beta if robust else 0.0)
             history[it - 1, 1] = r_pri
             history[it - 1, 2] = s_dual
@@ -425,10 +427,20 @@ def admm_frame(W, w, B, T, alpha, beta, robust, mu0, max_iter, eps_abs, eps_rel,
                 _refresh_inverse(GtG, mu, H)
                 last_adapt = it
                 n_adapt += 1
+    _blocks_from_flat(Zf, Z)
     return it, converged
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(**KERNEL)
+def _blocks_from_flat(Zf, Z):
+    """Z (2, K, 3) from the flat (2, 3K) blocks."""
+    for r in range(2):
+        for i in range(Z.shape[1]):
+            for a in range(3):
+                Z[r, i, a] = Zf[r, 3 * i + a]
+
+
+@njit(**KERNEL, fastmath=FASTMATH)
 def _times_sym(X, T, out):
     """out (2, P) = X T."""
     P = T.shape[0]

@@ -27,10 +27,15 @@ from numba import njit
 #: reductions; "nnan"/"ninf" stay off so that finiteness checks keep working.
 FASTMATH = {"reassoc", "contract", "nsz", "arcp"}
 
+#: Options of every solver kernel: cached on disk, free of the GIL (batches run on
+#: threads), and IEEE division (a degenerate frame gives inf/NaN, which the
+#: finiteness checks turn into a status, instead of raising inside a batch).
+KERNEL = dict(cache=True, nogil=True, error_model="numpy")
+
 __all__ = ["prox_spectral_2x3", "prox_spectral_numpy", "polar_2x3", "polar_numpy", "spectral_norm_2x3"]
 
 
-@njit(cache=True, fastmath=False)
+@njit(**KERNEL, fastmath=False)
 def _sym2_eig(a, b, d):
     """Eigen-decomposition of [[a, b], [b, d]]: (l1 >= l2, cos, sin) of the first eigenvector."""
     half_tr = 0.5 * (a + d)
@@ -45,7 +50,7 @@ def _sym2_eig(a, b, d):
     return l1, l2, np.cos(theta), np.sin(theta)
 
 
-@njit(cache=True)
+@njit(**KERNEL)
 def spectral_norm_2x3(A):
     """Largest singular value of a 2x3 matrix (from the 2x2 Gram matrix, no trigonometry)."""
     a = A[0, 0] * A[0, 0] + A[0, 1] * A[0, 1] + A[0, 2] * A[0, 2]
@@ -55,7 +60,7 @@ def spectral_norm_2x3(A):
     return np.sqrt(max(0.5 * (a + d) + rad, 0.0))
 
 
-@njit(cache=True)
+@njit(**KERNEL)
 def prox_spectral_2x3(A, lam, out):
     """Write ``prox_{lam ||.||_2}(A)`` for a 2x3 ``A`` into ``out``; returns the clipped level.
 
@@ -109,7 +114,7 @@ def prox_spectral_2x3(A, lam, out):
     return tau
 
 
-@njit(cache=True)
+@njit(**KERNEL)
 def polar_2x3(A, out):
     """Nearest 2x3 matrix with orthonormal rows (Frobenius), ``(A A^T)^{-1/2} A``.
 
@@ -186,7 +191,7 @@ def polar_numpy(A):
     return U @ Vt
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(**KERNEL, fastmath=FASTMATH)
 def cholesky_factor(A, n, L):
     """Lower Cholesky factor of ``A[:n, :n]`` into ``L``; False if not positive definite.
 
@@ -211,7 +216,7 @@ def cholesky_factor(A, n, L):
     return True
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(**KERNEL, fastmath=FASTMATH)
 def cholesky_substitute(L, b, n, out):
     """Solve ``L L^T x = b`` with the factor from :func:`cholesky_factor`."""
     for i in range(n):

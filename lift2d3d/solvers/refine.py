@@ -41,13 +41,14 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from . import terms as _terms
 from .convex import fit_terms
-from .prox import FASTMATH, cholesky_factor, cholesky_substitute, polar_2x3
+from .prox import FASTMATH, KERNEL, cholesky_factor, cholesky_substitute, polar_2x3
 
 __all__ = ["read_off", "refine_weak", "refine_perspective", "weak_objective"]
 
 
-@njit(cache=True)
+@njit(**KERNEL)
 def read_off(Z, Rbar, c):
     """Rotation rows ``R̄`` and coefficients ``c`` from the blocks ``M_i ≈ c_i R̄``.
 
@@ -91,7 +92,7 @@ def read_off(Z, Rbar, c):
         c[i] = 0.5 * d
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(**KERNEL, fastmath=FASTMATH)
 def _shape(B, c, S):
     K, P = B.shape[0], B.shape[2]
     for a in range(3):
@@ -106,7 +107,7 @@ def _shape(B, c, S):
                 S[a, j] += ci * B[i, a, j]
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(**KERNEL, fastmath=FASTMATH)
 def _centre_rows(X, w, sw):
     rows, P = X.shape
     for r in range(rows):
@@ -118,9 +119,9 @@ def _centre_rows(X, w, sw):
             X[r, j] -= m
 
 
-@njit(cache=True, fastmath=FASTMATH)
-def weak_objective(W, w, B, Rbar, c, E, alpha, beta, edges, Mb):
-    """Objective (2), with the bone-length terms ``Mb`` (none when it has 0 rows)."""
+@njit(**KERNEL, fastmath=FASTMATH)
+def weak_objective(W, w, B, Rbar, c, E, alpha, beta, terms):
+    """Objective (2), with the extra terms of :mod:`lift2d3d.solvers.terms` (``terms``)."""
     P = B.shape[2]
     S = np.empty((3, P))
     _shape(B, c, S)
@@ -131,10 +132,10 @@ def weak_objective(W, w, B, Rbar, c, E, alpha, beta, edges, Mb):
             for a in range(3):
                 acc -= Rbar[r, a] * S[a, j]
             R[r, j] = acc
-    return fit_terms(R, w, E, beta) + _prior_terms(S, c, alpha, edges, Mb)
+    return fit_terms(R, w, E, beta) + _terms.prior_value(terms, S, _rot3(Rbar), c, alpha)
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(**KERNEL, fastmath=FASTMATH)
 def projected_bases(B, Rbar, w, A):
     """``A_i = R̄ B_i C_w`` (K, 2, P): the bases seen through the rotation, weighted-centred."""
     K, P = B.shape[0], B.shape[2]
@@ -151,7 +152,7 @@ def projected_bases(B, Rbar, w, A):
                 A[i, r, j] -= m
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(**KERNEL, fastmath=FASTMATH)
 def lasso_cd(A, y, w, alpha, c, max_passes, tol, max_rounds=20):
     """Weighted Lasso ``min_c 1/2 ||y - sum_i c_i A_i||_w^2 + alpha ||c||_1`` by active-set coordinate descent.
 
@@ -252,7 +253,7 @@ def lasso_cd(A, y, w, alpha, c, max_passes, tol, max_rounds=20):
     return total
 
 
-@njit(cache=True)
+@njit(**KERNEL)
 def lasso_fista(A, y, w, alpha, L, c, n_steps):
     """Second implementation of :func:`lasso_cd`: FISTA with gradient restart (for tests).
 
@@ -302,7 +303,7 @@ def lasso_fista(A, y, w, alpha, L, c, n_steps):
             t = tn
 
 
-@njit(cache=True)
+@njit(**KERNEL)
 def _rodrigues(wx, wy, wz, out):
     """out = exp([w]x) (3x3)."""
     th = np.sqrt(wx * wx + wy * wy + wz * wz)
@@ -325,53 +326,10 @@ def _rodrigues(wx, wy, wz, out):
     out[2, 2] = a + cc * wz * wz
 
 
-@njit(cache=True, fastmath=FASTMATH)
-def bone_residuals(S, edges, Mb, lengths, units, out):
-    """Residuals ``out = Mb l`` of the bone lengths ``l`` of the shape S; returns 1/2 their sum of squares.
-
-    ``edges`` (E, 2) joint indices; ``Mb`` (T, E) one row per term (e.g.
-    ``sqrt(gamma) (e_left - e_right)`` for a mirrored pair).  Fills
-    ``lengths`` (E,) and the unit bone vectors ``units`` (E, 3), which the
-    Jacobian needs.
-    """
-    for e in range(edges.shape[0]):
-        a = edges[e, 0]
-        b = edges[e, 1]
-        n2 = 0.0
-        for x in range(3):
-            d = S[x, a] - S[x, b]
-            units[e, x] = d
-            n2 += d * d
-        nrm = np.sqrt(n2)
-        lengths[e] = nrm
-        inv = 1.0 / nrm if nrm > 1e-12 else 0.0
-        for x in range(3):
-            units[e, x] *= inv
-    f = 0.0
-    for t in range(Mb.shape[0]):
-        acc = 0.0
-        for e in range(edges.shape[0]):
-            acc += Mb[t, e] * lengths[e]
-        out[t] = acc
-        f += 0.5 * acc * acc
-    return f
-
-
-@njit(cache=True, fastmath=FASTMATH)
-def _prior_terms(S, c, alpha, edges, Mb):
-    """``alpha ||c||_1`` plus the bone-length term of the shape ``S = sum_i c_i B_i``: the prior of (2)."""
-    f = 0.0
-    for i in range(c.shape[0]):
-        f += alpha * abs(c[i])
-    if Mb.shape[0] == 0:
-        return f
-    E = edges.shape[0]
-    return f + bone_residuals(S, edges, Mb, np.empty(E), np.empty((E, 3)), np.empty(Mb.shape[0]))
-
-
-@njit(cache=True, fastmath=FASTMATH)
-def _lm_objective(Wc, w, sw, B, R, c, alpha, S, X, res, edges, Mb, lengths, units, bres):
-    """Objective (2) for fixed outliers; fills the centred shape S, camera points X, residuals res and bres."""
+@njit(**KERNEL, fastmath=FASTMATH)
+def _lm_objective(Wc, w, sw, B, R, c, alpha, S, X, res, terms, work, bres):
+    """Objective (2) for fixed outliers; fills the centred shape S, camera points X, residuals res and the
+    terms' rows bres (with their ``work``)."""
     K, P = B.shape[0], B.shape[2]
     _shape(B, c, S)
     _centre_rows(S, w, sw)
@@ -385,12 +343,12 @@ def _lm_objective(Wc, w, sw, B, R, c, alpha, S, X, res, edges, Mb, lengths, unit
             f += 0.5 * w[j] * d * d
     for i in range(K):
         f += alpha * abs(c[i])
-    if Mb.shape[0] > 0:
-        f += bone_residuals(S, edges, Mb, lengths, units, bres)
+    if bres.shape[0] > 0:
+        f += _terms.values(terms, S, X, work, bres)
     return f
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(**KERNEL, fastmath=FASTMATH)
 def normal_matrix(Jt, n, H):
     """``H = J^T J`` (n x n) from the first ``n`` rows of ``Jt`` (the Jacobian transposed)."""
     m2 = Jt.shape[1]
@@ -403,7 +361,7 @@ def normal_matrix(Jt, n, H):
             H[b, a] = acc
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(**KERNEL, fastmath=FASTMATH)
 def damped_step(H, g, hd, n, lam, Hd, mg, L, step):
     """Solve ``(H + lam diag(h)) step = -g`` (Levenberg-Marquardt); False if not positive definite.
 
@@ -427,8 +385,8 @@ def damped_step(H, g, hd, n, lam, Hd, mg, L, step):
 LM_CAP = 2
 
 
-@njit(cache=True, fastmath=FASTMATH)
-def lm_weak(Wc, w, B, alpha, R, c, max_iter, tol, edges, Mb):
+@njit(**KERNEL, fastmath=FASTMATH, inline="always")
+def lm_weak(Wc, w, B, alpha, R, c, max_iter, tol, terms):
     """Joint damped Gauss-Newton (Levenberg-Marquardt) on rotation and coefficients.
 
     Minimises (2) for fixed outliers over ``R = exp([omega]x) R`` and the
@@ -441,8 +399,10 @@ def lm_weak(Wc, w, B, alpha, R, c, max_iter, tol, edges, Mb):
     The damping follows the gain ratio of the actual to the predicted
     decrease (Nielsen 1999).
 
-    ``Wc`` must be weighted-centred.  ``R`` (3x3) and ``c`` are updated in
-    place.  Returns (iterations, converged, objective).
+    The extra terms (``terms``, :mod:`lift2d3d.solvers.terms`) add their
+    residual rows to the least-squares problem.  ``Wc`` must be
+    weighted-centred.  ``R`` (3x3) and ``c`` are updated in place.  Returns
+    (iterations, converged, objective).
     """
     K, P = B.shape[0], B.shape[2]
     sw = w.sum()
@@ -462,18 +422,14 @@ def lm_weak(Wc, w, B, alpha, R, c, max_iter, tol, edges, Mb):
     grad = np.empty(K)
     # Jacobian stored transposed (one row per unknown) so that the normal
     # matrix is built from contiguous dot products
-    n_b = Mb.shape[0]
-    n_e = edges.shape[0]
+    n_b = _terms.n_rows(terms)
     Jt = np.empty((nmax, 2 * P + n_b))
     wres = np.empty(2 * P + n_b)
     bres = np.zeros(n_b)
     bres2 = np.zeros(n_b)
-    lengths = np.zeros(n_e)
-    lengths2 = np.zeros(n_e)
-    units = np.zeros((n_e, 3))
-    units2 = np.zeros((n_e, 3))
-    dl = np.empty(n_e)
-    kappa = np.empty(n_e)
+    work = _terms.new_work(terms)
+    work2 = _terms.new_work(terms)
+    scratch = np.empty(_terms.scratch_size(terms))
     H = np.empty((nmax, nmax))
     g = np.empty(nmax)
     hd = np.empty(nmax)
@@ -485,7 +441,7 @@ def lm_weak(Wc, w, B, alpha, R, c, max_iter, tol, edges, Mb):
     Rn = np.empty((3, 3))
     dR = np.empty((3, 3))
     cn = np.empty(K)
-    f = _lm_objective(Wc, w, sw, B, R, c, alpha, S, X, res, edges, Mb, lengths, units, bres)
+    f = _lm_objective(Wc, w, sw, B, R, c, alpha, S, X, res, terms, work, bres)
     lam = 1e-4
     nu = 2.0
     converged = False
@@ -496,18 +452,7 @@ def lm_weak(Wc, w, B, alpha, R, c, max_iter, tol, edges, Mb):
             for j in range(P):
                 Q[a, j] = (R[0, a] * res[0, j] + R[1, a] * res[1, j]) * w[j]
         if n_b > 0:
-            # minus the bone term's gradient with respect to S:
-            # sum_e kappa_e d|S_a - S_b|/dS with kappa = Mb^T bres
-            for e in range(n_e):
-                acc = 0.0
-                for t in range(n_b):
-                    acc += Mb[t, e] * bres[t]
-                kappa[e] = acc
-            for e in range(n_e):
-                for x in range(3):
-                    gx = kappa[e] * units[e, x]
-                    Q[x, edges[e, 0]] -= gx
-                    Q[x, edges[e, 1]] += gx
+            _terms.shape_gradient(terms, R, work, bres, scratch, Q)
         k = 0
         for i in range(K):
             gi = 0.0
@@ -557,19 +502,10 @@ def lm_weak(Wc, w, B, alpha, R, c, max_iter, tol, edges, Mb):
                 for j in range(P):
                     Jt[3 + m, r * P + j] = -sqw[j] * (A[r, j] - mean)
             if n_b > 0:
-                for e in range(n_e):
-                    acc = 0.0
-                    for x in range(3):
-                        acc += units[e, x] * (B[i, x, edges[e, 0]] - B[i, x, edges[e, 1]])
-                    dl[e] = acc
-                for t in range(n_b):
-                    acc = 0.0
-                    for e in range(n_e):
-                        acc += Mb[t, e] * dl[e]
-                    Jt[3 + m, 2 * P + t] = acc
+                _terms.jacobian_atom(terms, R, work, B, i, scratch, Jt, 3 + m, 2 * P)
+        if n_b > 0:
+            _terms.jacobian_rotation(terms, X, work, Jt, 2 * P)
         for t in range(n_b):
-            for kk in range(3):
-                Jt[kk, 2 * P + t] = 0.0     # bone lengths do not depend on the rotation
             wres[2 * P + t] = bres[t]
         for j in range(P):
             wres[j] = sqw[j] * res[0, j]
@@ -610,7 +546,7 @@ def lm_weak(Wc, w, B, alpha, R, c, max_iter, tol, edges, Mb):
                 if v * sg[m] < 0.0:
                     v = 0.0
                 cn[i] = v
-            fn = _lm_objective(Wc, w, sw, B, Rn, cn, alpha, S2, X2, res2, edges, Mb, lengths2, units2, bres2)
+            fn = _lm_objective(Wc, w, sw, B, Rn, cn, alpha, S2, X2, res2, terms, work2, bres2)
             if fn < f:
                 accepted = True
                 break
@@ -629,8 +565,7 @@ def lm_weak(Wc, w, B, alpha, R, c, max_iter, tol, edges, Mb):
         X, X2 = X2, X
         res, res2 = res2, res
         bres, bres2 = bres2, bres
-        units, units2 = units2, units
-        lengths, lengths2 = lengths2, lengths
+        work, work2 = work2, work
         # damping from the gain ratio (Nielsen 1999): the quadratic model
         # predicts a decrease of (lam h^T D h - g^T h) / 2 for the step h
         pred = 0.0
@@ -647,9 +582,9 @@ def lm_weak(Wc, w, B, alpha, R, c, max_iter, tol, edges, Mb):
     return it, converged, f
 
 
-@njit(cache=True, fastmath=FASTMATH)
-def refine_weak(W, w, B, alpha, beta, robust, E, Rbar, c, max_outer, n_inner, tol, edges, Mb):
-    """Refine (2) from ``(Rbar, c, E)`` (updated in place); the LM solve, plus outlier rounds if robust.
+@njit(**KERNEL, fastmath=FASTMATH)
+def refine_weak(W, w, B, alpha, beta, E, Rbar, c, max_outer, n_inner, tol, terms):
+    """Refine (2) from ``(Rbar, c, E)`` (updated in place); the LM solve, plus outlier rounds if ``beta > 0``.
 
     Parameters
     ----------
@@ -659,9 +594,10 @@ def refine_weak(W, w, B, alpha, beta, robust, E, Rbar, c, max_outer, n_inner, to
         Joint weights (0 = missing).
     B : (K, 3, P) float64
         Bases.
-    alpha, beta : float
-    robust : bool
-        Alternate LM solves with exact outlier (soft-threshold) updates.
+    alpha : float
+    beta : float
+        Outlier weight; ``beta > 0`` is the robust model: LM solves alternate
+        with exact outlier (soft-threshold) updates.
     E : (2, P) float64, in/out
     Rbar : (2, 3) float64, in/out
     c : (K,) float64, in/out
@@ -671,6 +607,8 @@ def refine_weak(W, w, B, alpha, beta, robust, E, Rbar, c, max_outer, n_inner, to
         Outlier rounds for the robust model.
     tol : float
         Relative objective decrease below which a solve stops.
+    terms : Terms
+        The extra terms (:mod:`lift2d3d.solvers.terms`).
 
     Returns
     -------
@@ -678,6 +616,7 @@ def refine_weak(W, w, B, alpha, beta, robust, E, Rbar, c, max_outer, n_inner, to
     converged : bool
     objective : float
     """
+    robust = beta > 0.0
     P = B.shape[2]
     sw = w.sum()
     Wc = np.empty((2, P))
@@ -692,7 +631,7 @@ def refine_weak(W, w, B, alpha, beta, robust, E, Rbar, c, max_outer, n_inner, to
             for j in range(P):
                 Wc[r, j] = W[r, j] - E[r, j]
         _centre_rows(Wc, w, sw)
-        its, converged, f = lm_weak(Wc, w, B, alpha, R, c, max_outer, tol, edges, Mb)
+        its, converged, f = lm_weak(Wc, w, B, alpha, R, c, max_outer, tol, terms)
         total += its
         if not robust:
             break
@@ -722,7 +661,7 @@ def refine_weak(W, w, B, alpha, beta, robust, E, Rbar, c, max_outer, n_inner, to
     for a in range(3):
         Rbar[0, a] = R[0, a]
         Rbar[1, a] = R[1, a]
-    f = weak_objective(W, w, B, Rbar, c, E, alpha, beta if robust else 0.0, edges, Mb)
+    f = weak_objective(W, w, B, Rbar, c, E, alpha, beta if robust else 0.0, terms)
     return total, converged, f
 
 
@@ -730,9 +669,8 @@ def refine_weak(W, w, B, alpha, beta, robust, E, Rbar, c, max_outer, n_inner, to
 PRUNE = 0.05
 
 
-@njit(cache=True)
-def refine_multistart(W, w, B, alpha, beta, robust, E, Z, lateral, n_starts, max_outer, n_inner, tol,
-                      edges, Mb, Rbar, c):
+@njit(**KERNEL, inline="always")
+def refine_multistart(W, w, model, opts, terms, E, Z, Rbar, c):
     """Refine (2) from several rotations read off the convex blocks; keep the best.
 
     Starts, in order: the sign-aligned sum of the blocks (:func:`read_off`),
@@ -746,11 +684,38 @@ def refine_multistart(W, w, B, alpha, beta, robust, E, Z, lateral, n_starts, max
     of the largest dropped); the others get the exact Lasso fit for their
     rotation.  On the Bandai Namco takes the relaxation's coefficients start
     the refinement better than a Lasso re-fit for the read-off rotation
-    (54.6 vs 56.9 mm PA-MPJPE, 77 vs 81 mm camera-frame), at 1.5x the time.  Writes the winner to ``Rbar``, ``c`` and ``E``; returns
-    (total LM iterations, converged, objective, index of the winning start).
+    (54.6 vs 56.9 mm PA-MPJPE, 77 vs 81 mm camera-frame), at 1.5x the time.
+
+    ``model`` and ``opts`` are the records of :mod:`lift2d3d.solvers.records`
+    (the starts are ``opts.n_starts``, the sparsity ``opts.refine_alpha``);
+    ``terms`` the extra terms.  Writes the winner to ``Rbar``, ``c`` and
+    ``E``; returns (total LM iterations, converged, objective, index of the
+    winning start).
     """
+    B, lateral, n_starts = model.B, model.lateral, opts.n_starts
+    alpha, beta, robust = opts.refine_alpha, opts.beta, opts.robust
     K, P = B.shape[0], B.shape[2]
-    order = np.argsort(-np.sqrt((Z * Z).sum(axis=2).sum(axis=0)))
+    # blocks by decreasing norm, as far as the starts need them (explicit loops compile far
+    # faster than argsort over an array expression)
+    norms = np.empty(K)
+    for i in range(K):
+        acc = 0.0
+        for r in range(2):
+            for a in range(3):
+                acc += Z[r, i, a] * Z[r, i, a]
+        norms[i] = acc
+    n_order = min(K, n_starts // 2 + 1)
+    order = np.empty(n_order, dtype=np.int64)
+    taken = np.zeros(K, dtype=np.bool_)
+    for m in range(n_order):
+        best = -1.0
+        ib = 0
+        for i in range(K):
+            if not taken[i] and norms[i] > best:
+                best = norms[i]
+                ib = i
+        taken[ib] = True
+        order[m] = ib
     Rc = np.empty((2, 3))
     cc = np.empty(K)
     Ec = np.empty((2, P))
@@ -763,7 +728,10 @@ def refine_multistart(W, w, B, alpha, beta, robust, E, Z, lateral, n_starts, max
     c0_max = 0.0
     for i in range(K):
         c0_max = max(c0_max, abs(c0[i]))
-    F_b = np.eye(3) - 2.0 * np.outer(lateral, lateral)
+    F_b = np.empty((3, 3))
+    for a in range(3):
+        for b in range(3):
+            F_b[a, b] = (1.0 if a == b else 0.0) - 2.0 * lateral[a] * lateral[b]
     sw = w.sum()
     best_f = np.inf
     best_k = 0
@@ -787,10 +755,13 @@ def refine_multistart(W, w, B, alpha, beta, robust, E, Z, lateral, n_starts, max
                 break
             polar_2x3(blk, Rc)
         if k % 2 == 1:
-            Rm = Rc @ F_b
             for r in range(2):
-                for a in range(3):
-                    Rc[r, a] = Rm[r, a]
+                m0 = Rc[r, 0] * F_b[0, 0] + Rc[r, 1] * F_b[1, 0] + Rc[r, 2] * F_b[2, 0]
+                m1 = Rc[r, 0] * F_b[0, 1] + Rc[r, 1] * F_b[1, 1] + Rc[r, 2] * F_b[2, 1]
+                m2 = Rc[r, 0] * F_b[0, 2] + Rc[r, 1] * F_b[1, 2] + Rc[r, 2] * F_b[2, 2]
+                Rc[r, 0] = m0
+                Rc[r, 1] = m1
+                Rc[r, 2] = m2
         for r in range(2):
             for j in range(P):
                 Ec[r, j] = E0[r, j]
@@ -804,7 +775,8 @@ def refine_multistart(W, w, B, alpha, beta, robust, E, Z, lateral, n_starts, max
         if k > 0:
             projected_bases(B, Rc, w, A)
             lasso_cd(A, Wt, w, alpha, cc, 100, 1e-6, 10)   # near convergence: small alphas need many passes
-        its, conv, f = refine_weak(W, w, B, alpha, beta, robust, Ec, Rc, cc, max_outer, n_inner, tol, edges, Mb)
+        its, conv, f = refine_weak(W, w, B, alpha, beta if robust else 0.0, Ec, Rc, cc, opts.max_outer, opts.n_inner,
+                                   opts.tol, terms)
         total += its
         if f < best_f:
             best_f = f
@@ -820,7 +792,7 @@ def refine_multistart(W, w, B, alpha, beta, robust, E, Z, lateral, n_starts, max
     return total, conv_best, best_f, best_k
 
 
-@njit(cache=True)
+@njit(**KERNEL)
 def _rot3(Rbar):
     R = np.empty((3, 3))
     for a in range(3):
@@ -832,7 +804,17 @@ def _rot3(Rbar):
     return R
 
 
-@njit(cache=True)
+@njit(**KERNEL)
+def _copy_into(R_from, c_from, R_to, c_to):
+    """R_to, c_to = R_from, c_from (element loops: slice assignment compiles a shape-checking error path)."""
+    for r in range(R_from.shape[0]):
+        for a in range(R_from.shape[1]):
+            R_to[r, a] = R_from[r, a]
+    for i in range(c_from.shape[0]):
+        c_to[i] = c_from[i]
+
+
+@njit(**KERNEL)
 def perspective_points(B, c, Rbar, w, U, rho, X):
     """Camera-frame points (3, P) of model (3), in normalised units; returns the 2D translation fit.
 
@@ -870,7 +852,7 @@ def perspective_points(B, c, Rbar, w, U, rho, X):
     return t0, t1
 
 
-@njit(cache=True)
+@njit(**KERNEL)
 def perspective_residual(U, w, rho, X):
     """Weighted sum of squared reprojection residuals of points X against u' (normalised units)."""
     P = U.shape[1]
@@ -883,8 +865,8 @@ def perspective_residual(U, w, rho, X):
     return f
 
 
-@njit(cache=True)
-def refine_perspective(U, w, B, alpha, rho, Rbar, c, n_posit, max_outer, n_inner, tol, edges, Mb):
+@njit(**KERNEL, inline="always")
+def refine_perspective(U, w, B, alpha, rho, Rbar, c, n_posit, max_outer, n_inner, tol, terms):
     """Refine model (3) from a weak-perspective ``(Rbar, c)`` by depth-corrected re-solves.
 
     Parameters
@@ -914,7 +896,7 @@ def refine_perspective(U, w, B, alpha, rho, Rbar, c, n_posit, max_outer, n_inner
     best_c = c.copy()
     perspective_points(B, c, Rbar, w, U, rho, X)
     _shape(B, c, S)
-    f_best = perspective_residual(U, w, rho, X) + _prior_terms(S, c, alpha, edges, Mb)
+    f_best = perspective_residual(U, w, rho, X) + _terms.prior_value(terms, S, _rot3(Rbar), c, alpha)
     f_prev = f_best
     converged = False
     rounds = 0
@@ -924,18 +906,16 @@ def refine_perspective(U, w, B, alpha, rho, Rbar, c, n_posit, max_outer, n_inner
             Wc[0, j] = U[0, j] * g
             Wc[1, j] = U[1, j] * g
             ww[j] = w[j] / (g * g)
-        refine_weak(Wc, ww, B, alpha, 0.0, False, E, Rbar, c, max_outer, n_inner, tol, edges, Mb)
+        refine_weak(Wc, ww, B, alpha, 0.0, E, Rbar, c, max_outer, n_inner, tol, terms)
         perspective_points(B, c, Rbar, w, U, rho, X)
         _shape(B, c, S)
-        f = perspective_residual(U, w, rho, X) + _prior_terms(S, c, alpha, edges, Mb)
+        f = perspective_residual(U, w, rho, X) + _terms.prior_value(terms, S, _rot3(Rbar), c, alpha)
         if f < f_best:
             f_best = f
-            best_R[:, :] = Rbar
-            best_c[:] = c
+            _copy_into(Rbar, c, best_R, best_c)
         if abs(f_prev - f) <= 10.0 * tol * max(abs(f), 1e-12):
             converged = True
             break
         f_prev = f
-    Rbar[:, :] = best_R
-    c[:] = best_c
+    _copy_into(best_R, best_c, Rbar, c)
     return rounds, converged, f_best
