@@ -318,3 +318,16 @@ def test_dataframes_in_the_wide_layout(tmp_path):
     frame.loc[3, "frame"] = 2
     with pytest.warns(UserWarning, match="duplicate id"):
         read_keypoints(frame)
+
+
+def test_trc_non_numeric_cell_marks_its_row(tmp_path):
+    written = write_trc(tmp_path)
+    lines = written.path.read_text().splitlines()
+    cells = lines[6].split("\t")
+    cells[5] = "oops"                                                  # LEye X of the second frame
+    lines[6] = "\t".join(cells)
+    written.path.write_text("\n".join(lines) + "\n")
+    with pytest.warns(UserWarning, match="bad_input"):
+        table = read_keypoints(written.path)
+    assert table.good.tolist() == [True, False, True, True, True, True]
+    assert table.problems[1].startswith("line 7, column LEye X: 'oops' is not a number")

@@ -183,7 +183,13 @@ def test_lift_table_never_raises_for_bad_cells(values, frames):
     columns = [f"{j}_{a}" for j in COCO.joints for a in ("x", "y", "score")]
     frame = pd.DataFrame(values, columns=columns, dtype=object)
     frame.insert(0, "frame", frames[:len(frame)])
-    out = lift_table(frame, LIFTER)
+    try:
+        out = lift_table(frame, LIFTER)
+    except KeypointFormatError as exc:
+        # the one refusal of a whole table: coordinates that look normalised (lifting them as
+        # pixels would be a silent wrong answer)
+        assert "look normalised" in str(exc) and "--image-size" in str(exc)
+        return
     assert len(out) == len(frame)
     lifted = out["status"].isin(["ok", "not_converged"]).to_numpy()
     xyz = out[[c for c in out.columns if c[-2:] in ("_x", "_y", "_z")]].to_numpy(dtype=float)

@@ -41,10 +41,12 @@ H5_HINT = ("reading DeepLabCut .h5 files needs PyTables: pip install 'lift2d3d[h
 _AMBIGUOUS = {"head": "the skull centre is 'head', the top of the head 'head_top'; say which with --map"}
 
 
-def looks_like_deeplabcut(first_line: str) -> bool:
-    """True for the first line of a DeepLabCut CSV (``scorer,<name>,<name>,...``)."""
+def looks_like_deeplabcut(first_line: str, second_line: str = "bodyparts") -> bool:
+    """True for the first two lines of a DeepLabCut CSV (``scorer,...`` then ``bodyparts,...`` or ``individuals,...``)."""
     cells = next(csv.reader([first_line]), [])
-    return bool(cells) and cells[0].strip().lower() == "scorer" and len(cells) > 1
+    second = next(csv.reader([second_line]), [""])
+    return (bool(cells) and cells[0].strip().lower() == "scorer" and len(cells) > 1
+            and bool(second) and second[0].strip().lower() in ("bodyparts", "individuals"))
 
 
 class _Layout:

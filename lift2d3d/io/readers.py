@@ -130,12 +130,12 @@ def detect_layout(path, delimiter=None) -> str:
         return "coco-json"
     try:
         with open(path, "r", encoding="utf-8-sig", errors="replace") as handle:
-            first = handle.readline()
+            first, second = handle.readline(), handle.readline()
     except OSError as exc:
         raise KeypointFormatError(f"{path}: cannot read ({exc.strerror or exc})") from None
     if suffix == ".trc" or looks_like_trc(first):
         return "trc"
-    if looks_like_deeplabcut(first):
+    if looks_like_deeplabcut(first, second):
         return "deeplabcut-csv"
     _, header = sniff_csv(path, delimiter)
     if "joint" in [h.lower() for h in header]:

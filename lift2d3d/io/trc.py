@@ -36,7 +36,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .csv_wide import _BadLines, next_chunk, open_csv_chunks
+from .csv_wide import _BadLines, _numeric, next_chunk, open_csv_chunks
 from .names import load_joint_map, resolve_parts
 from .table import KeypointFormatError, KeypointTable, check_values
 
@@ -115,8 +115,7 @@ def iter_trc(path, format=None, chunk_rows=10_000, joint_map=None, image_size=No
     reader = open_csv_chunks(path, sep="\t", header=None, skiprows=n_header, names=columns, index_col=False,
                              chunksize=chunk_rows, skip_blank_lines=True, encoding="utf-8-sig",
                              encoding_errors="replace", on_bad_lines="warn", low_memory=False,
-                             dtype={"c0": str, "c1": str}, na_values=["", "nan", "NaN", "NA"],
-                             keep_default_na=False)
+                             dtype=str, keep_default_na=False)
     joints_of_marker = [used.get(name) for name in names]
     y_up, offset, rows_before = None, None, 0
     while True:
@@ -127,8 +126,10 @@ def iter_trc(path, format=None, chunk_rows=10_000, joint_map=None, image_size=No
         n = len(chunk)
         first_line = n_header + rows_before + 1
         problems = np.full(n, "", dtype=object)
-        data = chunk[columns[2:2 + 3 * len(names)]].apply(pd.to_numeric, errors="coerce").to_numpy(np.float64)
-        data = data.reshape(n, len(names), 3)
+        where = lambda r, f=first_line: f"line {f + r}"  # noqa: E731
+        # a cell that is not a number marks its row (bad_input), as in every CSV reader
+        data = np.column_stack([_numeric(chunk[columns[2 + k]], where, f"{names[k // 3]} {'XYZ'[k % 3]}", problems)
+                                for k in range(3 * len(names))]).reshape(n, len(names), 3)
         z = data[..., 2]
         if (np.isfinite(z) & (z != 0)).any():
             row, marker = np.argwhere(np.isfinite(z) & (z != 0))[0]
@@ -179,7 +180,6 @@ def iter_trc(path, format=None, chunk_rows=10_000, joint_map=None, image_size=No
         else:
             frame = chunk["c0"].astype(str)
         ids = pd.DataFrame({"frame": frame.to_numpy(), "time": pd.to_numeric(chunk["c1"], errors="coerce").to_numpy()})
-        where = lambda r, f=first_line: f"line {f + r}"  # noqa: E731
         marker_of = {joint: name for name, joint in used.items()}
         check_values(keypoints, scores, problems, where,
                      lambda j, a: f"{marker_of.get(skeleton.joints[j], skeleton.joints[j])} {'XYZ'[a]}")
