@@ -131,7 +131,7 @@ def _index_frame(index_values, n_levels):
     if n_levels == 1:
         values = columns[0]
         numbers = pd.to_numeric(values, errors="coerce")
-        if numbers.notna().all() and (numbers == numbers.round()).all():
+        if np.isfinite(numbers.to_numpy(dtype=np.float64)).all() and (numbers == numbers.round()).all():
             return pd.DataFrame({"frame": numbers.astype(np.int64).to_numpy()})
         return pd.DataFrame({"image": values.astype(str).to_numpy()})
     joined = columns[0].astype(str)

@@ -175,7 +175,7 @@ def iter_trc(path, format=None, chunk_rows=10_000, joint_map=None, image_size=No
             keypoints[:, skeleton.index(joint)] = xy[:, marker_index[name]]
         scores = np.isfinite(keypoints).all(axis=2).astype(np.float64)
         frame = pd.to_numeric(chunk["c0"], errors="coerce")
-        if frame.notna().all() and (frame == frame.round()).all():
+        if np.isfinite(frame.to_numpy(dtype=np.float64)).all() and (frame == frame.round()).all():
             frame = frame.astype(np.int64)
         else:
             frame = chunk["c0"].astype(str)
