@@ -331,3 +331,11 @@ def test_trc_non_numeric_cell_marks_its_row(tmp_path):
         table = read_keypoints(written.path)
     assert table.good.tolist() == [True, False, True, True, True, True]
     assert table.problems[1].startswith("line 7, column LEye X: 'oops' is not a number")
+
+
+def test_a_3d_joints_file_is_not_taken_for_mediapipe_landmarks(tmp_path):
+    path = tmp_path / "joints3d.csv"
+    columns = ["frame"] + [f"{j}_{a}" for j in ("pelvis", "left_shoulder", "right_shoulder") for a in "xyz"]
+    path.write_text(",".join(columns) + "\n0," + ",".join(["0.1"] * 9) + "\n")
+    with pytest.raises(KeypointFormatError, match="3D columns"):
+        read_keypoints(path)

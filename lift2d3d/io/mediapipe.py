@@ -64,14 +64,28 @@ def _numbered(header):
     return found, others
 
 
+#: Landmarks only BlazePose has (a 3D joints file with COCO names is not MediaPipe's).
+_BLAZEPOSE_ONLY = {j for j in BLAZEPOSE33.joints
+                   if any(part in j for part in ("eye_inner", "eye_outer", "mouth", "pinky", "index", "thumb"))}
+
+
 def looks_like_mediapipe(header) -> bool:
-    """True for a header of MediaPipe landmarks (named with ``_z``/``_visibility``, or numbered)."""
+    """True for a header of MediaPipe landmarks (named with ``_z`` and visibility, or numbered).
+
+    Named columns count only when every ``<name>_x/_y/_z`` column is a
+    BlazePose landmark and the table has MediaPipe's visibility (or presence)
+    or a landmark only BlazePose has, so that a 3D joints file or a lifted
+    table is not taken for landmarks.
+    """
     lower = {str(h).strip().lower() for h in header}
     if "status" in lower and "reprojection_error" in lower:
         return False  # a lifted table (x, y, z per joint), not landmarks
-    joints, _ = _named(header)
-    if len(joints) >= 2 and sum("z" in c for c in joints.values()) >= len(joints) / 2:
-        return True  # named landmarks with MediaPipe's z (a plain wide CSV has no z)
+    joints, others = _named(header)
+    foreign = [c for c in others if _NAMED.match(str(c).strip()) and str(c).strip()[-2:].lower() in ("_x", "_y", "_z")]
+    has_z = len(joints) >= 2 and sum("z" in c for c in joints.values()) >= len(joints) / 2
+    scored = any("score" in c or "presence" in c for c in joints.values())
+    if has_z and not foreign and (scored or _BLAZEPOSE_ONLY & set(joints)):
+        return True
     numbered, _ = _numbered(header)
     with_xy = [i for i, c in numbered.items() if "x" in c and "y" in c]
     return len(with_xy) >= 2
