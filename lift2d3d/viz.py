@@ -15,7 +15,9 @@ own view is then ``view=(0, -90)`` with an orthographic projection, which
 reproduces the 2D picture (up to scale and translation, exactly so under
 weak perspective).  A novel view ``(elev, azim)`` is in degrees in
 matplotlib's convention on those axes: ``(0, 0)`` looks from the camera's
-right side, ``(90, -90)`` from above.
+right side, ``(90, -90)`` from above.  Titles name views relative to the
+camera instead (:func:`view_label`): ``(15, -20)`` is "70° right of the camera,
+15° above", ``(0, 0)`` "90° right of the camera", ``(0, -90)`` "camera view".
 
 Functions that make a whole figure use :mod:`matplotlib.pyplot` (so they show
 inline in notebooks) except :func:`render_lift` and :func:`animate`, which
@@ -36,7 +38,7 @@ from .skeletons import get_skeleton
 
 __all__ = [
     "SIDE_COLOURS", "CAMERA_VIEW", "DEFAULT_NOVEL_VIEW",
-    "plot_2d", "plot_3d", "plot_lift", "render_lift", "animate", "plot_convergence",
+    "plot_2d", "plot_3d", "plot_lift", "render_lift", "animate", "plot_convergence", "view_label",
 ]
 
 #: Bone/joint colour per side (colour-blind safe blue/vermillion pair, grey trunk).
@@ -180,6 +182,36 @@ def _resolve_view(view):
     return (elev, azim), False
 
 
+def view_label(view) -> str:
+    """Where a view looks from, relative to the camera, in words.
+
+    Parameters
+    ----------
+    view : "camera" or (elev, azim) degrees (matplotlib's, see the module notes)
+
+    Returns
+    -------
+    str
+        ``"camera view"``, ``"from above"``, ``"from behind"``, or e.g.
+        ``"70° right of the camera, 15° above"``: the viewer stands that far
+        round the person from the camera (to the camera's right = towards
+        the image's +x), and that far above the camera's height.
+    """
+    (elev, azim), _ = _resolve_view(view)
+    # degrees round the vertical axis from the camera's own position, + towards the camera's right
+    around = (azim - CAMERA_VIEW[1] + 180.0) % 360.0 - 180.0
+    if abs(elev) >= 89.5:
+        return "from above" if elev > 0 else "from below"
+    parts = []
+    if abs(abs(around) - 180.0) < 0.5:
+        parts.append("from behind")
+    elif abs(around) >= 0.5:
+        parts.append(f"{abs(around):g}\u00b0 {'right' if around > 0 else 'left'} of the camera")
+    if abs(elev) >= 0.5:
+        parts.append(f"{abs(elev):g}\u00b0 {'above' if elev > 0 else 'below'}")
+    return ", ".join(parts) if parts else "camera view"
+
+
 def plot_3d(joints3d, skeleton="body15", view="camera", ax=None, limits=None, color=None,
             linewidth=2.5, markersize=3.5, alpha=1.0, axis_labels=True, title=None):
     """Draw a 3D skeleton from the camera's view or a novel view.
@@ -291,8 +323,7 @@ def _draw_lift(fig, image, keypoints2d, joints3d, skeleton, novel_view, scores, 
 
 
 def _default_titles(novel_view):
-    (elev, azim), _ = _resolve_view(novel_view)
-    return ("2D keypoints", "3D, camera view", f"3D, novel view ({elev:g}\u00b0, {azim:g}\u00b0)")
+    return ("2D keypoints", "3D, camera view", f"3D, {view_label(novel_view)}")
 
 
 def plot_lift(image, keypoints2d, joints3d, skeleton="body15", novel_view=DEFAULT_NOVEL_VIEW, scores=None,
@@ -381,9 +412,7 @@ def _render_3d_pair(joints3d, skeleton, novel_view, limits, height, label):
     ax_cam = fig.add_subplot(1, 2, 1, projection="3d")
     ax_novel = fig.add_subplot(1, 2, 2, projection="3d")
     plot_3d(joints3d, skeleton, "camera", ax=ax_cam, limits=limits, title="camera view")
-    (elev, azim), _ = _resolve_view(novel_view)
-    plot_3d(joints3d, skeleton, novel_view, ax=ax_novel, limits=limits,
-            title=f"novel view ({elev:g}\u00b0, {azim:g}\u00b0)")
+    plot_3d(joints3d, skeleton, novel_view, ax=ax_novel, limits=limits, title=view_label(novel_view))
     if label:
         fig.text(0.5, 0.02, label, ha="center", fontsize=9, color="#333333")
     fig.subplots_adjust(left=0.02, right=0.98, bottom=0.06, top=0.9, wspace=0.05)

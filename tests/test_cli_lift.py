@@ -117,6 +117,53 @@ def test_resume_flag_with_nothing_to_resume_runs_everything(coco_csv, bases_file
     assert out.read_bytes() == first
 
 
+def test_resume_of_a_finished_run_says_output_is_complete(coco_csv, bases_file, tmp_path, capsys):
+    out = tmp_path / "o.csv"
+    assert lift(coco_csv, "-o", out, "--bases", bases_file, "--method", "convex") == 0
+    written = out.stat().st_mtime_ns
+    capsys.readouterr()
+    assert lift(coco_csv, "-o", out, "--bases", bases_file, "--method", "convex", "--resume") == 0
+    err = capsys.readouterr().err
+    assert "output is complete" in err and "30 rows" in err and "nothing was rerun" in err
+    assert out.stat().st_mtime_ns == written
+
+
+def test_mediapipe_csv_needs_image_size_and_dlc_map_and_camera_columns(bases_file, tmp_path, capsys):
+    from tool_files import IMAGE_SIZE, write_deeplabcut_csv, write_mediapipe_named
+
+    landmarks = write_mediapipe_named(tmp_path)
+    assert lift(landmarks.path, "-o", tmp_path / "m.csv", "--bases", bases_file, "--method", "convex") == 2
+    err = capsys.readouterr().err
+    assert "look normalised" in err and "--image-size WIDTH HEIGHT" in err
+    assert not (tmp_path / "m.csv").exists()
+    assert lift(landmarks.path, "-o", tmp_path / "m.csv", "--bases", bases_file, "--method", "convex",
+                "--image-size", *IMAGE_SIZE, "--write-camera") == 0
+    err = capsys.readouterr().err
+    assert "as mediapipe-csv, format blazepose33" in err and "converted to pixels" in err
+    lifted = pd.read_csv(tmp_path / "m.csv")
+    assert set(lifted["status"]) <= {"ok", "not_converged"} and len(lifted) == len(landmarks.ids)
+    assert lifted.columns[-13:].tolist()[:3] == ["r11", "r12", "r13"] and lifted["scale"].gt(0).all()
+    dlc = write_deeplabcut_csv(tmp_path)
+    text = dlc.path.read_text().replace("Nose", "snout")
+    dlc.path.write_text(text)
+    assert lift(dlc.path, "-o", tmp_path / "d.csv", "--bases", bases_file, "--method", "convex") == 2
+    assert "'snout'" in capsys.readouterr().err
+    (tmp_path / "map.json").write_text(json.dumps({"snout": "nose"}))
+    assert lift(dlc.path, "-o", tmp_path / "d.csv", "--bases", bases_file, "--method", "convex",
+                "--map", tmp_path / "map.json") == 0
+    assert "snout->nose" in capsys.readouterr().err
+    assert pd.read_csv(tmp_path / "d.csv")["frame"].tolist() == list(range(len(dlc.ids)))
+
+
+def test_help_lists_the_formats_and_the_new_options(capsys):
+    with pytest.raises(SystemExit):
+        main(["lift", "--help"])
+    text = capsys.readouterr().out
+    for word in ("mmpose-json", "mediapipe-csv", "deeplabcut-csv", "deeplabcut-h5", "trc", "--image-size", "--map",
+                 "--write-camera", "no_person", "output is complete"):
+        assert word in text, word
+
+
 def test_shipped_sample_lifts_with_its_documented_bad_rows(bases_file, tmp_path):
     assert SAMPLE.is_file() and SAMPLE.stat().st_size < 200_000
     out = tmp_path / "sample.csv"

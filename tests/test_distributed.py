@@ -31,6 +31,7 @@ from lift2d3d.distributed import partitions as partitions_module  # noqa: E402
 from lift2d3d.skeletons import BODY15  # noqa: E402
 
 HAVE_PYARROW = importlib.util.find_spec("pyarrow") is not None
+N_TOOL_FRAMES = 6  # tool_files.N_FRAMES
 CHUNK = 100  # rows per lifter call (the CLI's --chunk-size), small so that files have many chunks
 
 # A standing person, metres, x right, y down (camera convention), for the synthetic bases.
@@ -95,7 +96,8 @@ def _assert_same_as_npz(lifted: pd.DataFrame, npz_path: Path):
     """A distributed output equals the single-machine NPZ output: same rows, same values, bit for bit."""
     with np.load(npz_path, allow_pickle=False) as single:
         joints = list(single["joint_names"])
-        assert lifted["frame"].astype(str).tolist() == single["id_frame"].tolist()
+        # the NPZ writer gives numeric ids back their type, Parquet too; the CSV parts keep the text
+        assert lifted["frame"].astype(str).tolist() == single["id_frame"].astype(str).tolist()
         assert lifted["status"].astype(str).tolist() == single["status"].tolist()
         assert lifted["message"].astype(str).tolist() == single["message"].tolist()
         np.testing.assert_array_equal(lifted["iterations"].to_numpy(np.int64), single["iterations"])
@@ -413,3 +415,36 @@ def test_non_numeric_column_is_reported_per_row_and_per_file(workdir, inputs, cl
     assert lifted["message"].iloc[-1].startswith("line 601, column neck_x")
     assert (lifted["status"] != "bad_input").sum() == 0
     assert set(read_lifted(next(out.glob("clip0_3d.*")))["status"]) >= {"ok"}
+
+
+def test_reader_options_reach_the_workers_and_parquet_keeps_id_types(workdir, client, bases_path):
+    """--image-size (MediaPipe's normalised landmarks), --map (DeepLabCut parts) and --write-camera on the cluster."""
+    from lift2d3d.io import lift_file
+    from lift2d3d.lifter import Lifter
+    from tool_files import IMAGE_SIZE, write_deeplabcut_csv, write_mediapipe_named
+
+    folder = workdir / "tools"
+    folder.mkdir()
+    landmarks, dlc = write_mediapipe_named(folder), write_deeplabcut_csv(folder)
+    dlc.path.write_text(dlc.path.read_text().replace("Nose", "snout"))
+    (folder / "map.json").write_text(json.dumps({"snout": "nose"}))
+    fmt = "parquet" if HAVE_PYARROW else "csv"
+    out = workdir / "out_tools"
+    summary = lift_files([str(landmarks.path)], out, scheduler=client, bases=bases_path, chunk_rows=CHUNK,
+                         image_size=IMAGE_SIZE, write_camera=True)
+    assert summary.ok, summary.errors
+    lifted = read_lifted(summary.outputs[str(landmarks.path)])
+    single = workdir / "tools_single.csv"
+    lift_file(landmarks.path, single, Lifter(str(bases_path), n_threads=1), image_size=IMAGE_SIZE, write_camera=True)
+    reference = pd.read_csv(single)
+    assert lifted.columns.tolist() == reference.columns.tolist() and len(lifted) == N_TOOL_FRAMES
+    np.testing.assert_allclose(lifted["left_knee_z"], reference["left_knee_z"], atol=1e-5)
+    np.testing.assert_allclose(lifted["scale"], reference["scale"], rtol=1e-5)
+    if fmt == "parquet":
+        assert lifted["frame"].dtype.kind == "i"                      # not the CSV reader's text
+    failed = lift_files([str(dlc.path)], out, scheduler=client, bases=bases_path, chunk_rows=CHUNK)
+    assert "'snout'" in failed.errors[str(dlc.path)]
+    mapped = lift_files([str(dlc.path)], out, scheduler=client, bases=bases_path, chunk_rows=CHUNK,
+                        joint_map=folder / "map.json")
+    assert mapped.ok, mapped.errors
+    assert read_lifted(mapped.outputs[str(dlc.path)])["frame"].tolist() == list(range(N_TOOL_FRAMES))

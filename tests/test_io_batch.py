@@ -255,3 +255,96 @@ def test_sequence_lifts_each_person_together(frame, tmp_path):
         np.testing.assert_allclose(got, expected, rtol=0, atol=1e-6)     # the CSV keeps 6 decimals
     # without the time column everything else names the person; no id columns at all: one sequence
     assert len(person_groups(table.ids[["frame"]], np.arange(len(two)))) == 1
+
+
+def test_json_npz_and_csv_outputs_keep_the_id_types(lifter, frame, tmp_path):
+    """CSV readers hold ids as text; JSON and NPZ write numbers as numbers, and text ("007") as text."""
+    table = frame.iloc[:4].copy()
+    table.insert(0, "take", ["007", "008", "009", "010"])
+    table.insert(1, "clip", "walk")
+    path = tmp_path / "k.csv"
+    table.to_csv(path, index=False)
+    lift_file(path, tmp_path / "out.json", lifter)
+    frames = json.loads((tmp_path / "out.json").read_text())["frames"]
+    assert [f["frame"] for f in frames] == [0, 1, 2, 3] and [f["person"] for f in frames] == [0] * 4
+    assert [f["take"] for f in frames] == ["007", "008", "009", "010"] and frames[0]["clip"] == "walk"
+    lift_file(path, tmp_path / "out.npz", lifter)
+    with np.load(tmp_path / "out.npz") as data:
+        assert data["id_frame"].dtype.kind == "i" and data["id_take"].tolist() == ["007", "008", "009", "010"]
+    lift_file(path, tmp_path / "out.csv", lifter)
+    assert (tmp_path / "out.csv").read_text().splitlines()[1].startswith("007,walk,0,0,")   # verbatim
+
+
+def test_frames_without_a_person_are_no_person_rows_in_every_output(lifter, tmp_path):
+    from tool_files import write_mmpose_video, write_openpose
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    for written in (write_openpose(tmp_path / "a", empty_frames=(1, 2)), write_mmpose_video(tmp_path / "b")):
+        for suffix in (".csv", ".json", ".npz"):
+            out = tmp_path / f"out_{written.layout}{suffix}"
+            summary = lift_file(written.path, out, lifter, chunk_rows=4)
+            assert summary.status_counts["no_person"] == written.no_person.sum() and summary.rows == len(written.ids)
+            assert summary.first_problems == []
+        lifted = pd.read_csv(tmp_path / f"out_{written.layout}.csv")
+        empty = lifted[lifted["status"] == "no_person"]
+        frame_id = lifted.columns[1] if written.layout == "openpose-json" else "frame_id"
+        assert empty[frame_id].tolist() == list(np.flatnonzero(written.no_person))
+        assert empty["message"].str.contains("no person").all() and empty["left_knee_z"].isna().all()
+        frames = json.loads((tmp_path / f"out_{written.layout}.json").read_text())["frames"]
+        assert [f["status"] for f in frames].count("no_person") == written.no_person.sum()
+
+
+def test_resume_on_a_finished_output_says_it_is_complete_and_reruns_nothing(frame, tmp_path):
+    path = tmp_path / "k.csv"
+    frame.to_csv(path, index=False)
+    output = tmp_path / "out.csv"
+    lift_file(path, output, Lifter(bases=toy_bases(), method="convex"), chunk_rows=10)
+    before = output.stat().st_mtime_ns, output.read_bytes()
+    counting = InterruptingLifter(0, bases=toy_bases(), method="convex")     # any lift would raise
+    lines = []
+    summary = lift_file(path, output, counting, chunk_rows=10, resume=True, log=lines.append)
+    assert counting.calls == 0 and summary.complete
+    assert (output.stat().st_mtime_ns, output.read_bytes()) == before
+    assert summary.rows == 40 and summary.lifted == 40 and summary.status_counts == {"ok": 40}
+    assert any("output is complete" in line for line in lines) and "output is complete" in summary.text()
+    # an input changed after the output was written is lifted again
+    import os
+    os.utime(path, ns=(before[0] + 10**9, before[0] + 10**9))
+    with pytest.raises(Interrupted):
+        lift_file(path, output, counting, chunk_rows=10, resume=True)
+
+
+def test_camera_columns_hold_the_fitted_rotation_scale_and_translation(lifter, frame, tmp_path):
+    from lift2d3d.io.writers import CAMERA_COLUMNS
+
+    out = lift_table(frame.iloc[:8], lifter, write_camera=True)
+    assert list(out.columns) == output_columns(["frame", "person"], BODY15.joints, write_camera=True)
+    assert list(out.columns[-13:]) == list(CAMERA_COLUMNS)
+    result = lifter.lift(*read_keypoints(frame.iloc[:8]).for_lifter(lifter))
+    rotation = out[list(CAMERA_COLUMNS[:9])].to_numpy().reshape(-1, 3, 3)
+    np.testing.assert_allclose(rotation, result.rotation, atol=1e-12)
+    np.testing.assert_allclose(np.einsum("nij,nkj->nik", rotation, rotation), np.broadcast_to(np.eye(3), (8, 3, 3)),
+                               atol=1e-9)
+    # weak perspective: keypoints ~ scale * joints3d[:, :2] + (tx, ty)
+    xyz = out[[f"{j}_{a}" for j in BODY15.joints for a in "xyz"]].to_numpy().reshape(-1, 15, 3)
+    keypoints, _ = read_keypoints(frame.iloc[:8]).for_lifter(lifter)
+    reprojected = out["scale"].to_numpy()[:, None, None] * xyz[..., :2] + out[["tx", "ty"]].to_numpy()[:, None, :]
+    rms = np.sqrt(np.nanmean(np.sum((reprojected - keypoints) ** 2, axis=2), axis=1))
+    np.testing.assert_allclose(rms, out["reprojection_error"], rtol=1e-6, atol=1e-6)
+    assert (out["tz"] == 0).all()
+    # written: CSV columns after the message, JSON rotation/scale/translation, NPZ arrays
+    path = tmp_path / "k.csv"
+    frame.iloc[:8].to_csv(path, index=False)
+    for suffix in (".csv", ".json", ".npz"):
+        lift_file(path, tmp_path / f"out{suffix}", lifter, write_camera=True)
+    csv = pd.read_csv(tmp_path / "out.csv")
+    assert list(csv.columns[-13:]) == list(CAMERA_COLUMNS)
+    np.testing.assert_allclose(csv["scale"], out["scale"], rtol=1e-6)
+    first = json.loads((tmp_path / "out.json").read_text())["frames"][0]
+    np.testing.assert_allclose(first["rotation"], rotation[0], atol=1e-8)
+    assert first["translation"][2] == 0 and first["scale"] == pytest.approx(out.loc[0, "scale"])
+    with np.load(tmp_path / "out.npz") as data:
+        assert data["rotation"].shape == (8, 3, 3) and data["translation"].shape == (8, 3)
+    plain = pd.read_csv(lift_file(path, tmp_path / "plain.csv", lifter).output)
+    assert "scale" not in plain.columns                                          # only when asked for

@@ -162,7 +162,47 @@ def test_plot_lift_has_three_panels():
     fig = viz.plot_lift(None, project(pose3d()), pose3d(), "body15", novel_view=(20, -40))
     assert len(fig.axes) == 3
     assert [ax.name for ax in fig.axes] == ["rectilinear", "3d", "3d"]
-    assert "20" in fig.axes[2].get_title() and "-40" in fig.axes[2].get_title()
+    assert fig.axes[2].get_title() == "3D, 50\u00b0 right of the camera, 20\u00b0 above"
+
+
+@pytest.mark.parametrize("view, label", [
+    ("camera", "camera view"), ((0, -90), "camera view"), ((0, 0), "90\u00b0 right of the camera"),
+    ((0, 180), "90\u00b0 left of the camera"), ((0, 90), "from behind"), ((90, -90), "from above"),
+    ((15, -20), "70\u00b0 right of the camera, 15\u00b0 above"), ((-10, -120), "30\u00b0 left of the camera, 10\u00b0 below")])
+def test_view_labels_are_relative_to_the_camera(view, label):
+    assert viz.view_label(view) == label
+
+
+def _depth_order(view):
+    """On the drawn axes: is a point on the camera's right (+x) nearer the viewer than one on its left?"""
+    import matplotlib.pyplot as plt
+    from mpl_toolkits.mplot3d import proj3d
+
+    fig = plt.figure()
+    ax = fig.add_subplot(projection="3d")
+    viz.plot_3d(pose3d(), "body15", view=view, ax=ax)
+    fig.canvas.draw()
+    points = {"right": (0.5, 0.0, 4.0), "left": (-0.5, 0.0, 4.0), "near": (0.0, 0.0, 3.5), "far": (0.0, 0.0, 4.5),
+              "up": (0.0, -0.5, 4.0), "down": (0.0, 0.5, 4.0)}
+    depth = {}
+    for name, (x, y, z) in points.items():   # camera frame -> plot axes (x, z, -y)
+        depth[name] = proj3d.proj_transform(x, z, -y, ax.get_proj())[2]
+    plt.close(fig)
+    return depth
+
+
+def test_view_labels_match_what_the_axes_show():
+    # which sign of the projected depth is "near" is read off the camera view itself
+    camera = _depth_order("camera")
+    nearer = (lambda a, b: a < b) if camera["near"] < camera["far"] else (lambda a, b: a > b)
+    right = _depth_order((0, 0))
+    assert viz.view_label((0, 0)).endswith("right of the camera") and nearer(right["right"], right["left"])
+    left = _depth_order((0, 180))
+    assert viz.view_label((0, 180)).endswith("left of the camera") and nearer(left["left"], left["right"])
+    above = _depth_order((90, -90))
+    assert viz.view_label((90, -90)) == "from above" and nearer(above["up"], above["down"])
+    behind = _depth_order((0, 90))
+    assert viz.view_label((0, 90)) == "from behind" and nearer(behind["far"], behind["near"])
 
 
 def colour_pixels(frame, colour, tol=40):

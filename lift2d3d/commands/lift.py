@@ -7,18 +7,37 @@ import json
 import sys
 
 NAME = "lift"
-HELP = ("Lift a file of 2D keypoints (wide/long CSV, COCO or OpenPose JSON, NPY/NPZ) to 3D joints "
-        "(CSV, JSON or NPZ by the output's extension).")
+HELP = ("Lift a file of 2D keypoints (wide/long CSV, COCO/AlphaPose, OpenPose or MMPose JSON, MediaPipe "
+        "CSV, DeepLabCut CSV/H5, pixel TRC, NPY/NPZ) to 3D joints (CSV, JSON or NPZ by the output's extension).")
 
 EPILOG = """\
-formats (--format): coco17, h36m17, mpii16, openpose25, blazepose33, body15 (detected from column
-names when omitted); layouts (--layout): csv-wide, csv-long, openpose-json, coco-json, numpy.
+inputs (detected from the content; --layout to force one):
+  csv-wide        id columns + <joint>_x, <joint>_y[, <joint>_score]
+  csv-long        frame,joint,x,y[,score]
+  openpose-json   a folder of OpenPose *_keypoints.json files (BODY_25)
+  coco-json       COCO keypoint results/annotations (MMPose/Detectron2 results, AlphaPose)
+  mmpose-json     MMPoseInferencer predictions: a video's file or a folder of per-image files
+  mediapipe-csv   MediaPipe landmarks (nose_x,...,nose_visibility or x0,y0,z0,v0,...); normalised,
+                  so they need --image-size W H
+  deeplabcut-csv  DeepLabCut CSV (scorer/[individuals]/bodyparts/coords header rows); parts are
+  deeplabcut-h5   matched by name, --map FILE for others; .h5 needs pip install 'lift2d3d[h5]'
+  trc             pixel TRC of Sports2D (*_px.trc; Z = 0); 3D TRC files are refused
+  numpy           .npy (N, P, 2|3) or .npz with keypoints[, scores, joint_names, ids]
+formats (--format): coco17, h36m17, mpii16, openpose25, blazepose33, body15 (detected from names
+or counts when omitted). Coordinates normalised to the image (within 0-1) are an error unless
+--image-size gives the image's width and height in pixels.
 Output columns: the input's id columns, <joint>_x, <joint>_y, <joint>_z (metres, camera frame:
 x right, y down, z away from the camera) for each joint of the bases, then status,
-reprojection_error (pixels), iterations, message. Rows that cannot be lifted are kept with their
-status and reason. Exit codes: 0 done; 1 no row could be lifted; 2 unusable input or options.
+reprojection_error (pixels), iterations, message; --write-camera adds r11..r33 (rotation, bases
+frame -> camera frame, row-major), scale (pixels per metre) and tx, ty, tz (weak perspective: the
+pose centroid's image position in pixels, tz = 0; perspective: the centroid in metres). Rows that
+cannot be lifted are kept with their status and reason (bad_input, no_person for frames without
+a person, ...). --resume on a finished output says "output is complete" and reruns nothing.
+Exit codes: 0 done; 1 no row could be lifted; 2 unusable input or options.
 
-example:  lift2d3d lift examples/sample_coco17.csv -o lifted.csv
+examples:  lift2d3d lift examples/sample_coco17.csv -o lifted.csv
+           lift2d3d lift landmarks.csv --image-size 1920 1080 -o lifted.csv
+           lift2d3d lift video_DLC_resnet50.h5 --map parts.json -o lifted.json
 """
 
 
@@ -31,6 +50,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", help="keypoint format (skeleton) of the input, e.g. coco17; or a layout")
     parser.add_argument("--layout", help="file layout: csv-wide, csv-long, openpose-json, coco-json, numpy")
     parser.add_argument("--delimiter", help="CSV delimiter (detected from the header when omitted)")
+    parser.add_argument("--image-size", type=float, nargs=2, metavar=("W", "H"),
+                        help="image width and height in pixels: converts normalised (0-1) coordinates such as "
+                             "MediaPipe's to pixels (also the height for a TRC whose Y points up)")
+    parser.add_argument("--map", metavar="FILE", dest="joint_map",
+                        help="JSON object mapping DeepLabCut body parts / TRC markers to joints, e.g. "
+                             '{"LShoulder": "left_shoulder", "tail": null} (null ignores a part)')
+    parser.add_argument("--write-camera", action="store_true",
+                        help="add the camera columns: rotation r11..r33, scale (px/m), translation tx, ty, tz")
     parser.add_argument("--bases", default="default", help="shipped bases name or a .npz path (default: %(default)s)")
     parser.add_argument("--method", default="convex+refine", choices=("convex", "convex+refine", "robust"),
                         help="solver (default: %(default)s)")
@@ -112,7 +139,8 @@ def run(args) -> int:
         summary = lift_file(args.input, args.output, lifter, format=args.format, layout=args.layout,
                             delimiter=args.delimiter, chunk_rows=args.chunk_size, resume=args.resume,
                             progress=False if args.quiet else args.progress, settings=settings, log=say,
-                            sequence=args.sequence)
+                            sequence=args.sequence, image_size=args.image_size, joint_map=args.joint_map,
+                            write_camera=args.write_camera)
     except (KeypointFormatError, ValueError) as exc:
         return _error(str(exc))
     except OSError as exc:

@@ -13,7 +13,8 @@ EPILOG = """\
 Output: the lifted table (CSV, JSON or NPZ by extension) with source, frame, detect_status, then
 <joint>_x/_y/_z (metres, camera frame) for the bases' joints, status, reprojection_error,
 iterations, message. --overlay writes a PNG/JPEG for an image (or the first frame with a pose of a
-video) or an MP4 with one picture per frame for a video.
+video) or an MP4 with one picture per frame for a video. For a folder, a PNG/JPEG overlay is one
+picture per file: --overlay out/x.png writes out/x_<file stem>.png for each image (and video).
 Exit codes: 0 done; 1 no pose could be lifted; 2 unusable input or options / models missing.
 
 example:  lift2d3d run photo.jpg -o lifted.csv --overlay lifted.png
@@ -25,7 +26,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument("input", help="image or video (or a folder of them)")
     parser.add_argument("-o", "--output", required=True, help="lifted output .csv, .json or .npz")
-    parser.add_argument("--overlay", metavar="PATH", help="picture: .png/.jpg (image) or .mp4 (video)")
+    parser.add_argument("--overlay", metavar="PATH",
+                        help="picture: .png/.jpg (image; for a folder one per file, PATH_<stem>.png) or .mp4 (video)")
     parser.add_argument("--keypoints", metavar="PATH", help="also write the 2D keypoint CSV here")
     parser.add_argument("--bases", default="default", help="shipped bases name or a .npz path (default: %(default)s)")
     parser.add_argument("--method", default="convex+refine", choices=("convex", "convex+refine", "robust"),
@@ -45,6 +47,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _error(message: str, code: int = 2) -> int:
     print(f"lift2d3d run: error: {message}", file=sys.stderr)
     return code
+
+
+def overlay_paths(overlay, sources) -> dict:
+    """One picture per input file: ``out/x.png`` -> ``{"a.jpg": out/x_a.png, ...}``.
+
+    Files whose stems clash (``a.jpg`` and ``a.png``) keep their extension in
+    the name (``x_a_jpg.png``), so no picture overwrites another.
+    """
+    from pathlib import Path
+
+    overlay = Path(overlay)
+    sources = list(dict.fromkeys(str(s) for s in sources))
+    stems = [Path(s).stem for s in sources]
+    paths = {}
+    for source, stem in zip(sources, stems):
+        tag = stem if stems.count(stem) == 1 else Path(source).name.replace(".", "_")
+        paths[source] = overlay.with_name(f"{overlay.stem}_{tag}{overlay.suffix}")
+    return paths
 
 
 def run(args) -> int:
@@ -92,9 +112,26 @@ def run(args) -> int:
     say(f"wrote {args.output}: {len(lifted)} rows, {n_ok} lifted")
     if overlay is not None:
         from ..detect.overlay import write_overlay
-        written = write_overlay(overlay, args.input, table, lifted, lifter, fps=(fps or [30.0])[0] or 30.0)
-        if written:
-            say(f"wrote {overlay}")
+        rate = (fps or [30.0])[0] or 30.0
+        if Path(args.input).is_dir() and overlay.suffix.lower() != ".mp4":
+            # a folder: one picture per file (one PNG cannot show them all)
+            written, empty = [], []
+            for source, path in overlay_paths(overlay, table["source"]).items():
+                rows = (table["source"].astype(str) == source).to_numpy()
+                part, part_lifted = table[rows].reset_index(drop=True), lifted[rows].reset_index(drop=True)
+                if write_overlay(path, Path(args.input) / source, part, part_lifted, lifter, fps=rate):
+                    written.append(path)
+                else:
+                    empty.append(source)
+            if written:
+                say(f"wrote {len(written)} overlay(s), one per file: {', '.join(str(p) for p in written)}")
+            if empty:
+                print(f"lift2d3d run: warning: no pose to draw in {', '.join(empty)}; no overlay written for "
+                      f"{'it' if len(empty) == 1 else 'them'}", file=sys.stderr)
         else:
-            print(f"lift2d3d run: warning: no pose to draw; {overlay} not written", file=sys.stderr)
+            written = write_overlay(overlay, args.input, table, lifted, lifter, fps=rate)
+            if written:
+                say(f"wrote {overlay}")
+            else:
+                print(f"lift2d3d run: warning: no pose to draw; {overlay} not written", file=sys.stderr)
     return 0 if n_ok else 1

@@ -65,7 +65,9 @@ def run_distributed(args) -> int:
                              layout=args.layout, delimiter=args.delimiter, output_format=args.output_format,
                              rows_per_partition=args.rows_per_partition, chunk_rows=args.chunk_size,
                              progress=bool(args.progress) and not args.quiet,
-                             sequence=args.sequence, **options)
+                             sequence=args.sequence, image_size=getattr(args, "image_size", None),
+                             joint_map=getattr(args, "joint_map", None),
+                             write_camera=getattr(args, "write_camera", False), **options)
     except ImportError as exc:
         return _error(f"{exc}; install the distributed extra: pip install 'lift2d3d[distributed]'")
     except (BasesFileError, ValueError, FileNotFoundError, ConnectionError, PermissionError) as exc:

@@ -161,7 +161,8 @@ def _status_counts(frame) -> dict:
 
 
 def _lift_partition(partition: Partition, spec: LifterSpec, staging: str, fmt: str, skeleton_name,
-                    delimiter, chunk_rows: int, earlier_ids=None, sequence: bool = False) -> PartResult:
+                    delimiter, chunk_rows: int, earlier_ids=None, sequence: bool = False,
+                    reader_options=None, write_camera: bool = False) -> PartResult:
     """Worker task: read, lift and write one partition; a data error becomes a report, not a crash."""
     import pandas as pd
 
@@ -172,16 +173,16 @@ def _lift_partition(partition: Partition, spec: LifterSpec, staging: str, fmt: s
         lifter = get_lifter(spec)
         frames, hashes, notes, problems = [], [], [], []
         for table, row_hashes in iter_partition_tables(partition, skeleton_name, delimiter, chunk_rows,
-                                                       earlier_ids):
+                                                       earlier_ids, **(reader_options or {})):
             if not frames:
                 mapping = table.mapping_to(lifter)
                 if not (mapping.direct or mapping.derived):
                     raise KeypointFormatError(f"no joint of {table.skeleton.name} maps onto the bases' "
                                               f"skeleton {lifter.skeleton.name}")
-            frames.append(lift_keypoints(table, lifter, sequence))
+            frames.append(lift_keypoints(table, lifter, sequence, write_camera=write_camera))
             hashes.append(row_hashes)
             notes.extend(table.notes)
-            problems.extend(str(p) for p in table.problems[~table.good][: 3 - len(problems)])
+            problems.extend(str(p) for p in table.problems[table.bad][: 3 - len(problems)])
         if not frames:
             return PartResult(partition.path, partition.number, worker_pid=os.getpid(),
                               seconds=time.perf_counter() - start, hashes=np.zeros(0, np.uint64))
@@ -205,7 +206,8 @@ def _identity(value):
 
 def lift_files(inputs, output_dir, *, scheduler="local", bases="default", format=None, layout=None,
                delimiter=None, output_format=None, rows_per_partition=None, chunk_rows=DEFAULT_CHUNK_ROWS,
-               progress=False, sequence=False, **lifter_options) -> LiftFilesSummary:
+               progress=False, sequence=False, image_size=None, joint_map=None, write_camera=False,
+               **lifter_options) -> LiftFilesSummary:
     """Lift keypoint files on a Dask cluster into partitioned outputs.
 
     Parameters
@@ -240,6 +242,12 @@ def lift_files(inputs, output_dir, *, scheduler="local", bases="default", format
         Lift each person's rows of a chunk together with shared bone
         proportions, as ``lift2d3d lift --sequence`` does (partitions are
         whole chunks, so the result is the same).
+    image_size, joint_map
+        Reader options, as for :func:`lift2d3d.io.read_keypoints` (normalised
+        coordinates to pixels; DeepLabCut/TRC part names to joints).
+    write_camera : bool
+        Add the camera columns (rotation, scale, translation), as ``lift2d3d
+        lift --write-camera``.
     **lifter_options
         Passed to :class:`~lift2d3d.lifter.Lifter` (``method``, ``alpha``,
         ``camera``, ...); ``n_threads`` defaults to 1 per task.
@@ -262,9 +270,13 @@ def lift_files(inputs, output_dir, *, scheduler="local", bases="default", format
     >>> summary = lift_files("clips/*.csv", "lifted", scheduler="local:2")   # doctest: +SKIP
     >>> summary.ok, summary.n_frames                                         # doctest: +SKIP
     """
+    from ..io.names import load_joint_map
     from ..io.readers import split_format
+    from ..pixels import check_image_size
 
     start = time.perf_counter()
+    reader_options = {"image_size": check_image_size(image_size),
+                      "joint_map": None if joint_map is None else load_joint_map(joint_map)}
     if int(chunk_rows) < 1:
         raise ValueError(f"chunk_rows must be at least 1; got {chunk_rows}")
     files = expand_inputs(inputs)
@@ -309,7 +321,7 @@ def lift_files(inputs, output_dir, *, scheduler="local", bases="default", format
                     key = f"lift2d3d-{run_id}-{stage}-{file_numbers[partition.path]}-{partition.number}"
                     future = client.submit(_lift_partition, partition, spec_future, str(stagings[partition.path]),
                                            fmt, skeleton_name, delimiter, int(chunk_rows), earlier, bool(sequence),
-                                           key=key, pure=False)
+                                           reader_options, bool(write_camera), key=key, pure=False)
                     futures.append(future)
                     where[future.key] = partition
                 try:
@@ -395,13 +407,15 @@ def _gather(futures, where, progress) -> dict:
     return results
 
 
-def _lift_frame(frame, spec: LifterSpec, format, sequence=False):
+def _lift_frame(frame, spec: LifterSpec, format, sequence=False, image_size=None, write_camera=False):
     from ..io import lift_table
 
-    return lift_table(frame, get_lifter(spec), format=format, sequence=sequence)
+    return lift_table(frame, get_lifter(spec), format=format, sequence=sequence, image_size=image_size,
+                      write_camera=write_camera)
 
 
-def lift_dataframe(ddf, bases="default", *, format=None, sequence=False, **lifter_options):
+def lift_dataframe(ddf, bases="default", *, format=None, sequence=False, image_size=None, write_camera=False,
+                   **lifter_options):
     """Lift every partition of a dask DataFrame of wide keypoints.
 
     Parameters
@@ -417,6 +431,10 @@ def lift_dataframe(ddf, bases="default", *, format=None, sequence=False, **lifte
         Lift each person's rows of a partition together with shared bone
         proportions (:meth:`~lift2d3d.lifter.Lifter.lift_sequence`); keep a
         person's rows in one partition (e.g. one file per video) for this.
+    image_size : (width, height), optional
+        Converts normalised coordinates to pixels (see :func:`lift2d3d.io.lift_table`).
+    write_camera : bool
+        Add the camera columns (rotation, scale, translation).
     **lifter_options
         Passed to :class:`~lift2d3d.lifter.Lifter`; ``n_threads`` defaults to 1.
 
@@ -439,14 +457,18 @@ def lift_dataframe(ddf, bases="default", *, format=None, sequence=False, **lifte
     """
     import dask
 
+    from ..pixels import check_image_size
+
+    image_size = check_image_size(image_size)
     spec = LifterSpec.create(bases, **lifter_options)
-    meta = _lift_meta(ddf, spec, format)
+    meta = _lift_meta(ddf, spec, format, bool(write_camera))
     spec_key = dask.delayed(spec, pure=True, traverse=False)
-    return ddf.map_partitions(_lift_frame, spec_key, format, bool(sequence), meta=meta, align_dataframes=False)
+    return ddf.map_partitions(_lift_frame, spec_key, format, bool(sequence), image_size, bool(write_camera), meta=meta,
+                              align_dataframes=False)
 
 
-def _lift_meta(ddf, spec, format):
+def _lift_meta(ddf, spec, format, write_camera=False):
     """Empty frame with the output columns and dtypes (lift_table accepts an empty table)."""
     from ..io import lift_table
 
-    return lift_table(ddf._meta, get_lifter(spec), format=format)
+    return lift_table(ddf._meta, get_lifter(spec), format=format, write_camera=write_camera)

@@ -80,7 +80,10 @@ def write_part(frame, directory, number: int, fmt: str) -> Path:
     tmp = directory / f".{path.name}.{uuid.uuid4().hex}{_TMP_SUFFIX}"
     try:
         if fmt == "parquet":
-            frame.to_parquet(tmp, index=False)
+            from ..io.writers import typed_ids
+
+            # ids read from CSV are text; Parquet keeps their type (numbers stay numbers)
+            typed_ids(frame).to_parquet(tmp, index=False)
         else:
             # the single-machine CSV writer's own formatting, so the parts joined (one header) are its
             # output byte for byte

@@ -7,8 +7,9 @@ worker can seek straight to its block and every partition knows its first
 row: error messages then name the real line of the file, and the id columns
 and row order of the output are those of a single-machine run.
 
-Files in other layouts (long CSV, JSON, OpenPose folders, NumPy) are read
-whole by :func:`lift2d3d.io.iter_keypoint_chunks` in one partition each.
+Files in other layouts (long CSV, JSON, OpenPose and MMPose folders,
+MediaPipe, DeepLabCut and TRC files, NumPy) are read whole by
+:func:`lift2d3d.io.iter_keypoint_chunks` in one partition each.
 """
 
 from __future__ import annotations
@@ -234,7 +235,7 @@ def plan_partitions(files, rows_per_partition: int, skeleton_name=None, layout=N
 
 
 def iter_partition_tables(partition: Partition, skeleton_name=None, delimiter=None, chunk_rows: int = 5000,
-                          earlier_ids=None):
+                          earlier_ids=None, image_size=None, joint_map=None):
     """Yield the partition's rows as :class:`~lift2d3d.io.KeypointTable` chunks of ``chunk_rows``.
 
     A row block is parsed exactly as :func:`lift2d3d.io.iter_keypoint_chunks`
@@ -257,6 +258,8 @@ def iter_partition_tables(partition: Partition, skeleton_name=None, delimiter=No
     earlier_ids : uint64 array, optional
         Id hashes of earlier partitions of the file that recur in this one
         (see :mod:`.duplicates`); their rows are flagged as duplicates.
+    image_size, joint_map
+        Reader options, as for :func:`lift2d3d.io.iter_keypoint_chunks`.
 
     Yields
     ------
@@ -264,17 +267,22 @@ def iter_partition_tables(partition: Partition, skeleton_name=None, delimiter=No
         The chunk and its rows' id hashes (uint64), for the cross-partition
         duplicate check.
     """
-    from ..io.readers import iter_keypoint_chunks
+    from ..io.readers import iter_keypoint_chunks, prepare_chunk
     from ..io.table import IdHashSet, flag_duplicates
+    from ..pixels import check_image_size
 
+    image_size = check_image_size(image_size)
     if partition.whole_file:
         chunks = iter_keypoint_chunks(partition.path, skeleton_name, partition.layout, chunk_rows=chunk_rows,
-                                      delimiter=delimiter, check_duplicates=False)
+                                      delimiter=delimiter, check_duplicates=False, image_size=image_size,
+                                      joint_map=joint_map)
     else:
         from ..io.csv_wide import iter_wide_csv
-        chunks = iter_wide_csv(partition.path, skeleton_name, delimiter, chunk_rows,
-                               block=(partition.byte_start, partition.byte_stop, partition.first_row,
-                                      partition.describe()))
+        state = {}
+        chunks = (prepare_chunk(table, image_size, state) for table in
+                  iter_wide_csv(partition.path, skeleton_name, delimiter, chunk_rows,
+                                block=(partition.byte_start, partition.byte_stop, partition.first_row,
+                                       partition.describe())))
     seen = IdHashSet()
     if earlier_ids is not None:
         seen.add(np.asarray(earlier_ids, dtype=np.uint64))

@@ -18,7 +18,7 @@ import pandas as pd
 from ..skeletons import SKELETONS, get_skeleton
 from .table import KeypointFormatError, KeypointTable, check_values, detect_skeleton, normalise_joint_name
 
-__all__ = ["iter_numpy", "skeleton_for_count"]
+__all__ = ["iter_numpy", "iter_arrays", "table_from_array", "skeleton_for_count"]
 
 _KEYPOINT_KEYS = ("keypoints", "keypoints2d", "keypoints_2d", "poses_2d", "pose_2d")
 
@@ -84,21 +84,63 @@ def _load(path, format):
 def iter_numpy(path, format=None, chunk_rows=10_000):
     """Yield :class:`KeypointTable` chunks of a ``.npy``/``.npz`` keypoint file."""
     array, scores, extra, skeleton = _load(path, format)
+    yield from iter_arrays(array, scores, extra, skeleton, str(path), "numpy", chunk_rows)
+
+
+def table_from_array(keypoints, scores=None, format=None, ids=None, source="<array>") -> KeypointTable:
+    """A :class:`KeypointTable` of an in-memory array (what ``read_keypoints(array)`` returns).
+
+    Parameters
+    ----------
+    keypoints : (n_frames, n_joints, 2|3) or (n_joints, 2|3) array, pixels
+        In the joint order of ``format``; a third channel is the score.
+    scores : (n_frames, n_joints) array, optional
+    format : str, optional
+        The skeleton whose joint order the array follows (``coco17``,
+        ``h36m17`` ...); may be left out only when the joint count fits one
+        registered skeleton.
+    ids : DataFrame or dict of 1-D arrays, optional
+        Id columns (default ``frame`` = 0, 1, ...).
+
+    Raises
+    ------
+    KeypointFormatError
+        A shape, dtype or joint count that does not fit.
+    """
+    array = np.asarray(keypoints)
+    if array.ndim not in (2, 3) or array.shape[-1] not in (2, 3):
+        raise KeypointFormatError(f"{source}: expected keypoints of shape (n_frames, n_joints, 2), "
+                                  f"(n_frames, n_joints, 3) with scores, or (n_joints, 2); got {array.shape}")
+    skeleton = skeleton_for_count(array.shape[-2], format, source)
+    extra = {}
+    if ids is not None:
+        frame = pd.DataFrame(ids)
+        extra = {c: frame[c].to_numpy() for c in frame.columns}
+    tables = list(iter_arrays(array, scores, extra, skeleton, source, "memory", max(1, len(array))))
+    return tables[0]
+
+
+def iter_arrays(array, scores, extra, skeleton, source, layout, chunk_rows):
+    """Chunks of an (N, P, 2|3) array with optional scores and 1-D id arrays (``extra``)."""
     if array.ndim == 2:
         array = array[None]
         scores = None if scores is None else np.asarray(scores)[None]
     if array.ndim != 3 or array.shape[-1] not in (2, 3) or skeleton is None:
-        raise KeypointFormatError(f"{path}: expected keypoints of shape (n_frames, n_joints, 2) or "
+        raise KeypointFormatError(f"{source}: expected keypoints of shape (n_frames, n_joints, 2) or "
                                   f"(n_frames, n_joints, 3) with a confidence channel; got {array.shape}")
     n = array.shape[0]
     if array.dtype.kind not in "fiu":
-        raise KeypointFormatError(f"{path}: keypoints must be numbers; got dtype {array.dtype}")
+        raise KeypointFormatError(f"{source}: keypoints must be numbers; got dtype {array.dtype}")
     if scores is not None and np.shape(scores) != (n, skeleton.n_joints):
-        raise KeypointFormatError(f"{path}: scores must have shape {(n, skeleton.n_joints)}; got {np.shape(scores)}")
+        raise KeypointFormatError(f"{source}: scores must have shape {(n, skeleton.n_joints)}; got "
+                                  f"{np.shape(scores)}")
     ids = {k: v for k, v in extra.items() if np.ndim(v) == 1 and len(v) == n}
+    if extra and len(ids) != len(extra) and layout == "memory":
+        raise KeypointFormatError(f"{source}: every id column needs {n} values, one per frame")
     if not ids:
         ids = {"frame": np.arange(n)}
-    for start in range(0, n, chunk_rows):
+    # an empty in-memory array is an empty table; an empty file is reported by the caller
+    for start in range(0, max(n, 1) if layout == "memory" else n, chunk_rows):
         part = slice(start, min(n, start + chunk_rows))
         block = np.asarray(array[part], dtype=np.float64)
         keypoints = block[..., :2].copy()
@@ -111,6 +153,6 @@ def iter_numpy(path, format=None, chunk_rows=10_000):
         problems = np.full(len(keypoints), "", dtype=object)
         check_values(keypoints, block_scores, problems, lambda r, s=start: f"frame index {s + r}",
                      lambda j, a: f"{skeleton.joints[j]} {('x', 'y', 'score')[a]}")
-        frame = pd.DataFrame({k: v[part] for k, v in ids.items()})
-        yield KeypointTable(keypoints, block_scores, frame, skeleton, problems, str(path), "numpy",
+        frame = pd.DataFrame({k: np.asarray(v)[part] for k, v in ids.items()})
+        yield KeypointTable(keypoints, block_scores, frame, skeleton, problems, source, layout,
                             line_numbers=np.arange(part.start, part.stop), line_label="frame index")

@@ -23,23 +23,27 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .. import status as _status
+from ..pixels import check_image_size
 from .csv_wide import classify_columns, table_from_wide
-from .readers import iter_keypoint_chunks, split_format
-from .table import BAD_INPUT, KeypointFormatError, KeypointTable, flag_duplicates
-from .writers import (RESULT_COLUMNS, check_suffix, csv_header, join_csv_parts, read_part, write_csv_part,
-                      write_lifted, write_part)
+from .readers import iter_keypoint_chunks, prepare_chunk, split_format
+from .table import BAD_INPUT, NO_PERSON, NO_PERSON_MESSAGE, KeypointFormatError, KeypointTable, flag_duplicates
+from .writers import (CAMERA_COLUMNS, RESULT_COLUMNS, check_suffix, csv_header, join_csv_parts, read_part,
+                      write_csv_part, write_lifted, write_part)
 
 __all__ = ["lift_table", "lift_keypoints", "lift_file", "output_columns", "person_groups", "BatchSummary",
            "LIFTED_STATUSES"]
 
-#: Statuses of rows that carry a 3D pose.
-LIFTED_STATUSES = ("ok", "not_converged")
+#: Statuses of rows that carry a 3D pose (from the one status table, :mod:`lift2d3d.status`).
+LIFTED_STATUSES = _status.LIFTED
 _MANIFEST = "manifest.json"
 
 
-def output_columns(id_columns, joint_names) -> list:
-    """Column order of a lifted table: ids, ``<joint>_x/_y/_z`` per joint, then the result columns."""
-    return list(id_columns) + [f"{j}_{a}" for j in joint_names for a in "xyz"] + list(RESULT_COLUMNS)
+def output_columns(id_columns, joint_names, write_camera=False) -> list:
+    """Column order of a lifted table: ids, ``<joint>_x/_y/_z`` per joint, the result columns
+    [, the camera columns :data:`~.writers.CAMERA_COLUMNS`]."""
+    return (list(id_columns) + [f"{j}_{a}" for j in joint_names for a in "xyz"] + list(RESULT_COLUMNS)
+            + (list(CAMERA_COLUMNS) if write_camera else []))
 
 
 #: Id columns that number frames in time rather than name a person or a video.
@@ -55,17 +59,19 @@ def person_groups(ids: pd.DataFrame, rows: np.ndarray) -> list:
     return [rows[g] for g in groups.values()]
 
 
-def lift_keypoints(table: KeypointTable, lifter, sequence: bool = False) -> pd.DataFrame:
+def lift_keypoints(table: KeypointTable, lifter, sequence: bool = False, write_camera: bool = False) -> pd.DataFrame:
     """Map a :class:`KeypointTable` onto ``lifter``'s skeleton, lift it, and tabulate the result.
 
     Rows with a reader problem are not lifted: they get status ``bad_input``
-    and the problem as their message.  The output has one row per input row,
-    in input order (see :func:`output_columns`).  ``sequence``: the rows of
-    each person (:func:`person_groups`) are lifted together by
-    :meth:`Lifter.lift_sequence`, sharing bone proportions.
+    and the problem as their message; rows of frames without a person get
+    ``no_person``.  The output has one row per input row, in input order
+    (see :func:`output_columns`).  ``sequence``: the rows of each person
+    (:func:`person_groups`) are lifted together by
+    :meth:`Lifter.lift_sequence`, sharing bone proportions.  ``write_camera``:
+    add the rotation, scale and translation columns (NaN where not lifted).
     """
     joints = tuple(lifter.joint_names)
-    clash = [c for c in table.ids.columns if c in set(output_columns([], joints))]
+    clash = [c for c in table.ids.columns if c in set(output_columns([], joints, write_camera=write_camera))]
     if clash:
         raise KeypointFormatError(f"{table.source}: id column(s) {', '.join(map(str, clash))} clash with "
                                   "output columns; rename them")
@@ -75,8 +81,12 @@ def lift_keypoints(table: KeypointTable, lifter, sequence: bool = False) -> pd.D
     xyz = np.full((n, p, 3), np.nan)
     status = np.full(n, BAD_INPUT, dtype=object)
     message = table.problems.astype(object).copy()
+    empty = table.no_person & ~table.bad
+    status[empty] = NO_PERSON
+    message[empty] = NO_PERSON_MESSAGE
     error = np.full(n, np.nan)
     iterations = np.zeros(n, dtype=np.int64)
+    pose = np.full((n, len(CAMERA_COLUMNS)), np.nan) if write_camera else None
     rows = np.flatnonzero(good)
     lift = lifter.lift_sequence if sequence else lifter.lift
     for group in (person_groups(table.ids, rows) if sequence else [rows]):
@@ -88,15 +98,24 @@ def lift_keypoints(table: KeypointTable, lifter, sequence: bool = False) -> pd.D
         message[group] = result.message
         error[group] = result.reprojection_error
         iterations[group] = result.iterations
+        if write_camera:
+            pose[group, :9] = np.asarray(result.rotation, dtype=np.float64).reshape(len(group), 9)
+            pose[group, 9] = result.scale
+            pose[group, 10:] = np.asarray(result.translation, dtype=np.float64).reshape(len(group), 3)
     columns = {c: table.ids[c].to_numpy() for c in table.ids.columns}
     for j, joint in enumerate(joints):
         for a, axis in enumerate("xyz"):
             columns[f"{joint}_{axis}"] = xyz[:, j, a]
     columns.update(status=status, reprojection_error=error, iterations=iterations, message=message)
-    return pd.DataFrame(columns, columns=output_columns(table.ids.columns, joints))
+    if write_camera:
+        # the pose of a row that was not lifted is unknown, whatever the solver left there
+        pose[~np.isfinite(xyz).any(axis=(1, 2))] = np.nan
+        columns.update({name: pose[:, k] for k, name in enumerate(CAMERA_COLUMNS)})
+    return pd.DataFrame(columns, columns=output_columns(table.ids.columns, joints, write_camera=write_camera))
 
 
-def lift_table(df: pd.DataFrame, lifter, format=None, sequence: bool = False) -> pd.DataFrame:
+def lift_table(df: pd.DataFrame, lifter, format=None, sequence: bool = False, image_size=None,
+               write_camera: bool = False) -> pd.DataFrame:
     """Lift one in-memory wide keypoint table (a pure function: same rows -> same output).
 
     Parameters
@@ -112,6 +131,12 @@ def lift_table(df: pd.DataFrame, lifter, format=None, sequence: bool = False) ->
         Lift each person's rows together (:meth:`Lifter.lift_sequence`,
         shared bone proportions); a person is the rows that agree in every
         id column except frame/time ones (:func:`person_groups`).
+    image_size : (width, height), optional
+        Convert normalised coordinates (within 0-1, e.g. MediaPipe's) to
+        pixels; normalised coordinates without it are an error.
+    write_camera : bool, default False
+        Add the camera columns ``r11 ... r33``, ``scale``, ``tx``, ``ty``, ``tz``
+        (:data:`~lift2d3d.io.writers.CAMERA_COLUMNS`).
 
     Returns
     -------
@@ -125,13 +150,15 @@ def lift_table(df: pd.DataFrame, lifter, format=None, sequence: bool = False) ->
     Raises
     ------
     KeypointFormatError
-        When the columns cannot be understood (no id column, unknown joints...).
+        When the columns cannot be understood (no id column, unknown joints...),
+        or the coordinates look normalised and no ``image_size`` is given.
     """
     format, _ = split_format(format)
     classified = classify_columns(list(df.columns), format=format, source="table")
-    table = table_from_wide(df, classified=classified)
+    table = table_from_wide(df, classified=classified, source="table")
     flag_duplicates(table.ids, table.problems, table.where)
-    return lift_keypoints(table, lifter, sequence=sequence)
+    prepare_chunk(table, check_image_size(image_size))
+    return lift_keypoints(table, lifter, sequence=sequence, write_camera=write_camera)
 
 
 @dataclass
@@ -157,6 +184,8 @@ class BatchSummary:
     first_problems: list = field(default_factory=list)
     #: output joint -> rows in which the input provided it (directly or derived)
     joint_rows: dict = field(default_factory=dict)
+    #: ``resume`` found the output complete and did nothing
+    complete: bool = False
 
     @property
     def lifted(self) -> int:
@@ -164,6 +193,9 @@ class BatchSummary:
 
     def text(self) -> str:
         counts = ", ".join(f"{k} {v}" for k, v in sorted(self.status_counts.items()))
+        if self.complete:
+            return (f"output is complete: {self.output} holds {self.rows} rows ({counts}), {self.lifted} lifted; "
+                    "nothing was rerun")
         rate = self.rows / self.seconds_total if self.seconds_total > 0 else float("nan")
         lines = [f"lifted {self.lifted} of {self.rows} rows ({counts}) in {self.seconds_total:.1f} s "
                  f"({rate:.0f} rows/s; read {self.seconds_read:.1f} s, lift {self.seconds_lift:.1f} s, "
@@ -219,7 +251,8 @@ def _progress_bar(show, total):
 
 
 def lift_file(input, output, lifter, format=None, layout=None, delimiter=None, chunk_rows=5000, resume=False,
-              progress=None, settings=None, log=None, sequence=False) -> BatchSummary:
+              progress=None, settings=None, log=None, sequence=False, image_size=None, joint_map=None,
+              write_camera=False) -> BatchSummary:
     """Lift a keypoint file to a CSV/JSON/NPZ output, streaming in chunks.
 
     Parameters
@@ -246,6 +279,16 @@ def lift_file(input, output, lifter, format=None, layout=None, delimiter=None, c
         Lift each person's rows (equal id columns apart from the frame) as one
         sequence with shared bone proportions (:meth:`Lifter.lift_sequence`);
         a person whose rows span several chunks is pooled per chunk.
+    image_size : (width, height), optional
+        Converts normalised coordinates to pixels (see :func:`read_keypoints`).
+    joint_map : dict or path, optional
+        Part/marker name -> joint for DeepLabCut and TRC inputs (``--map``).
+    write_camera : bool
+        Add the camera columns (rotation, scale, translation) to the output.
+
+    ``resume`` on a finished run (the output exists, no parts folder is
+    left, and the output is newer than the input) does nothing and says the
+    output is complete; its summary counts the statuses of the output.
 
     Returns
     -------
@@ -266,6 +309,7 @@ def lift_file(input, output, lifter, format=None, layout=None, delimiter=None, c
     if int(chunk_rows) < 1:
         raise ValueError(f"chunk_rows must be >= 1; got {chunk_rows}")
     format, layout = split_format(format, layout)
+    image_size = check_image_size(image_size)
     summary = BatchSummary(input=str(input), output=str(output))
     parts = output.with_name(output.name + ".parts")
     manifest = {"format_version": 1, "input": _input_identity(input) if Path(input).exists() else str(input),
@@ -273,7 +317,15 @@ def lift_file(input, output, lifter, format=None, layout=None, delimiter=None, c
                 "joint_names": list(lifter.joint_names),
                 "bases_sha256": lifter.bases.metadata.get("arrays_sha256"),
                 "settings": settings if settings is not None else repr(lifter)}
+    # options added later are recorded only when used, so older parts folders still resume
+    manifest.update({k: v for k, v in (("image_size", image_size), ("write_camera", bool(write_camera) or None),
+                                       ("joint_map", joint_map if joint_map is None or isinstance(joint_map, dict)
+                                        else str(joint_map))) if v is not None})
     manifest = json.loads(json.dumps(manifest, default=str))
+    if resume and not parts.exists() and _finished(input, output):
+        log(f"output is complete: {output} exists and is newer than {input}, and no unfinished run is left "
+            f"({parts} does not exist); nothing to do. Run without --resume to lift it again")
+        return _complete_summary(summary, output, started)
     if resume and (parts / _MANIFEST).is_file():
         previous = json.loads((parts / _MANIFEST).read_text())
         if previous != manifest:
@@ -293,7 +345,8 @@ def lift_file(input, output, lifter, format=None, layout=None, delimiter=None, c
         (parts / _MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True))
 
     text_parts = output.suffix.lower() == ".csv"
-    chunks = iter_keypoint_chunks(input, format, layout, chunk_rows=int(chunk_rows), delimiter=delimiter)
+    chunks = iter_keypoint_chunks(input, format, layout, chunk_rows=int(chunk_rows), delimiter=delimiter,
+                                  image_size=image_size, joint_map=joint_map)
     bar = None
     part_paths = []
     try:
@@ -318,7 +371,7 @@ def lift_file(input, output, lifter, format=None, layout=None, delimiter=None, c
                 bar = _progress_bar(progress, _count_rows(input, table.layout) if progress is not False else None)
             summary.notes.extend(table.notes)
             if index == 0:
-                header = csv_header(output_columns(table.ids.columns, lifter.joint_names))
+                header = csv_header(output_columns(table.ids.columns, lifter.joint_names, write_camera=write_camera))
             part = parts / f"part-{index:06d}{'.csv' if text_parts else '.npz'}"
             counts_path = parts / f"part-{index:06d}.counts.json"
             part_paths.append(part)
@@ -327,7 +380,7 @@ def lift_file(input, output, lifter, format=None, layout=None, delimiter=None, c
                 counts = json.loads(counts_path.read_text())
             else:
                 t0 = time.perf_counter()
-                lifted = lift_keypoints(table, lifter, sequence)
+                lifted = lift_keypoints(table, lifter, sequence, write_camera=write_camera)
                 summary.seconds_lift += time.perf_counter() - t0
                 t0 = time.perf_counter()
                 counts = {k: int(v) for k, v in lifted["status"].value_counts().items()}
@@ -341,7 +394,7 @@ def lift_file(input, output, lifter, format=None, layout=None, delimiter=None, c
             for joint, n in zip(lifter.joint_names, (mapped_scores > 0).sum(axis=0)):
                 summary.joint_rows[joint] = summary.joint_rows.get(joint, 0) + int(n)
             if len(summary.first_problems) < 3:
-                bad = np.flatnonzero(~table.good)[: 3 - len(summary.first_problems)]
+                bad = np.flatnonzero(table.bad)[: 3 - len(summary.first_problems)]
                 summary.first_problems += [str(table.problems[r]) for r in bad]
             summary.rows += len(table)
             index += 1
@@ -369,6 +422,37 @@ def lift_file(input, output, lifter, format=None, layout=None, delimiter=None, c
             bar.close()
     summary.seconds_total = time.perf_counter() - started
     summary.peak_rss_mb = _peak_rss_mb()
+    return summary
+
+
+def _finished(input, output) -> bool:
+    """The output exists and was written after the input last changed."""
+    output, input = Path(output), Path(input)
+    if not output.is_file() or not input.exists():
+        return False
+    changed = _input_identity(input)["mtime_ns"]
+    return output.stat().st_mtime_ns >= changed
+
+
+def _complete_summary(summary: BatchSummary, output: Path, started: float) -> BatchSummary:
+    """The summary of a finished output, from its status column."""
+    suffix = output.suffix.lower()
+    try:
+        if suffix == ".csv":
+            status = pd.read_csv(output, usecols=["status"], dtype=str, keep_default_na=False)["status"]
+        elif suffix == ".json":
+            with open(output, "r", encoding="utf-8") as handle:
+                status = pd.Series([f.get("status") for f in json.load(handle)["frames"]])
+        else:
+            with np.load(output, allow_pickle=False) as data:
+                status = pd.Series(data["status"])
+    except (OSError, ValueError, KeyError) as exc:
+        raise KeypointFormatError(f"cannot resume {output}: it exists but cannot be read as a lifted table ({exc}); "
+                                  "rerun without --resume") from None
+    summary.status_counts = {str(k): int(v) for k, v in status.value_counts().items()}
+    summary.rows = len(status)
+    summary.complete = True
+    summary.seconds_total = time.perf_counter() - started
     return summary
 
 

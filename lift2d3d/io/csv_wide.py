@@ -55,6 +55,10 @@ def classify_columns(columns, format=None, source="input"):
             raise KeypointFormatError(f"{source}: columns {joints[joint][axis]!r} and {column!r} both give "
                                       f"{joint} {axis}; keep one")
         joints[joint][axis] = column
+    # A lone "<name>_score" column (detection_score, bbox_score) scores a detection, not a joint: an id.
+    for joint in [j for j, cols in joints.items() if set(cols) == {"score"}]:
+        id_columns.append(joints.pop(joint)["score"])
+    id_columns = [c for c in columns if c in set(id_columns)]
     z_columns = [cols["z"] for cols in joints.values() if "z" in cols]
     if z_columns:
         raise KeypointFormatError(f"{source}: has 3D columns ({', '.join(z_columns[:3])}); this looks like "
@@ -210,7 +214,8 @@ class _BadLines:
         return False
 
 
-def iter_wide_csv(path, format=None, delimiter=None, chunk_rows=10_000, block=None):
+def iter_wide_csv(path, format=None, delimiter=None, chunk_rows=10_000, block=None, *, classified=None,
+                  layout="csv-wide", row_id=None, notes=()):
     """Yield :class:`KeypointTable` chunks of a wide CSV file (memory flat in file size).
 
     Parameters
@@ -228,13 +233,29 @@ def iter_wide_csv(path, format=None, delimiter=None, chunk_rows=10_000, block=No
         read gives for those rows (line numbers are the file's); ``label``
         names the block in pandas' notes on skipped lines, whose line
         numbers are relative to the block.
+    classified : (id_columns, joints, skeleton), optional
+        The columns' meaning, when another reader worked it out (MediaPipe
+        tables); columns in neither are not read.
+    layout : str
+        Named in the tables (``csv-wide``, ``mediapipe-csv``).
+    row_id : str, optional
+        Add an id column of this name, first, holding the 0-based data row
+        (for tables with no id column of their own).
+    notes : sequence of str
+        Added to the first chunk's notes.
     """
     delimiter, header = sniff_csv(path, delimiter)
-    if block is None and "joint" in [h.lower() for h in header]:
-        raise KeypointFormatError(f"{path}: has a 'joint' column, so it is a long CSV "
-                                  "(frame,joint,x,y[,score]); use --layout csv-long")
-    id_columns, joints, skeleton = classify_columns(header, format=format, source=str(path))
+    if classified is None:
+        if block is None and "joint" in [h.lower() for h in header]:
+            raise KeypointFormatError(f"{path}: has a 'joint' column, so it is a long CSV "
+                                      "(frame,joint,x,y[,score]); use --layout csv-long")
+        classified = classify_columns(header, format=format, source=str(path))
+    id_columns, joints, skeleton = classified
     coordinate_columns = [c for cols in joints.values() for c in cols.values()]
+    wanted = set(id_columns) | set(coordinate_columns)
+    usecols = None if wanted == set(header) else [h for h in header if h in wanted]
+    table_ids = ([row_id] if row_id else []) + list(id_columns)
+    notes = list(notes)
     if block is None:
         source, header_row, encoding, rows_before = path, 0, "utf-8-sig", 0
         where, skipped = path, "line skipped"
@@ -248,7 +269,7 @@ def iter_wide_csv(path, format=None, delimiter=None, chunk_rows=10_000, block=No
         source, header_row, encoding = io.BytesIO(data), None, "utf-8"
         where, skipped = label, "block-relative line, skipped"
     reader = open_csv_chunks(source, sep=delimiter, encoding=encoding, encoding_errors="replace",
-                             chunksize=chunk_rows, names=header, header=header_row,
+                             chunksize=chunk_rows, names=header, header=header_row, usecols=usecols,
                              dtype={c: str for c in id_columns}, keep_default_na=False,
                              na_values={c: NA_VALUES for c in coordinate_columns},
                              on_bad_lines="warn", skipinitialspace=True, low_memory=False)
@@ -258,8 +279,12 @@ def iter_wide_csv(path, format=None, delimiter=None, chunk_rows=10_000, block=No
         if chunk is None:
             break
         first_line = rows_before + 2
-        table = table_from_wide(chunk, source=str(path), classified=(id_columns, joints, skeleton),
-                                where=lambda r, f=first_line: f"line {f + r}", layout="csv-wide")
+        if row_id:
+            chunk.insert(0, row_id, np.arange(rows_before, rows_before + len(chunk)))
+        table = table_from_wide(chunk, source=str(path), classified=(table_ids, joints, skeleton),
+                                where=lambda r, f=first_line: f"line {f + r}", layout=layout)
+        table.notes.extend(notes)
+        notes = []
         table.notes.extend(f"{where}: {m} ({skipped})" for m in bad.messages)
         table.line_numbers = np.arange(first_line, first_line + len(chunk))
         table.line_label = "line"

@@ -4,7 +4,9 @@ Each file holds ``{"people": [{"pose_keypoints_2d": [x0, y0, c0, x1, ...]}, ...]
 every person becomes a row with ids ``video``, ``frame`` and ``person``
 (the index in the file).  OpenPose writes ``0, 0, 0`` for an undetected
 joint, so confidence 0 means missing.  A corrupt file becomes a row with
-its reason instead of stopping the batch.
+its reason instead of stopping the batch; a file with ``"people": []`` (nobody
+detected) becomes one row, ``person`` 0, with status ``no_person``, so that
+every frame of the video has a row in the output.
 """
 
 from __future__ import annotations
@@ -59,7 +61,7 @@ def iter_openpose(path, format=None, chunk_rows=10_000):
     """Yield :class:`KeypointTable` chunks of an OpenPose JSON folder."""
     files = openpose_files(path)
     skeleton = get_skeleton(format) if format is not None else SKELETONS["openpose25"]
-    rows, keypoints, problems = [], [], []
+    rows, keypoints, problems, empty = [], [], [], []
 
     def flush():
         n = len(rows)
@@ -75,7 +77,8 @@ def iter_openpose(path, format=None, chunk_rows=10_000):
                      lambda j, a: f"{skeleton.joints[j]} {'xyc'[a]}")
         ids = pd.DataFrame([{k: v for k, v in r.items() if k != "_file"} for r in rows],
                            columns=["video", "frame", "person"])
-        return KeypointTable(xy, scores, ids, skeleton, probs, str(path), "openpose-json")
+        return KeypointTable(xy, scores, ids, skeleton, probs, str(path), "openpose-json",
+                             no_person=np.array(empty, dtype=bool))
 
     for file in files:
         match = _FRAME.match(file.stem)
@@ -89,9 +92,17 @@ def iter_openpose(path, format=None, chunk_rows=10_000):
             rows.append({"video": video, "frame": frame, "person": 0, "_file": file.name})
             keypoints.append(None)
             problems.append(f"file {file.name}: not OpenPose JSON ({type(exc).__name__}: {exc})")
+            empty.append(False)
             continue
+        if not people:
+            # a frame in which OpenPose found nobody keeps its row (status no_person)
+            rows.append({"video": video, "frame": frame, "person": 0, "_file": file.name})
+            keypoints.append(None)
+            problems.append("")
+            empty.append(True)
         for person, entry in enumerate(people):
             rows.append({"video": video, "frame": frame, "person": person, "_file": file.name})
+            empty.append(False)
             try:
                 flat = np.asarray(entry["pose_keypoints_2d"], dtype=np.float64).ravel()
                 where = f"file {file.name}, person {person}"
@@ -106,6 +117,6 @@ def iter_openpose(path, format=None, chunk_rows=10_000):
                 problems.append(text if text.startswith("file ") else f"file {file.name}, person {person}: {text}")
         if len(rows) >= chunk_rows:
             yield flush()
-            rows, keypoints, problems = [], [], []
+            rows, keypoints, problems, empty = [], [], [], []
     if rows:
         yield flush()

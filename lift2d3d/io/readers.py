@@ -2,32 +2,54 @@
 
 Layouts: ``csv-wide`` (id columns + ``<joint>_x/_y[/_score]``), ``csv-long``
 (``frame,joint,x,y[,score]``), ``openpose-json`` (a folder of OpenPose files),
-``coco-json`` (COCO keypoint results/annotations), ``numpy`` (.npy/.npz).
-The layout comes from the path (folder, extension) and, for CSV, the header;
-the skeleton (``coco17``, ``h36m17`` ...) from the joint names or counts.
+``coco-json`` (COCO keypoint results/annotations, AlphaPose), ``mmpose-json``
+(MMPose inferencer predictions, a video's file or a folder of images'),
+``mediapipe-csv`` (MediaPipe landmark tables), ``deeplabcut-csv`` and
+``deeplabcut-h5`` (DeepLabCut pose tables), ``trc`` (pixel TRC files of
+Sports2D), ``numpy`` (.npy/.npz).  The layout is sniffed from the content
+(JSON structure, the CSV header rows, the TRC header line, the HDF5
+signature) and the path; the skeleton (``coco17``, ``h36m17`` ...) from the
+joint names or counts.
+
+Every table read is checked for normalised coordinates (:mod:`lift2d3d.pixels`):
+without ``image_size`` a table of coordinates within [0, 1] is an error
+saying what to pass, never a silent lift; with it they become pixels.
 """
 
 from __future__ import annotations
 
+import json
 import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from ..pixels import IMAGE_SIZE_HINT, check_image_size, looks_normalised, to_pixels
 from ..skeletons import SKELETON_ALIASES, SKELETONS
-from .arrays import iter_numpy
+from .arrays import iter_numpy, table_from_array
 from .coco import iter_coco_json
 from .csv_long import iter_long_csv
-from .csv_wide import iter_wide_csv, sniff_csv
+from .csv_wide import classify_columns, iter_wide_csv, sniff_csv, table_from_wide
+from .deeplabcut import is_hdf5, iter_deeplabcut_csv, iter_deeplabcut_h5, looks_like_deeplabcut
+from .mediapipe import iter_mediapipe_csv, looks_like_mediapipe
+from .mmpose import iter_mmpose, mmpose_kind
 from .openpose import iter_openpose
 from .table import IdHashSet, KeypointFormatError, KeypointTable, flag_duplicates
+from .trc import iter_trc, looks_like_trc
 
-__all__ = ["LAYOUTS", "detect_layout", "iter_keypoint_chunks", "read_keypoints", "split_format"]
+__all__ = ["LAYOUTS", "detect_layout", "iter_keypoint_chunks", "read_keypoints", "split_format", "prepare_chunk"]
 
-LAYOUTS = ("csv-wide", "csv-long", "openpose-json", "coco-json", "numpy")
+LAYOUTS = ("csv-wide", "csv-long", "openpose-json", "coco-json", "numpy", "mmpose-json", "mediapipe-csv",
+           "deeplabcut-csv", "deeplabcut-h5", "trc")
 _LAYOUT_ALIASES = {"wide": "csv-wide", "csv": "csv-wide", "long": "csv-long", "openpose-dir": "openpose-json",
-                   "coco-results": "coco-json", "npy": "numpy", "npz": "numpy"}
+                   "coco-results": "coco-json", "alphapose": "coco-json", "npy": "numpy", "npz": "numpy",
+                   "mmpose-json": "mmpose-json", "mmpose-predictions": "mmpose-json",
+                   "mediapipe-csv": "mediapipe-csv", "deeplabcut": "deeplabcut-csv", "dlc": "deeplabcut-csv",
+                   "dlc-csv": "deeplabcut-csv", "dlc-h5": "deeplabcut-h5", "h5": "deeplabcut-h5", "hdf5": "deeplabcut-h5"}
+#: Bytes of a JSON file looked at to recognise its structure (an MMPose instance of 133 keypoints
+#: is about 6 kB).
+_SNIFF_BYTES = 1 << 16
 
 
 def split_format(format=None, layout=None):
@@ -54,34 +76,121 @@ def split_format(format=None, layout=None):
     return format, layout
 
 
+def _folder_layout(path: Path) -> str:
+    files = sorted(p for p in path.iterdir() if p.suffix.lower() == ".json")
+    if not files:
+        raise KeypointFormatError(f"{path}: the folder holds no .json files; expected OpenPose output "
+                                  "(<video>_000000000000_keypoints.json per frame) or MMPose predictions "
+                                  "(one <image>.json per image)")
+    for file in files[:20]:
+        with open(file, "rb") as handle:
+            head = handle.read(_SNIFF_BYTES)
+        if b'"people"' in head:
+            return "openpose-json"
+        try:
+            document = json.loads(head) if len(head) < _SNIFF_BYTES else None
+        except ValueError:
+            document = None
+        if document is None:
+            with open(file, "r", encoding="utf-8", errors="replace") as handle:
+                try:
+                    document = json.load(handle)
+                except ValueError:
+                    continue
+        if mmpose_kind(document) is not None:
+            return "mmpose-json"
+    return "openpose-json"  # the OpenPose reader names each unreadable file
+
+
 def detect_layout(path, delimiter=None) -> str:
     """The layout of ``path`` (see module docstring)."""
     path = Path(path)
     if not path.exists():
         raise KeypointFormatError(f"{path}: no such file or folder")
     if path.is_dir():
-        return "openpose-json"
+        return _folder_layout(path)
     suffix = path.suffix.lower()
     if suffix in (".npy", ".npz"):
         return "numpy"
+    if suffix in (".h5", ".hdf5", ".hdf") or is_hdf5(path):
+        return "deeplabcut-h5"
     if suffix == ".json":
         with open(path, "rb") as handle:
-            head = handle.read(4096).lstrip()
+            head = handle.read(_SNIFF_BYTES).lstrip()
         if not head:
             raise KeypointFormatError(f"{path}: the file is empty")
-        if head.startswith(b"[") or b'"people"' not in head:
+        if head.startswith(b"["):
+            if b'"instances"' in head and b'"frame_id"' in head:
+                return "mmpose-json"
+            if b'"keypoint_scores"' in head:
+                return "mmpose-json"
             return "coco-json"
-        return "openpose-json"
+        if b'"people"' in head:
+            return "openpose-json"
+        return "coco-json"
+    try:
+        with open(path, "r", encoding="utf-8-sig", errors="replace") as handle:
+            first, second = handle.readline(), handle.readline()
+    except OSError as exc:
+        raise KeypointFormatError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if suffix == ".trc" or looks_like_trc(first):
+        return "trc"
+    if looks_like_deeplabcut(first, second):
+        return "deeplabcut-csv"
     _, header = sniff_csv(path, delimiter)
-    return "csv-long" if "joint" in [h.lower() for h in header] else "csv-wide"
+    if "joint" in [h.lower() for h in header]:
+        return "csv-long"
+    return "mediapipe-csv" if looks_like_mediapipe(header) else "csv-wide"
+
+
+def prepare_chunk(table: KeypointTable, image_size=None, state=None) -> KeypointTable:
+    """Apply the pixels rule (:mod:`lift2d3d.pixels`) to one table read, in place.
+
+    Normalised coordinates (most poses within [0, 1] of the image) become
+    pixels with ``image_size``; without it they are an error.  ``state``
+    (a dict shared by the chunks of one input) keeps the notes to once per input.
+
+    Raises
+    ------
+    KeypointFormatError
+        Normalised coordinates and no ``image_size``.
+    """
+    state = {} if state is None else state
+    good = table.good
+    if looks_normalised(table.keypoints[good], table.scores[good]):
+        if image_size is None:
+            raise KeypointFormatError(
+                f"{table.source}: the keypoints look normalised to the image (x and y within 0-1, as MediaPipe "
+                f"writes landmarks), not pixels; lifting them as pixels would give a wrong 3D pose. Pass "
+                f"{IMAGE_SIZE_HINT} to convert them to pixels")
+        width, height = image_size
+        table.keypoints = to_pixels(table.keypoints, image_size)
+        if not state.get("converted"):
+            table.notes.append(f"{table.source}: normalised coordinates converted to pixels with the image size "
+                               f"{width:g} x {height:g}")
+            state["converted"] = True
+    elif image_size is not None and not state.get("pixels_noted") and table.layout != "trc" and good.any():
+        table.notes.append(f"{table.source}: the coordinates are pixels already; the image size is not used to "
+                           "scale them")
+        state["pixels_noted"] = True
+    return table
 
 
 def iter_keypoint_chunks(path, format=None, layout=None, chunk_rows=10_000, delimiter=None,
-                         check_duplicates=True):
+                         check_duplicates=True, image_size=None, joint_map=None):
     """Yield :class:`KeypointTable` chunks of about ``chunk_rows`` poses, in file order.
 
-    Memory stays flat in the file size for CSV and ``.npy`` (JSON and
-    ``.npz`` files are parsed whole).  Duplicate ids are flagged across chunks.
+    Memory stays flat in the file size for CSV, TRC and ``.npy`` (JSON, HDF5
+    and ``.npz`` files are parsed whole).  Duplicate ids are flagged across chunks.
+
+    Parameters
+    ----------
+    image_size : (width, height), optional
+        Pixels per unit of normalised coordinates (see :func:`prepare_chunk`);
+        a TRC file with Y pointing up also uses the height.
+    joint_map : dict or path, optional
+        Body-part/marker name -> joint for DeepLabCut and TRC files
+        (:func:`lift2d3d.io.names.load_joint_map`).
 
     Raises
     ------
@@ -89,7 +198,11 @@ def iter_keypoint_chunks(path, format=None, layout=None, chunk_rows=10_000, deli
         When the input as a whole cannot be read.
     """
     format, layout = split_format(format, layout)
+    image_size = check_image_size(image_size)
     layout = layout or detect_layout(path, delimiter)
+    if joint_map is not None and layout not in ("deeplabcut-csv", "deeplabcut-h5", "trc"):
+        raise KeypointFormatError(f"{path}: a joint map (--map) applies to DeepLabCut and TRC files, whose parts "
+                                  f"are named by the user; this input is {layout}")
     if layout == "csv-wide":
         chunks = iter_wide_csv(path, format=format, delimiter=delimiter, chunk_rows=chunk_rows)
     elif layout == "csv-long":
@@ -98,10 +211,22 @@ def iter_keypoint_chunks(path, format=None, layout=None, chunk_rows=10_000, deli
         chunks = iter_openpose(path, format=format, chunk_rows=chunk_rows)
     elif layout == "coco-json":
         chunks = iter_coco_json(path, format=format, chunk_rows=chunk_rows)
+    elif layout == "mmpose-json":
+        chunks = iter_mmpose(path, format=format, chunk_rows=chunk_rows)
+    elif layout == "mediapipe-csv":
+        chunks = iter_mediapipe_csv(path, format=format, delimiter=delimiter, chunk_rows=chunk_rows)
+    elif layout == "deeplabcut-csv":
+        chunks = iter_deeplabcut_csv(path, format=format, chunk_rows=chunk_rows, joint_map=joint_map)
+    elif layout == "deeplabcut-h5":
+        chunks = iter_deeplabcut_h5(path, format=format, chunk_rows=chunk_rows, joint_map=joint_map)
+    elif layout == "trc":
+        chunks = iter_trc(path, format=format, chunk_rows=chunk_rows, joint_map=joint_map, image_size=image_size)
     else:
         chunks = iter_numpy(path, format=format, chunk_rows=chunk_rows)
     seen = IdHashSet() if check_duplicates else None
+    state = {}
     for table in chunks:
+        prepare_chunk(table, image_size, state)
         if seen is not None:
             seen.add(flag_duplicates(table.ids, table.problems, table.where, seen))
         yield table
@@ -117,22 +242,31 @@ def _concat(tables, source) -> KeypointTable:
                          np.concatenate([t.scores for t in tables]),
                          pd.concat([t.ids for t in tables], ignore_index=True), first.skeleton,
                          np.concatenate([t.problems for t in tables]), first.source, first.layout,
-                         [n for t in tables for n in t.notes], lines, first.line_label)
+                         [n for t in tables for n in t.notes], lines, first.line_label,
+                         np.concatenate([t.no_person for t in tables]))
 
 
-def read_keypoints(path, format=None, layout=None, delimiter=None, numeric_ids=True) -> KeypointTable:
-    """Read a whole keypoint file into a :class:`KeypointTable`.
+def read_keypoints(source, format=None, layout=None, delimiter=None, numeric_ids=True, image_size=None,
+                   joint_map=None, scores=None, ids=None) -> KeypointTable:
+    """Read keypoints (a file, an array or a DataFrame) into a :class:`KeypointTable`.
 
     Parameters
     ----------
-    path : str or Path
-        A CSV (wide or long), a COCO keypoint JSON, an OpenPose JSON folder
-        (or one file), or a ``.npy``/``.npz`` array.
+    source : str, Path, numpy.ndarray or pandas.DataFrame
+        A file or folder in any layout of :data:`LAYOUTS` (a wide or long
+        CSV, COCO/AlphaPose JSON, an OpenPose folder, MMPose predictions, a
+        MediaPipe landmark CSV, a DeepLabCut CSV/H5, a pixel TRC, a
+        ``.npy``/``.npz`` array); or an array ``(n_frames, n_joints, 2)``
+        (pixels) or ``(n_frames, n_joints, 3)`` (x, y, score) in the joint
+        order that ``format`` names; or a wide DataFrame (id columns and
+        ``<joint>_x``, ``<joint>_y`` [, ``<joint>_score``]).
     format : str, optional
         Keypoint format (``coco17``, ``h36m17``, ``mpii16``, ``openpose25``,
-        ``blazepose33``, ``body15``; detected from names when omitted), or a
-        file layout (``csv-wide``, ``csv-long``, ``openpose-json``,
-        ``coco-json``, ``numpy``).
+        ``blazepose33``, ``body15``; detected from names or counts when
+        omitted; an array of 17 joints needs it, COCO and Human3.6M both have
+        17), or a file layout (``csv-wide``, ``csv-long``, ``openpose-json``,
+        ``coco-json``, ``numpy``, ``mmpose-json``, ``mediapipe-csv``,
+        ``deeplabcut-csv``, ``deeplabcut-h5``, ``trc``).
     layout : str, optional
         File layout, when ``format`` names the skeleton.
     delimiter : str, optional
@@ -140,25 +274,59 @@ def read_keypoints(path, format=None, layout=None, delimiter=None, numeric_ids=T
     numeric_ids : bool
         Turn id columns that hold only numbers into numbers (CSV readers keep
         ids as text so the batch writer can copy them verbatim).
+    image_size : (width, height), optional
+        Pixels of the image, to convert normalised coordinates (MediaPipe's
+        0-1 landmarks) to pixels.  Normalised coordinates without it are an
+        error, never a silent lift (:mod:`lift2d3d.pixels`).
+    joint_map : dict or path of a JSON file, optional
+        Body-part/marker name -> joint (or None to ignore it), for DeepLabCut
+        and TRC files whose parts are named by the user.
+    scores : (n_frames, n_joints) array, optional
+        Confidences of an array ``source`` (default: its third channel, or 1).
+    ids : DataFrame or dict of 1-D arrays, optional
+        Id columns of an array ``source`` (default ``frame`` = 0, 1, ...).
 
     Returns
     -------
     KeypointTable
         ``table.keypoints`` (N, P, 2) pixels, ``table.scores`` (N, P),
         ``table.ids`` (DataFrame), ``table.skeleton``; rows that could not be
-        read have a reason in ``table.problems`` (a warning says how many).
+        read have a reason in ``table.problems`` (a warning says how many),
+        frames without a person are flagged in ``table.no_person``.
         ``table.for_lifter(lifter)`` maps onto the lifter's skeleton.
+
+    Raises
+    ------
+    KeypointFormatError
+        When the input as a whole cannot be read (the message says why and what to do).
 
     Examples
     --------
     >>> from lift2d3d import Lifter
     >>> from lift2d3d.io import read_keypoints
     >>> table = read_keypoints("examples/sample_coco17.csv")       # doctest: +SKIP
+    >>> table = read_keypoints(keypoints_h36m, format="h36m17")    # doctest: +SKIP
     >>> lifter = Lifter()                                            # doctest: +SKIP
     >>> result = lifter.lift(*table.for_lifter(lifter))              # doctest: +SKIP
     """
-    table = _concat(list(iter_keypoint_chunks(path, format, layout, chunk_rows=100_000, delimiter=delimiter)),
-                    str(path))
+    image_size = check_image_size(image_size)
+    if isinstance(source, (np.ndarray, list, tuple)) or hasattr(source, "__array_interface__"):
+        skeleton, _ = split_format(format)
+        table = prepare_chunk(table_from_array(source, scores=scores, format=skeleton, ids=ids), image_size)
+        name = "<array>"
+    elif isinstance(source, pd.DataFrame):
+        skeleton, _ = split_format(format)
+        classified = classify_columns(list(source.columns), format=skeleton, source="DataFrame")
+        table = table_from_wide(source, classified=classified, source="<DataFrame>", layout="memory")
+        flag_duplicates(table.ids, table.problems, table.where)
+        table = prepare_chunk(table, image_size)
+        name = "<DataFrame>"
+    else:
+        if scores is not None or ids is not None:
+            raise TypeError("scores= and ids= are for array input; a file holds its own")
+        name = str(source)
+        table = _concat(list(iter_keypoint_chunks(source, format, layout, chunk_rows=100_000, delimiter=delimiter,
+                                                  image_size=image_size, joint_map=joint_map)), name)
     if numeric_ids:
         for column in table.ids.columns:
             if not pd.api.types.is_numeric_dtype(table.ids[column]):
@@ -168,5 +336,5 @@ def read_keypoints(path, format=None, layout=None, delimiter=None, numeric_ids=T
                     pass
     summary = table.problem_summary()
     if summary:
-        warnings.warn(f"{path}: {summary}", stacklevel=2)
+        warnings.warn(f"{name}: {summary}", stacklevel=2)
     return table

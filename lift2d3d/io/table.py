@@ -17,18 +17,22 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .. import status as _status
 from ..mapping import JointMapping
 from ..skeletons import SKELETONS, Skeleton, get_skeleton
 
 __all__ = ["KeypointTable", "KeypointFormatError", "normalise_joint_name", "detect_skeleton",
-           "MAX_ABS_COORDINATE", "BAD_INPUT"]
+           "MAX_ABS_COORDINATE", "BAD_INPUT", "NO_PERSON", "NO_PERSON_MESSAGE"]
 
-#: Coordinates beyond this many pixels are treated as corrupt (no camera
-#: image is a million pixels wide; normalised [0, 1] coordinates are fine).
-MAX_ABS_COORDINATE = 1e6
+#: Coordinates beyond this many pixels are treated as corrupt (alias of
+#: :data:`lift2d3d.status.MAX_ABS_PIXELS`, kept under its old name).
+MAX_ABS_COORDINATE = _status.MAX_ABS_PIXELS
 
 #: Status written for rows the readers rejected (see ``KeypointTable.problems``).
-BAD_INPUT = "bad_input"
+BAD_INPUT = _status.STATUSES[_status.BAD_INPUT].name
+#: Status written for a frame in which the detector found nobody (``KeypointTable.no_person``).
+NO_PERSON = _status.STATUSES[_status.NO_PERSON].name
+NO_PERSON_MESSAGE = "no person in this frame (the detector found nobody); nothing to lift"
 
 
 class KeypointFormatError(ValueError):
@@ -135,7 +139,13 @@ class KeypointTable:
     source : str
         Where the rows came from (for messages).
     layout : str
-        The reader used (``csv-wide``, ``csv-long``, ``openpose-json``, ``coco-json``, ``numpy``).
+        The reader used (``csv-wide``, ``csv-long``, ``openpose-json``, ``coco-json``, ``numpy``,
+        ``mmpose-json``, ``mediapipe-csv``, ``deeplabcut-csv``, ``deeplabcut-h5``, ``trc``, ``memory``).
+    no_person : (n_rows,) bool, optional
+        Rows that stand for a frame in which the detector found nobody (an
+        OpenPose ``"people": []`` file, an MMPose frame without instances):
+        kept so that every frame of the input has a row, written with status
+        ``no_person`` and never lifted.
 
     Examples
     --------
@@ -154,6 +164,7 @@ class KeypointTable:
     notes: list = field(default_factory=list)
     line_numbers: np.ndarray = None
     line_label: str = "row"
+    no_person: np.ndarray = None
 
     def __post_init__(self):
         self.skeleton = get_skeleton(self.skeleton)
@@ -171,6 +182,8 @@ class KeypointTable:
         if self.problems is None:
             self.problems = np.full(n, "", dtype=object)
         self.problems = np.asarray(self.problems, dtype=object)
+        self.no_person = (np.zeros(n, dtype=bool) if self.no_person is None
+                          else np.asarray(self.no_person, dtype=bool).reshape(n))
 
     def where(self, row: int) -> str:
         """Where row ``row`` came from, for messages (``"line 17"`` for CSV files)."""
@@ -183,7 +196,8 @@ class KeypointTable:
         ids = self.ids.iloc[rows] if not isinstance(rows, np.ndarray) or rows.dtype != bool else self.ids[rows]
         lines = None if self.line_numbers is None else self.line_numbers[rows]
         return KeypointTable(self.keypoints[rows], self.scores[rows], ids, self.skeleton, self.problems[rows],
-                             self.source, self.layout, list(self.notes), lines, self.line_label)
+                             self.source, self.layout, list(self.notes), lines, self.line_label,
+                             self.no_person[rows])
 
     def __len__(self) -> int:
         return self.keypoints.shape[0]
@@ -194,8 +208,13 @@ class KeypointTable:
 
     @property
     def good(self) -> np.ndarray:
-        """(n_rows,) bool: rows without a reader problem."""
-        return self.problems == ""
+        """(n_rows,) bool: rows to lift (no reader problem, and a person in the frame)."""
+        return (self.problems == "") & ~self.no_person
+
+    @property
+    def bad(self) -> np.ndarray:
+        """(n_rows,) bool: rows with a reader problem (status ``bad_input``)."""
+        return self.problems != ""
 
     def as_arrays(self):
         """``(keypoints (N,P,2), scores (N,P), ids DataFrame, skeleton name)``."""
@@ -217,7 +236,7 @@ class KeypointTable:
         keypoints, scores = mapping.apply(self.keypoints, self.scores)
         return KeypointTable(keypoints, scores, self.ids, mapping.target, self.problems.copy(),
                              self.source, self.layout, self.notes + [mapping.report()], self.line_numbers,
-                             self.line_label)
+                             self.line_label, self.no_person.copy())
 
     def for_lifter(self, lifter):
         """``(keypoints, scores)`` in ``lifter.joint_names`` order, ready for ``lifter.lift``.
@@ -241,7 +260,7 @@ class KeypointTable:
 
     def problem_summary(self, limit: int = 3) -> str:
         """One line on how many rows have problems, with the first few reasons."""
-        bad = np.flatnonzero(~self.good)
+        bad = np.flatnonzero(self.bad)
         if bad.size == 0:
             return ""
         first = "; ".join(self.problems[i] for i in bad[:limit])

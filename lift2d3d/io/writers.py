@@ -3,9 +3,15 @@
 The lifted table (what :func:`lift2d3d.io.lift_table` returns) has the id
 columns, then ``<joint>_x``, ``<joint>_y``, ``<joint>_z`` (metres, camera
 frame: x right, y down, z away from the camera) for every joint, then
-``status``, ``reprojection_error`` (pixels), ``iterations`` and ``message``.
-Every writer goes through a temporary file and a rename, so a crash never
-leaves a half-written output.
+``status``, ``reprojection_error`` (pixels), ``iterations`` and ``message``,
+and, when asked for (``--write-camera``), the camera columns
+:data:`CAMERA_COLUMNS`.  Every writer goes through a temporary file and a
+rename, so a crash never leaves a half-written output.
+
+Id columns keep their type: the CSV readers hold ids as text (so that a CSV
+output copies them byte for byte), and the JSON, NPZ and Parquet writers turn
+a text column whose every value is a plain number back into numbers
+(:func:`typed_ids`); text such as ``"007"`` stays text.
 """
 
 from __future__ import annotations
@@ -18,11 +24,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-__all__ = ["write_lifted", "OUTPUT_SUFFIXES", "RESULT_COLUMNS", "FLOAT_FORMAT", "joints_of",
-           "write_part", "read_part", "write_csv_part", "join_csv_parts", "csv_header", "atomic_path"]
+__all__ = ["write_lifted", "OUTPUT_SUFFIXES", "RESULT_COLUMNS", "CAMERA_COLUMNS", "FLOAT_FORMAT", "joints_of",
+           "write_part", "read_part", "write_csv_part", "join_csv_parts", "csv_header", "atomic_path", "typed_ids"]
 
 #: Columns after the joints, in this order.
 RESULT_COLUMNS = ("status", "reprojection_error", "iterations", "message")
+#: Optional columns after the result columns (``--write-camera``): the rotation ``r11 ... r33``
+#: (row-major, from the bases' frame to the camera frame), ``scale`` (pixels per metre) and the
+#: translation ``tx, ty, tz`` (weak perspective: the pose centroid's image position in pixels,
+#: tz = 0; perspective camera: the centroid in metres, camera frame).
+ROTATION_COLUMNS = tuple(f"r{i}{j}" for i in (1, 2, 3) for j in (1, 2, 3))
+CAMERA_COLUMNS = ROTATION_COLUMNS + ("scale", "tx", "ty", "tz")
 #: Fixed float format of CSV output (micrometres / micro-pixels), so two runs compare equal byte for byte.
 FLOAT_FORMAT = "%.6f"
 OUTPUT_SUFFIXES = (".csv", ".json", ".npz")
@@ -34,8 +46,54 @@ def joints_of(frame: pd.DataFrame) -> list:
 
 
 def _id_columns(frame: pd.DataFrame, joints) -> list:
-    taken = {f"{j}_{a}" for j in joints for a in "xyz"} | set(RESULT_COLUMNS)
+    taken = {f"{j}_{a}" for j in joints for a in "xyz"} | set(RESULT_COLUMNS) | set(CAMERA_COLUMNS)
     return [c for c in frame.columns if c not in taken]
+
+
+def _has_camera(frame: pd.DataFrame) -> bool:
+    return all(c in frame.columns for c in CAMERA_COLUMNS)
+
+
+_INTEGER = r"-?(?:0|[1-9][0-9]*)"
+_DECIMAL = r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?"
+
+
+def typed_id(values: pd.Series) -> pd.Series:
+    """A text id column as numbers when every value is a plain number, else unchanged.
+
+    ``"12"`` -> 12 and ``"0.5"`` -> 0.5, but ``"007"`` or ``"1e"`` keep the whole
+    column as text, so that no id changes its meaning.  Missing values stay
+    missing (integers with gaps become pandas' nullable ``Int64``).
+    """
+    if values.dtype != object and not pd.api.types.is_string_dtype(values):
+        return values
+    present = values[values.notna() & (values.astype(str) != "")]
+    if len(present) == 0 or not all(isinstance(v, str) for v in present):
+        return values
+    text = present.str.strip()
+    missing = len(present) < len(values)
+    if text.str.fullmatch(_INTEGER).all():
+        numbers = pd.to_numeric(values.where(values.notna() & (values.astype(str) != "")), errors="coerce")
+        try:
+            return numbers.astype("Int64") if missing else numbers.astype(np.int64)
+        except (OverflowError, TypeError, ValueError):
+            return values
+    if text.str.fullmatch(_DECIMAL).all():
+        return pd.to_numeric(values.where(values.notna() & (values.astype(str) != "")), errors="coerce")
+    return values
+
+
+def typed_ids(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its id columns passed through :func:`typed_id` (a copy when any changes)."""
+    joints = joints_of(frame)
+    converted = {c: typed_id(frame[c]) for c in _id_columns(frame, joints)}
+    changed = {c: v for c, v in converted.items() if v is not frame[c]}
+    if not changed:
+        return frame
+    frame = frame.copy()
+    for column, values in changed.items():
+        frame[column] = values
+    return frame
 
 
 def check_suffix(path) -> str:
@@ -88,7 +146,10 @@ def write_lifted(data, path) -> Path:
         (``{"joint_names", "frames": [{ids..., "joints3d": [[x, y, z], ...],
         "status", ...}]}``, missing = null) or ``.npz`` (``joints3d`` (N, P, 3),
         ``joint_names``, ``status``, ``reprojection_error``, ``iterations``,
-        ``message``, one array per id column and ``id_columns``).
+        ``message``, one array per id column and ``id_columns``).  With the
+        camera columns (:data:`CAMERA_COLUMNS`) JSON frames also hold
+        ``rotation`` (3 x 3), ``scale`` and ``translation`` (3,), and NPZ
+        ``rotation`` (N, 3, 3), ``scale`` (N,), ``translation`` (N, 3).
 
     Returns
     -------
@@ -146,10 +207,14 @@ def _csv_rows(frame: pd.DataFrame) -> str:
     cells.append(_fixed(frame[["reprojection_error"]].to_numpy(dtype=np.float64)))
     cells.append(frame["iterations"].to_numpy(dtype=np.int64).astype(str).tolist())
     cells.append(_escaped(frame["message"]))
+    if _has_camera(frame):
+        cells.append(_fixed(frame[list(CAMERA_COLUMNS)].to_numpy(dtype=np.float64)))
     return "".join(",".join(row) + "\n" for row in zip(*cells))
 
 
 def _plain(value):
+    if value is None or value is pd.NA:
+        return None
     if isinstance(value, (np.integer,)):
         return int(value)
     if isinstance(value, (float, np.floating)):
@@ -160,8 +225,10 @@ def _plain(value):
 
 
 def _write_json(frame, tmp):
+    frame = typed_ids(frame)
     joints = joints_of(frame)
     ids = _id_columns(frame, joints)
+    camera = frame[list(CAMERA_COLUMNS)].to_numpy(dtype=np.float64) if _has_camera(frame) else None
     xyz = _joints3d(frame, joints)
     records = []
     id_values = {c: frame[c].tolist() for c in ids}
@@ -173,6 +240,10 @@ def _write_json(frame, tmp):
                               for joint in xyz[r]]
         record.update(status=status[r], reprojection_error=_plain(error[r]), iterations=_plain(iterations[r]),
                       message=message[r])
+        if camera is not None:
+            values = [None if not math.isfinite(v) else round(float(v), 9) for v in camera[r]]
+            record.update(rotation=[values[0:3], values[3:6], values[6:9]], scale=values[9],
+                          translation=values[10:13])
         records.append(record)
     document = {"format": "lift2d3d-lifted", "format_version": 1, "joint_names": joints,
                 "units": "metres; camera frame: x right, y down, z away from the camera",
@@ -187,11 +258,14 @@ def _joints3d(frame, joints):
 
 
 def _array(values: pd.Series):
+    if isinstance(values.dtype, pd.api.extensions.ExtensionDtype) and values.dtype.kind in "iuf":
+        values = values.astype(np.float64)  # nullable integers: missing -> NaN
     array = values.to_numpy()
     return array.astype(str) if array.dtype == object else array
 
 
 def _write_npz(frame, tmp):
+    frame = typed_ids(frame)
     joints = joints_of(frame)
     ids = _id_columns(frame, joints)
     arrays = {f"id_{c}": _array(frame[c]) for c in ids}
@@ -200,6 +274,9 @@ def _write_npz(frame, tmp):
                   status=_array(frame["status"]), message=_array(frame["message"]),
                   reprojection_error=frame["reprojection_error"].to_numpy(dtype=np.float64),
                   iterations=frame["iterations"].to_numpy(dtype=np.int64))
+    if _has_camera(frame):
+        camera = frame[list(CAMERA_COLUMNS)].to_numpy(dtype=np.float64)
+        arrays.update(rotation=camera[:, :9].reshape(-1, 3, 3), scale=camera[:, 9], translation=camera[:, 10:13])
     with open(tmp, "wb") as handle:
         np.savez(handle, **arrays)
 
