@@ -133,15 +133,50 @@ class LiftResult:
     message: np.ndarray
     outliers: np.ndarray
     joint_names: tuple
+    #: Name of the skeleton ``joints3d`` follows.
+    joint_names_skeleton: str = "body15"
 
     def __len__(self):
         return 1 if self.joints3d.ndim == 2 else self.joints3d.shape[0]
 
     @property
     def ok(self):
-        """True (per frame) where a 3D pose was produced (converged or best iterate)."""
-        return np.isin(self.status, ("ok", "not_converged")) if self.joints3d.ndim == 3 \
-            else self.status in ("ok", "not_converged")
+        """True (per frame) where a usable 3D pose was produced (``ok`` or ``not_converged``:
+        :data:`lift2d3d.status.LIFTED`); a ``suspect_input`` frame keeps its pose but is not ok."""
+        return np.isin(self.status, _status.LIFTED) if self.joints3d.ndim == 3 \
+            else self.status in _status.LIFTED
+
+    def to_skeleton(self, skeleton) -> "LiftResult":
+        """The same result with ``joints3d`` in another skeleton's joint order.
+
+        Joints the other skeleton shares by name are copied; those it defines
+        from others are derived as :mod:`lift2d3d.mapping` derives keypoints
+        (``thorax`` = mid-shoulders, ``spine`` = mid(pelvis, neck), ...); the
+        ones body15 cannot provide (e.g. ``nose``, ``head_top``) are NaN.
+
+        Parameters
+        ----------
+        skeleton : str or Skeleton
+            E.g. ``"h36m17"`` or ``"coco17"``.
+
+        Examples
+        --------
+        >>> import lift2d3d
+        >>> lifter = lift2d3d.Lifter()
+        >>> keypoints = 400.0 * lifter.bases.mean_pose[:2].T + [320.0, 240.0]
+        >>> h36m = lifter.lift(keypoints).to_skeleton("h36m17")
+        >>> h36m.joint_names[:3], h36m.joints3d.shape
+        (('pelvis', 'right_hip', 'right_knee'), (17, 3))
+        """
+        from dataclasses import replace
+
+        from .mapping import JointMapping
+        from .skeletons import get_skeleton
+
+        mapping = JointMapping(get_skeleton(self.joint_names_skeleton), get_skeleton(skeleton))
+        joints = mapping.apply_points(np.asarray(self.joints3d))
+        return replace(self, joints3d=joints, joint_names=mapping.target.joints,
+                       joint_names_skeleton=mapping.target.name)
 
 
 class Lifter:
@@ -360,14 +395,56 @@ class Lifter:
                 f"{r['symmetry']:g}, camera {cam}")
 
     # ------------------------------------------------------------- validation
+    def _as_bases_order(self, keypoints2d, scores, skeleton, image_size):
+        """Keypoints (and scores) in the bases' joint order and in pixels."""
+        from .pixels import check_image_size, normalised_rows, to_pixels
+        from .skeletons import get_skeleton
+
+        if skeleton is not None:
+            try:
+                source = get_skeleton(skeleton)
+            except KeyError as exc:
+                raise ValueError(exc.args[0]) from None
+            if source.joints != self.skeleton.joints:
+                from .mapping import JointMapping
+
+                kp = np.asarray(keypoints2d, dtype=np.float64)
+                single = kp.ndim == 2
+                if kp.ndim not in (2, 3) or kp.shape[-2:] != (source.n_joints, 2):
+                    raise ValueError(f"Expected {source.name} keypoints of shape ({source.n_joints}, 2) or "
+                                     f"(n_frames, {source.n_joints}, 2) in the order {', '.join(source.joints)}; "
+                                     f"got {kp.shape}")
+                kp = kp.reshape(-1, source.n_joints, 2)
+                sc = np.ones(kp.shape[:2]) if scores is None else \
+                    np.broadcast_to(np.asarray(scores, dtype=np.float64), kp.shape[:2])
+                mapping = JointMapping(source, self.skeleton)
+                if not (mapping.direct or mapping.derived):
+                    raise ValueError(f"no joint of {source.name} maps onto the bases' skeleton {self.skeleton.name}")
+                kp, sc = mapping.apply(kp, np.where(np.isnan(sc), 0.0, sc))
+                keypoints2d, scores = (kp[0], sc[0]) if single else (kp, sc)
+        image_size = check_image_size(image_size)
+        if image_size is not None:
+            kp = np.asarray(keypoints2d, dtype=np.float64)
+            rows = np.atleast_1d(normalised_rows(kp, scores))
+            if not rows.any():
+                raise ValueError(f"image_size={image_size} was given, but the keypoints are not normalised to the "
+                                 "image (they are not all within [0, 1]); pass pixels without image_size")
+            keypoints2d = to_pixels(kp, image_size)
+        return keypoints2d, scores
+
     def _validate(self, keypoints2d, scores):
         P = self.bases.n_joints
         kp = np.asarray(keypoints2d, dtype=np.float64)
         single = kp.ndim == 2
         if kp.ndim not in (2, 3) or kp.shape[-2:] != (P, 2):
+            from .skeletons import SKELETONS
+
+            guess = [s.name for s in SKELETONS.values() if kp.ndim in (2, 3) and kp.shape[-2:] == (s.n_joints, 2)]
+            hint = (f"these look like {' or '.join(guess)} keypoints: pass skeleton={guess[0]!r}" if guess else
+                    f"pass skeleton=NAME for another joint order ({', '.join(SKELETONS)})")
             raise ValueError(f"Expected 2D keypoints of shape ({P}, 2) or (n_frames, {P}, 2) in the order "
-                             f"{', '.join(self.joint_names)}; got {kp.shape}. Map other formats with "
-                             "lift2d3d.io (e.g. read_keypoints(...)) first.")
+                             f"{', '.join(self.joint_names)}; got {kp.shape}; {hint}, or read a file with "
+                             "lift2d3d.read_keypoints(...) and lift table.for_lifter(lifter).")
         kp = kp.reshape(-1, P, 2)
         N = kp.shape[0]
         if scores is None:
@@ -408,25 +485,52 @@ class Lifter:
         return np.ascontiguousarray(kp.transpose(0, 2, 1)), np.ascontiguousarray(w), status, reasons, single
 
     # ------------------------------------------------------------------ lift
-    def lift(self, keypoints2d, scores=None) -> LiftResult:
+    def lift(self, keypoints2d, scores=None, *, skeleton=None, image_size=None) -> LiftResult:
         """Lift one pose ``(P, 2)`` or a batch ``(N, P, 2)`` of pixel keypoints.
 
         Parameters
         ----------
         keypoints2d : (P, 2) or (N, P, 2) array_like, pixels
-            In :attr:`joint_names` order; NaN marks a missing joint.
+            In :attr:`joint_names` order, or in ``skeleton``'s; NaN marks a
+            missing joint.
         scores : (P,) or (N, P) array_like, optional
             Per-joint confidence used as weights; 0 = missing.
+        skeleton : str or Skeleton, optional
+            The joint order of ``keypoints2d`` when it is not the bases'
+            (``"coco17"``, ``"h36m17"``, ``"openpose25"``, ``"blazepose33"``,
+            ...): joints are mapped by name, derived ones included (pelvis =
+            mid-hips, ...; see :mod:`lift2d3d.mapping`).
+        image_size : (width, height), optional
+            Convert keypoints normalised to the image (MediaPipe's landmarks
+            in [0, 1]) to pixels first.  Without it such keypoints are lifted
+            but flagged ``suspect_input``.
 
         Returns
         -------
         LiftResult
             A single pose raises ValueError when it cannot be lifted; a batch
-            reports such frames in ``status`` and ``message`` instead.
+            reports such frames in ``status`` and ``message`` instead.  Input
+            that can be told implausible (normalised coordinates, a scrambled
+            joint order, left and right swapped for half the body) gets status
+            ``suspect_input`` with the likely cause (:mod:`lift2d3d.plausibility`).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from lift2d3d import Lifter
+        >>> from lift2d3d.mapping import JointMapping
+        >>> lifter = Lifter()
+        >>> body15 = 400.0 * lifter.bases.mean_pose[:2].T + [320.0, 240.0]
+        >>> to_coco = JointMapping("body15", "coco17")          # a COCO-17 view of the same pose
+        >>> coco, coco_scores = to_coco.apply(body15[None], np.ones((1, 15)))
+        >>> lifter.lift(coco[0], coco_scores[0], skeleton="coco17").status
+        'ok'
         """
+        keypoints2d, scores = self._as_bases_order(keypoints2d, scores, skeleton, image_size)
         return self._lift(keypoints2d, scores, self._bone_terms())
 
-    def lift_sequence(self, keypoints2d, scores=None, proportions_weight=1.0) -> LiftResult:
+    def lift_sequence(self, keypoints2d, scores=None, proportions_weight=1.0, *, skeleton=None,
+                      image_size=None) -> LiftResult:
         """Lift frames ``(N, P, 2)`` of one person, whose bone proportions are shared.
 
         Two passes: every frame is lifted on its own (:meth:`lift`); the
@@ -455,6 +559,8 @@ class Lifter:
         scores : (N, P) array_like, optional
         proportions_weight : float
             Weight of the pull towards the shared proportions (0: as :meth:`lift`).
+        skeleton, image_size
+            As for :meth:`lift`.
 
         Returns
         -------
@@ -467,7 +573,8 @@ class Lifter:
                              f"got {np.shape(keypoints2d)} (use lift() for a single pose)")
         if not (np.isfinite(proportions_weight) and proportions_weight >= 0):
             raise ValueError(f"proportions_weight must be a non-negative number; got {proportions_weight!r}")
-        first = self.lift(keypoints2d, scores)
+        keypoints2d, scores = self._as_bases_order(keypoints2d, scores, skeleton, image_size)
+        first = self._lift(keypoints2d, scores, self._bone_terms())
         proportions = self.sequence_proportions(first)
         if proportions is None or proportions_weight == 0:
             return first
@@ -495,11 +602,13 @@ class Lifter:
         c = np.full((N, K), np.nan)
         E = np.zeros((N, 2, P))
         info = frame_results(N)
-        solve_frames(Wpx, w, status, self._model._replace(Mb=bone_terms), self._solver_options(resolved),
-                     X, R, c, E, info, n_threads=resolved["n_threads"])
-        return self._assemble(X, R, c, E, info, status, reasons, w, single, resolved)
+        opts = self._solver_options(resolved)
+        _prepare_kernels(self, opts)
+        solve_frames(Wpx, w, status, self._model._replace(Mb=bone_terms), opts, X, R, c, E, info,
+                     n_threads=resolved["n_threads"])
+        return self._assemble(Wpx, X, R, c, E, info, status, reasons, w, single, resolved)
 
-    def _assemble(self, X, R, c, E, info, status, reasons, w, single, resolved):
+    def _assemble(self, Wpx, X, R, c, E, info, status, reasons, w, single, resolved):
         lifted = status <= _status.NOT_CONVERGED
         # metric scale: least-squares match of the bone lengths to the bases' mean pose
         units_per_m = np.empty(len(status))
@@ -540,6 +649,10 @@ class Lifter:
                                 "check the keypoints' units and joint order")
             else:
                 messages.append(_status.STATUSES[st].meaning)
+        suspect = self._plausibility(Wpx, X, E, w, info, status, lifted, resolved)
+        for n in np.flatnonzero(suspect != ""):
+            status[n] = _status.SUSPECT_INPUT
+            messages[n] = f"suspect input: {suspect[n]} ({messages[n]})"
         names = _status.names_of(status)
         for arr in (R, c, coefficients):
             arr[~lifted] = np.nan
@@ -556,7 +669,56 @@ class Lifter:
             result["status"] = str(result["status"])
             result["message"] = str(result["message"])
             result["converged"] = bool(result["converged"])
-        return LiftResult(joint_names=self.joint_names, **result)
+            return LiftResult(joint_names=self.joint_names, joint_names_skeleton=self.skeleton.name, **result)
+        return LiftResult(joint_names=self.joint_names, joint_names_skeleton=self.skeleton.name, **result)
+
+    def _plausibility(self, Wpx, X, E, w, info, status, lifted, resolved):
+        """Why each lifted frame's input is implausible ("" when it is not): :mod:`lift2d3d.plausibility`.
+
+        The reprojection error is taken over the joints the fit used: the
+        robust method's dropped joints (non-zero outliers) do not count.  It
+        is judged only after a refinement: the relaxation alone (method
+        ``convex``) shrinks poses by design and fits loosely.
+        """
+        from .plausibility import suspect_frames
+
+        keypoints = Wpx.transpose(0, 2, 1)     # (N, P, 2) pixels
+        used = w * ~(np.abs(E) > 0).any(axis=1)
+        camera = resolved["camera"]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            if camera is None:
+                proj = (info["sigma"][:, None, None] * (X[:, :2] + np.stack([info["tau_x"], info["tau_y"]], 1)[..., None])
+                        + np.stack([info["t0x"], info["t0y"]], 1)[..., None])
+            else:
+                proj = (np.asarray(camera.principal)[None, :, None] + camera.focal * X[:, :2] / X[:, 2:3])
+            residual = ((proj - Wpx) ** 2).sum(axis=1)
+            n_used = (used > 0).sum(axis=1)
+            error = np.sqrt(np.where(used > 0, residual, 0.0).sum(axis=1) / n_used)
+        return suspect_frames(keypoints, used, error, self.skeleton, lifted & (status <= _status.NOT_CONVERGED),
+                              converged=(status == _status.OK) & (resolved["method"] != "convex"))
+
+
+_ANNOUNCED = set()
+
+
+def _prepare_kernels(lifter, opts):
+    """Before a cold first run: say so (once per process) and compile the stages, two processes at a time."""
+    from .solvers.batch import uncompiled_stages
+
+    key = (opts.refine, opts.robust, opts.perspective)
+    if key in _ANNOUNCED:
+        return
+    _ANNOUNCED.add(key)
+    cold = uncompiled_stages(opts)
+    if cold:
+        import logging
+
+        from .solvers.warm import prepare
+
+        logging.getLogger("lift2d3d").warning(
+            "lift2d3d: compiling the solver kernels (first run only, about 20 s on 2 cores; numba caches them on "
+            "disk for the next runs)")
+        prepare(lifter, cold)
 
 
 def default_threads() -> int:

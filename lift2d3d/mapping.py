@@ -37,6 +37,10 @@ DERIVED_JOINTS = {
     "neck": (("left_shoulder", "right_shoulder"), ("thorax",)),
     "head": (("left_ear", "right_ear"), ("upper_neck", "head_top"), ("neck_nose", "head_top")),
     "mid_hip": (("left_hip", "right_hip"), ("pelvis",)),
+    # targets the output of a lift may be asked in (LiftResult.to_skeleton): Human3.6M's thorax
+    # sits between the shoulders, its spine joint about half way up the back
+    "thorax": (("left_shoulder", "right_shoulder"), ("neck",)),
+    "spine": (("pelvis", "neck"), ("pelvis", "thorax")),
 }
 
 
@@ -157,6 +161,35 @@ class JointMapping:
                 out_sc[use, t] = scores[use][:, idx].min(axis=1)
                 todo &= ~use
         return out_kp, out_sc
+
+    def apply_points(self, points: np.ndarray) -> np.ndarray:
+        """Map points of any dimension (e.g. 3D joints) onto the target skeleton.
+
+        Parameters
+        ----------
+        points : (..., n_source_joints, D) float; NaN = missing
+
+        Returns
+        -------
+        (..., n_target_joints, D) float64; NaN where the target joint cannot be obtained
+        """
+        points = np.asarray(points, dtype=np.float64)
+        if points.ndim < 2 or points.shape[-2] != self.source.n_joints:
+            raise ValueError(f"expected points of shape (..., {self.source.n_joints}, D) for skeleton "
+                             f"{self.source.name!r}; got {points.shape}")
+        lead = points.shape[:-2]
+        flat = points.reshape((-1,) + points.shape[-2:])
+        valid = np.isfinite(flat).all(axis=-1)
+        out = np.full((flat.shape[0], self.target.n_joints, flat.shape[-1]), np.nan)
+        for t, (_, alternatives) in enumerate(self.rules):
+            todo = np.ones(flat.shape[0], dtype=bool)
+            for alternative in alternatives:
+                idx = [self.source.index(name) for name in alternative]
+                use = todo & valid[:, idx].all(axis=1)
+                if use.any():
+                    out[use, t] = flat[use][:, idx].mean(axis=1)
+                    todo &= ~use
+        return out.reshape(lead + out.shape[1:])
 
     def report(self) -> str:
         """A few lines saying what was mapped, derived and left missing."""

@@ -29,6 +29,7 @@ from lift2d3d.distributed import (lift_dataframe, lift_files, parse_scheduler, p
 from lift2d3d.distributed import cluster as cluster_module  # noqa: E402
 from lift2d3d.distributed import partitions as partitions_module  # noqa: E402
 from lift2d3d.skeletons import BODY15  # noqa: E402
+from lift2d3d.status import LIFTED  # noqa: E402
 
 HAVE_PYARROW = importlib.util.find_spec("pyarrow") is not None
 N_TOOL_FRAMES = 6  # tool_files.N_FRAMES
@@ -46,7 +47,9 @@ _STANDING = {"pelvis": (0, 0, 0), "neck": (0, -0.5, 0), "head": (0, -0.68, 0.02)
 def _synthetic_bases(n_bases=6, seed=0) -> ShapeBases:
     rng = np.random.default_rng(seed)
     mean = np.array([_STANDING[j] for j in BODY15.joints], dtype=float).T
-    atoms = np.concatenate([mean[None], 0.08 * rng.normal(size=(n_bases - 1, 3, BODY15.n_joints))])
+    # limbs and head deform; the shoulder and hip lines stay a person's (crossed ones are flagged suspect_input)
+    moving = np.array([j.split("_")[-1] in ("elbow", "wrist", "knee", "ankle", "head") for j in BODY15.joints])
+    atoms = np.concatenate([mean[None], 0.08 * rng.normal(size=(n_bases - 1, 3, BODY15.n_joints)) * moving])
     return ShapeBases(atoms, mean, BODY15, {"alpha": 0.3, "source": "synthetic test bases"})
 
 
@@ -373,7 +376,10 @@ def test_cli_scheduler_address_runs_many_inputs(workdir, inputs, single_machine,
     assert code == 0, capsys.readouterr().err
     for path in inputs:
         assert _joined_csv_parts(out / f"{path.stem}_3d.csv") == single_machine[path][0].read_text()
-    assert "lifted 3597 of 3600 rows from 3 file(s)" in capsys.readouterr().err
+    # as many rows carry a usable pose as in the single-machine outputs (3 rows are bad input)
+    expected = sum(int(pd.read_csv(single_machine[path][0])["status"].isin(LIFTED).sum()) for path in inputs)
+    assert expected >= 3580
+    assert f"lifted {expected} of 3600 rows from 3 file(s)" in capsys.readouterr().err
     # --sequence reaches the workers
     code = main(["lift", str(inputs[1]), "-o", str(workdir / "out_cli_sequence"), "--scheduler", address,
                  "--bases", str(bases_path), "--chunk-size", str(CHUNK), "--rows-per-partition", "300",

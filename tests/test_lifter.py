@@ -263,10 +263,12 @@ def test_never_nan_for_finite_input(bases):
     for method in ("convex", "convex+refine", "robust"):
         for camera in (None, Camera(800.0, (0.0, 0.0))):
             result = Lifter(bases, method=method, camera=camera).lift(keypoints, scores)
-            lifted = result.ok
-            assert np.all(np.isfinite(result.joints3d[lifted]))
-            assert np.all(np.isfinite(result.objective[lifted]))
-            assert np.all(result.status[~lifted] == "degenerate")
+            posed = np.isin(result.status, ("ok", "not_converged", "suspect_input"))
+            assert np.all(np.isfinite(result.joints3d[posed]))
+            assert np.all(np.isfinite(result.objective[posed]))
+            assert np.all(result.status[~posed] == "degenerate")
+            # random point clouds are not people: most are flagged, none passes silently in bulk
+            assert np.mean(result.status[:20] == "suspect_input") >= 0.5
 
 
 def test_refine_alpha_defaults_to_a_quarter_and_weights_the_refinement(bases):

@@ -23,7 +23,7 @@ from numba import njit
 from .. import status as _status
 from .convex import admm_frame, convex_objective
 from .prox import FASTMATH, KERNEL
-from .refine import (read_off, refine_multistart, refine_perspective, perspective_points, _shape,
+from .refine import (_copy_into, fit_residual, read_off, refine_multistart, refine_perspective, perspective_points, _shape,
                      _centre_rows, _rot3)
 from .terms import Terms
 
@@ -163,7 +163,21 @@ def refine_frames(W, w, active, model, opts, Z, E, Rbar, c, info):
             continue
         Wn = W[n].copy()
         wn = w[n].copy()
-        n_r, conv, obj, _ = refine_multistart(Wn, wn, model, opts, frame_terms(model, n), E[n], Z[n], Rbar[n], c[n])
+        terms = frame_terms(model, n)
+        E0 = E[n].copy()
+        n_r, conv, obj, _ = refine_multistart(Wn, wn, model, opts, terms, E[n], Z[n], Rbar[n], c[n], opts.n_starts)
+        if opts.n_starts < RESCUE_STARTS and fit_residual(Wn, wn, model.B, Rbar[n], c[n], E[n]) > RESCUE_RESIDUAL:
+            # a start that fits badly: try the depth mirror and the next blocks' rotations too
+            R1, c1, E1 = Rbar[n].copy(), c[n].copy(), E[n].copy()
+            _copy_into(E0, c1, E[n], np.empty(0))
+            n_x, conv_x, obj_x, _ = refine_multistart(Wn, wn, model, opts, terms, E[n], Z[n], Rbar[n], c[n],
+                                                      RESCUE_STARTS)
+            n_r += n_x
+            if obj_x < obj:
+                obj, conv = obj_x, conv_x
+            else:
+                _copy_into(R1, c1, Rbar[n], c[n])
+                _copy_into(E1, np.empty(0), E[n], np.empty(0))
         info[n].refine_iterations += n_r
         info[n].converged = info[n].converged and conv
         info[n].objective = obj
@@ -310,6 +324,14 @@ def pack_frames(active, status, Rbar, c, E, X_out, R_out, c_out, E_out, info):
         status[n] = (ST_OK if info[n].converged else ST_NOT_CONVERGED) if finite else ST_DEGENERATE
 
 
+#: A refinement whose 2D residual exceeds this fraction of the pose's size is tried again from
+#: RESCUE_STARTS starts (the depth mirror and the next blocks' rotations), keeping the lower
+#: objective: the single start of the default method lands in a bad local minimum on about 1 in
+#: 60 of the bench's synthetic frames (residual 47 % of the pose, against 2 % after the rescue).
+#: Half the plausibility limit (:data:`lift2d3d.plausibility.MAX_RELATIVE_REPROJECTION`).
+RESCUE_RESIDUAL = 0.1
+RESCUE_STARTS = 4
+
 #: Frames per block: the unit of work of one thread, and of the stages' working arrays.
 BLOCK = 256
 
@@ -348,6 +370,35 @@ def _solve_block(Wpx, w, status, model, opts, X_out, R_out, c_out, E_out, info):
     else:
         weak_outputs(Wpx, w, active, model, Rbar, c, E, X_out, info)
     pack_frames(lifted, status, Rbar, c, E, X_out, R_out, c_out, E_out, info)
+
+
+def stages_for(opts) -> list:
+    """The stage kernels (numba dispatchers) a lift with these options runs."""
+    stages = [normalise_frames, relax_frames, pack_frames, metric_units]
+    if opts.refine:
+        stages.append(refine_frames)
+    else:
+        stages.append(convex_objectives)
+    if opts.robust and opts.refine:
+        stages += [trim_frames, dropped_frames]
+    stages.append(perspective_frames if opts.perspective else weak_outputs)
+    return stages
+
+
+def uncompiled_stages(opts) -> list:
+    """Names of the stages these options need that are neither compiled in this process nor in numba's
+    on-disk cache (a cold first run compiles them)."""
+    cold = []
+    for stage in stages_for(opts):
+        if stage.overloads:
+            continue
+        try:
+            cached = bool(stage._cache._cache_file._load_index())
+        except Exception:     # numba's cache layout is internal; when in doubt, say nothing
+            cached = True
+        if not cached:
+            cold.append(stage.__name__)
+    return cold
 
 
 def solve_frames(Wpx, w, status, model, opts, X_out, R_out, c_out, E_out, info, n_threads=1):

@@ -670,7 +670,7 @@ PRUNE = 0.05
 
 
 @njit(**KERNEL, inline="always")
-def refine_multistart(W, w, model, opts, terms, E, Z, Rbar, c):
+def refine_multistart(W, w, model, opts, terms, E, Z, Rbar, c, n_starts):
     """Refine (2) from several rotations read off the convex blocks; keep the best.
 
     Starts, in order: the sign-aligned sum of the blocks (:func:`read_off`),
@@ -687,12 +687,12 @@ def refine_multistart(W, w, model, opts, terms, E, Z, Rbar, c):
     (54.6 vs 56.9 mm PA-MPJPE, 77 vs 81 mm camera-frame), at 1.5x the time.
 
     ``model`` and ``opts`` are the records of :mod:`lift2d3d.solvers.records`
-    (the starts are ``opts.n_starts``, the sparsity ``opts.refine_alpha``);
-    ``terms`` the extra terms.  Writes the winner to ``Rbar``, ``c`` and
+    (the sparsity is ``opts.refine_alpha``); ``terms`` the extra terms;
+    ``n_starts`` the number of starts.  Writes the winner to ``Rbar``, ``c`` and
     ``E``; returns (total LM iterations, converged, objective, index of the
     winning start).
     """
-    B, lateral, n_starts = model.B, model.lateral, opts.n_starts
+    B, lateral = model.B, model.lateral
     alpha, beta, robust = opts.refine_alpha, opts.beta, opts.robust
     K, P = B.shape[0], B.shape[2]
     # blocks by decreasing norm, as far as the starts need them (explicit loops compile far
@@ -792,6 +792,29 @@ def refine_multistart(W, w, model, opts, terms, E, Z, Rbar, c):
     return total, conv_best, best_f, best_k
 
 
+@njit(**KERNEL, fastmath=FASTMATH)
+def fit_residual(W, w, B, Rbar, c, E):
+    """RMS (weighted) 2D residual of the fit ``W - E ≈ R̄ S C_w``, in the units of ``W``.
+
+    ``W`` is normalised to unit RMS radius, so this is the reprojection error
+    relative to the pose's size.
+    """
+    P = B.shape[2]
+    S = np.empty((3, P))
+    _shape(B, c, S)
+    R = np.empty((2, P))
+    for r in range(2):
+        for j in range(P):
+            R[r, j] = W[r, j] - E[r, j] - Rbar[r, 0] * S[0, j] - Rbar[r, 1] * S[1, j] - Rbar[r, 2] * S[2, j]
+    sw = w.sum()
+    _centre_rows(R, w, sw)
+    acc = 0.0
+    for r in range(2):
+        for j in range(P):
+            acc += w[j] * R[r, j] * R[r, j]
+    return np.sqrt(acc / sw)
+
+
 @njit(**KERNEL)
 def _rot3(Rbar):
     R = np.empty((3, 3))
@@ -810,7 +833,7 @@ def _copy_into(R_from, c_from, R_to, c_to):
     for r in range(R_from.shape[0]):
         for a in range(R_from.shape[1]):
             R_to[r, a] = R_from[r, a]
-    for i in range(c_from.shape[0]):
+    for i in range(min(c_from.shape[0], c_to.shape[0])):
         c_to[i] = c_from[i]
 
 

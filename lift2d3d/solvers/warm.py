@@ -1,0 +1,118 @@
+"""Compile the solver stages a lift needs before it runs: in two processes when the cache is cold.
+
+numba compiles each stage kernel on its first call and caches it on disk
+(``cache=True``); a cold first run of the default method compiles about
+30 s of kernels on one core.  The two large stages are independent, so
+:func:`prepare` compiles the refinement stages in a child process while this
+process compiles the others, then waits for the child: both land in numba's
+on-disk cache, and the lift loads them from there.  Each stage is compiled
+by calling it once on a one-frame problem of exactly the types a lift
+passes, with no frame active, so nothing is solved.
+
+``python -m lift2d3d.solvers.warm --method convex+refine [--perspective] --stages refine_frames``
+is the child's command line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+
+import numpy as np
+
+__all__ = ["prepare", "compile_stages", "CHILD_STAGES"]
+
+#: Stages compiled in the child process (the refinement: about half of the compile time).
+CHILD_STAGES = ("refine_frames", "perspective_frames")
+
+
+def _probe(lifter):
+    """Arguments of every stage for a one-frame block, of the types :meth:`Lifter.lift` passes."""
+    from .records import frame_results
+
+    P, K = lifter.bases.n_joints, lifter.bases.n_bases
+    model = lifter._model._replace(Mb=np.ascontiguousarray(lifter._bone_terms(), dtype=np.float64))
+    opts = lifter._solver_options(lifter.resolved_params())
+    one = dict(Wpx=np.zeros((1, 2, P)), w=np.ones((1, P)), status=np.zeros(1, dtype=np.int64),
+               active=np.zeros(1, dtype=np.bool_), W=np.zeros((1, 2, P)), Z=np.zeros((1, 2, K, 3)),
+               E=np.zeros((1, 2, P)), Rbar=np.zeros((1, 2, 3)), c=np.zeros((1, K)), X=np.zeros((1, 3, P)),
+               R=np.zeros((1, 3, 3)), info=frame_results(1))
+    return model, opts, one
+
+
+def compile_stages(lifter, names) -> None:
+    """Compile (or load from the cache) the stages ``names`` for ``lifter``'s options."""
+    from . import batch
+
+    model, opts, a = _probe(lifter)
+    calls = {
+        "normalise_frames": lambda: batch.normalise_frames(a["Wpx"], a["w"], a["active"], a["status"], a["info"], a["W"]),
+        "relax_frames": lambda: batch.relax_frames(a["W"], a["w"], a["active"], model, opts, a["Z"], a["E"], a["Rbar"],
+                                                   a["c"], a["info"]),
+        "refine_frames": lambda: batch.refine_frames(a["W"], a["w"], a["active"], model, opts, a["Z"], a["E"],
+                                                     a["Rbar"], a["c"], a["info"]),
+        "trim_frames": lambda: batch.trim_frames(a["w"], a["active"], opts, a["E"], a["w"].copy()),
+        "dropped_frames": lambda: batch.dropped_frames(a["W"], a["w"], a["w"].copy(), a["active"], model, a["Rbar"],
+                                                       a["c"], a["E"]),
+        "convex_objectives": lambda: batch.convex_objectives(a["W"], a["w"], a["active"], model, opts, a["Z"], a["E"],
+                                                             a["info"]),
+        "weak_outputs": lambda: batch.weak_outputs(a["Wpx"], a["w"], a["active"], model, a["Rbar"], a["c"], a["E"],
+                                                   a["X"], a["info"]),
+        "perspective_frames": lambda: batch.perspective_frames(a["Wpx"], a["w"], a["w"].copy(), a["active"], model,
+                                                               opts, a["Rbar"], a["c"], a["E"], a["X"], a["info"]),
+        "pack_frames": lambda: batch.pack_frames(a["active"], a["status"], a["Rbar"], a["c"], a["E"], a["X"], a["R"],
+                                                 a["c"].copy(), a["E"].copy(), a["info"]),
+        "metric_units": lambda: batch.metric_units(a["X"], model.edges, np.ones(model.edges.shape[0]), np.zeros(1)),
+    }
+    for name in names:
+        calls[name]()
+
+
+def prepare(lifter, cold, log=None) -> None:
+    """Compile the cold stages ``cold`` (names), the refinement ones in a child process when there are
+    two cores or more; a failed child only means this process compiles them itself."""
+    child_part = [name for name in cold if name in CHILD_STAGES]
+    own_part = [name for name in cold if name not in CHILD_STAGES]
+    child = None
+    if child_part and own_part and (os.cpu_count() or 1) >= 2:
+        params = lifter.resolved_params()
+        command = [sys.executable, "-m", "lift2d3d.solvers.warm", "--method", params["method"],
+                   "--bases", _bases_argument(lifter), "--stages", *child_part]
+        if params["camera"] is not None:
+            command += ["--perspective"]
+        try:
+            child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        except OSError:
+            child = None
+    compile_stages(lifter, own_part if child is not None else cold)
+    if child is not None:
+        try:
+            child.wait(timeout=900)
+        except subprocess.TimeoutExpired:
+            child.kill()
+
+
+def _bases_argument(lifter) -> str:
+    """A bases argument the child can load (the stage types do not depend on which bases)."""
+    given = lifter.get_params()["bases"]
+    return given if isinstance(given, (str, os.PathLike)) else "default"
+
+
+def main(argv=None) -> int:
+    from ..lifter import Camera, Lifter
+
+    parser = argparse.ArgumentParser(description="compile lift2d3d solver stages into numba's cache")
+    parser.add_argument("--method", default="convex+refine")
+    parser.add_argument("--bases", default="default")
+    parser.add_argument("--perspective", action="store_true")
+    parser.add_argument("--stages", nargs="+", required=True)
+    args = parser.parse_args(argv)
+    camera = Camera(1000.0, (0.0, 0.0)) if args.perspective else None
+    compile_stages(Lifter(bases=args.bases, method=args.method, camera=camera), args.stages)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
