@@ -121,8 +121,9 @@ def litert():
 
 
 def _interpreter(litert, content, preserve=False):
-    interpreter = litert.Interpreter(model_content=content, experimental_preserve_all_tensors=preserve,
-                                     experimental_op_resolver_type=litert.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+    interpreter = litert.Interpreter(
+        model_content=content, experimental_preserve_all_tensors=preserve,
+        experimental_op_resolver_type=litert.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
     interpreter.allocate_tensors()
     return interpreter
 

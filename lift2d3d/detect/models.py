@@ -65,10 +65,11 @@ SOURCES = {
 
 #: Agreement asked of the converted models (``tflite_to_onnx.relative_difference`` against
 #: TFLite's reference kernels).  The landmark model's segmentation logits (``Identity_2``,
-#: unused here) are large sums that cancel; TFLite's own two CPU paths (XNNPACK and the
-#: reference kernels) already differ on them by up to 1e-4, so they get 3e-4.
+#: unused here) are large sums that cancel: TFLite's own two CPU paths (XNNPACK and the
+#: reference kernels) differ on them by up to 5.0e-4 on the demo frames
+#: (benchmarks/converter_equivalence.py), so they get 1e-3.
 TOLERANCE = 1e-4
-TOLERANCE_BY_OUTPUT = {("pose_landmark_full", "Identity_2"): 3e-4}
+TOLERANCE_BY_OUTPUT = {("pose_landmark_full", "Identity_2"): 1e-3}
 
 #: Build-time check.  TFLite's outputs (LiteRT 2.3.0, reference kernels, no delegate) on
 #: :func:`check_input`: per output, max |output| and (flat index, value) of six elements (the
@@ -311,6 +312,7 @@ def build_models(force: bool = False, wheel: str | os.PathLike | None = None, lo
     if not build_dependencies_available():
         raise ModelError("Building the BlazePose ONNX models needs the onnx and flatbuffers packages "
                          f"(build time only). Install them and build with: {BUILD_COMMAND}")
+    from .tflite import TFLiteError
     from .tflite_to_onnx import ConversionError, convert
 
     with _build_tmpdir(directory) as tmp:
@@ -318,29 +320,30 @@ def build_models(force: bool = False, wheel: str | os.PathLike | None = None, lo
         if not wheel_path.is_file():
             raise ModelError(f"Wheel file {wheel_path} does not exist.")
         tflites = read_tflite(wheel_path)
-        manifest = {"manifest_version": MANIFEST_VERSION, "model_id": MODEL_ID,
-                    "wheel": WHEEL_FILE, "wheel_sha256": WHEEL_SHA256, "models": {}}
-        directory.mkdir(parents=True, exist_ok=True)
-        for name, (member, tflite_sha) in SOURCES.items():
-            log(f"converting {member} to ONNX")
-            try:
-                model, report = convert(tflites[name], graph_name=name)
-            except ConversionError as exc:
-                raise ModelError(f"Converting {member} failed: {exc}") from exc
-            onnx_bytes = model.SerializeToString()
-            report["agreement_with_tflite"] = verify_against_reference(name, onnx_bytes)
-            # Write under a temporary name, then rename: a crash never leaves a
-            # half-written model that looks valid.
-            final = directory / f"{name}.onnx"
-            staging = directory / f".{name}.onnx.part"
-            staging.write_bytes(onnx_bytes)
-            os.replace(staging, final)
-            manifest["models"][name] = {"file": final.name, "source_member": member,
-                                        "tflite_sha256": tflite_sha, "onnx_sha256": sha256_file(final),
-                                        "size_bytes": final.stat().st_size, "build": report}
-        staging = directory / ".manifest.json.part"
-        staging.write_text(json.dumps(manifest, indent=1))
-        os.replace(staging, _manifest_path(directory))
+    manifest = {"manifest_version": MANIFEST_VERSION, "model_id": MODEL_ID,
+                "wheel": WHEEL_FILE, "wheel_sha256": WHEEL_SHA256, "models": {}}
+    converted = {}
+    for name, (member, tflite_sha) in SOURCES.items():
+        log(f"converting {member} to ONNX")
+        try:
+            model, report = convert(tflites[name], graph_name=name)
+        except (ConversionError, TFLiteError) as exc:
+            raise ModelError(f"Converting {member} failed: {exc}") from exc
+        converted[name] = model.SerializeToString()
+        report["agreement_with_tflite"] = verify_against_reference(name, converted[name])
+        manifest["models"][name] = {"file": f"{name}.onnx", "source_member": member, "tflite_sha256": tflite_sha,
+                                    "onnx_sha256": hashlib.sha256(converted[name]).hexdigest(),
+                                    "size_bytes": len(converted[name]), "build": report}
+    # Only checked models are written, each under a temporary name and then renamed, the
+    # manifest last: a crash never leaves a half-written model that looks valid.
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, content in converted.items():
+        staging = directory / f".{name}.onnx.part"
+        staging.write_bytes(content)
+        os.replace(staging, directory / f"{name}.onnx")
+    staging = directory / ".manifest.json.part"
+    staging.write_text(json.dumps(manifest, indent=1))
+    os.replace(staging, _manifest_path(directory))
     log(f"models ready in {directory}")
     return check_models(directory)
 
@@ -358,5 +361,5 @@ def model_paths(auto_build: bool = True, log=None) -> dict[str, Path]:
         if not auto_build or not build_dependencies_available():
             raise
         log = log or (lambda msg: print(f"lift2d3d: {msg}", file=sys.stderr))
-        log(f"{exc} -- building now (one time, about half a minute).")
+        log(f"{exc} -- building now (one time: a 36 MB download and a few seconds).")
         return build_models(force=True, log=log)

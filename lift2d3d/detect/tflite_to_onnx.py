@@ -48,6 +48,7 @@ def relative_difference(value: np.ndarray, reference: np.ndarray, scale: float |
     scale = float(np.abs(reference).max()) if scale is None else float(scale)
     return float(np.abs(np.asarray(value, dtype=np.float64) - reference).max() / max(scale, SCALE_FLOOR))
 
+
 #: NHWC axis -> NCHW axis, and the Transpose permutations between the two.
 _TO_NCHW, _TO_NHWC = (0, 3, 1, 2), (0, 2, 3, 1)
 
@@ -75,8 +76,8 @@ class _Converter:
         self.outputs = {i: model.tensors[i].name for i in model.outputs}
         self.counts = {}
         self.initializer_names = set()
-        for i, tensor in enumerate(model.tensors):
-            value = model.constant(i)
+        for i in range(len(model.tensors)):
+            value = model.constant(i)   # weights; sparse ones flat, as stored, until their DENSIFY
             if value is not None:
                 self.const[i] = value
         for i in model.inputs:
@@ -107,13 +108,27 @@ class _Converter:
             return self.outputs[index]
         return f"t{index}" if layout == "nhwc" else f"t{index}_nchw"
 
+    def _relayout(self, index, source, layout):
+        """``source`` (the other layout's value of tensor ``index``) in ``layout``.
+
+        When the axes that move all have size 1 (a (1, 1, 1, C) vector, a one-channel
+        mask) the element order is the same in both layouts, and a Reshape does.
+        """
+        shape = self.shape(index)
+        target = self._value_name(index, layout)
+        if [a for a in (0, 1, 2, 3) if shape[a] != 1] == [a for a in _TO_NCHW if shape[a] != 1]:
+            dims = [shape[a] for a in _TO_NCHW] if layout == "nchw" else list(shape)
+            return self.node("Reshape", [source, self.initializer(f"t{index}_{layout}_shape",
+                                                                  np.array(dims, dtype=np.int64))], target)
+        return self.node("Transpose", [source], target, perm=_TO_NCHW if layout == "nchw" else _TO_NHWC)
+
     def as_nchw(self, index):
         if index in self.nchw:
             return self.nchw[index]
         if index in self.const:
             name = self.initializer(f"t{index}_nchw", np.transpose(self.const[index], _TO_NCHW).astype(np.float32))
         else:
-            name = self.node("Transpose", [self.nhwc[index]], self._value_name(index, "nchw"), perm=_TO_NCHW)
+            name = self._relayout(index, self.nhwc[index], "nchw")
         self.nchw[index] = name
         return name
 
@@ -122,8 +137,10 @@ class _Converter:
             return self.nhwc[index]
         if index in self.const:
             name = self.initializer(f"t{index}", self.const[index].astype(np.float32))
+        elif self.rank(index) == 4:
+            name = self._relayout(index, self.nchw[index], "nhwc")
         else:
-            name = self.node("Transpose", [self.nchw[index]], self._value_name(index, "nhwc"), perm=_TO_NHWC)
+            raise ConversionError(f"tensor {self.model.tensors[index].name!r} has no value")
         self.nhwc[index] = name
         return name
 
@@ -139,14 +156,19 @@ class _Converter:
             raise ConversionError(f"operator {op.index} ({op.opcode}): the {what} must be a constant")
         return self.const[index]
 
+    def before_activation(self, op, layout, suffix):
+        """Name of the value an op computes before its fused activation (its output if none)."""
+        if op.options.get("activation", "NONE") == "NONE":
+            return self._value_name(op.outputs[0], layout)
+        return f"t{op.outputs[0]}_{suffix}"
+
     def activation(self, op, value, layout):
         """Apply the fused activation of ``op`` to ``value``; register the op's output."""
         out = op.outputs[0]
         kind = op.options.get("activation", "NONE")
         final = self._value_name(out, layout)
         if kind == "NONE":
-            if value != final:
-                value = self.node("Identity", [value], final)
+            assert value == final, (value, final)
         elif kind == "RELU":
             value = self.node("Relu", [value], final)
         elif kind in ("RELU6", "RELU_N1_TO_1"):
@@ -204,42 +226,38 @@ class _Converter:
             return self.initializer(f"t{op.inputs[2]}", self.constant(op, 2, "bias").astype(np.float32).reshape(n_out))
         return None
 
-    def op_conv_2d(self, op):
-        weights = self.constant(op, 1, "filter")                           # (O, kh, kw, I)
+    def _conv(self, op, weights_oihw, group):
         o = op.options
-        inputs = [self.as_nchw(op.inputs[0]),
-                  self.initializer(f"t{op.inputs[1]}_oihw", np.transpose(weights, (0, 3, 1, 2)).astype(np.float32))]
-        bias = self._bias(op, weights.shape[0])
+        kernel = weights_oihw.shape[2:]
+        inputs = [self.as_nchw(op.inputs[0]), self.initializer(f"t{op.inputs[1]}_oihw", weights_oihw)]
+        bias = self._bias(op, weights_oihw.shape[0])
         if bias:
             inputs.append(bias)
-        value = self.node("Conv", inputs, f"t{op.outputs[0]}_conv", kernel_shape=list(weights.shape[1:3]),
+        value = self.node("Conv", inputs, self.before_activation(op, "nchw", "conv"), kernel_shape=list(kernel),
                           strides=[o["stride_h"], o["stride_w"]], dilations=[o["dilation_h"], o["dilation_w"]],
-                          pads=self._conv_pads(op, weights.shape[1:3]), group=1)
+                          pads=self._conv_pads(op, kernel), group=group)
         self.activation(op, value, "nchw")
+
+    def op_conv_2d(self, op):
+        weights = self.constant(op, 1, "filter")                           # (O, kh, kw, I)
+        self._conv(op, np.transpose(weights, (0, 3, 1, 2)).astype(np.float32), group=1)
 
     def op_depthwise_conv_2d(self, op):
         weights = self.constant(op, 1, "filter")                           # (1, kh, kw, C * multiplier)
-        o = op.options
         channels = self.shape(op.inputs[0])[3]
-        if weights.shape[0] != 1 or weights.shape[3] != channels * max(o["depth_multiplier"], 1):
+        if weights.shape[0] != 1 or weights.shape[3] != channels * max(op.options["depth_multiplier"], 1):
             raise ConversionError(f"operator {op.index} (DEPTHWISE_CONV_2D): filter shape {weights.shape} "
                                   f"for {channels} input channels")
-        inputs = [self.as_nchw(op.inputs[0]),
-                  self.initializer(f"t{op.inputs[1]}_oihw", np.transpose(weights, (3, 0, 1, 2)).astype(np.float32))]
-        bias = self._bias(op, weights.shape[3])
-        if bias:
-            inputs.append(bias)
-        value = self.node("Conv", inputs, f"t{op.outputs[0]}_conv", kernel_shape=list(weights.shape[1:3]),
-                          strides=[o["stride_h"], o["stride_w"]], dilations=[o["dilation_h"], o["dilation_w"]],
-                          pads=self._conv_pads(op, weights.shape[1:3]), group=channels)
-        self.activation(op, value, "nchw")
+        # One group per input channel: ONNX weights (C * multiplier, 1, kh, kw).
+        self._conv(op, np.transpose(weights, (3, 0, 1, 2)).astype(np.float32), group=channels)
 
     def op_max_pool_2d(self, op):
         o = op.options
         kernel = (o["filter_h"], o["filter_w"])
         # ONNX MaxPool ignores padded cells, as TFLite's SAME pooling does.
-        value = self.node("MaxPool", [self.as_nchw(op.inputs[0])], f"t{op.outputs[0]}_pool", kernel_shape=list(kernel),
-                          strides=[o["stride_h"], o["stride_w"]], pads=self._conv_pads(op, kernel))
+        value = self.node("MaxPool", [self.as_nchw(op.inputs[0])], self.before_activation(op, "nchw", "pool"),
+                          kernel_shape=list(kernel), strides=[o["stride_h"], o["stride_w"]],
+                          pads=self._conv_pads(op, kernel))
         self.activation(op, value, "nchw")
 
     def _elementwise_layout(self, indices):
@@ -251,7 +269,7 @@ class _Converter:
         get = self.as_nchw if layout == "nchw" else self.as_nhwc
         if self.shape(a) != self.shape(b) and layout == "nchw":
             raise ConversionError(f"operator {op.index} (ADD): broadcasting {self.shape(a)} + {self.shape(b)}")
-        value = self.node("Add", [get(a), get(b)], f"t{op.outputs[0]}_add")
+        value = self.node("Add", [get(a), get(b)], self.before_activation(op, layout, "add"))
         self.activation(op, value, layout)
 
     def op_logistic(self, op):
@@ -297,9 +315,14 @@ class _Converter:
                                    blocksize=op.options["block_size"], mode="DCR")
 
     def op_reshape(self, op):
-        out = op.outputs[0]
+        source, out = op.inputs[0], op.outputs[0]
         shape = self.initializer(f"t{out}_shape", np.array(self.shape(out), dtype=np.int64))
-        self.nhwc[out] = self.node("Reshape", [self.as_nhwc(op.inputs[0]), shape], self._value_name(out, "nhwc"))
+        value = self.nhwc.get(source)
+        if value is None and self.rank(source) == 4 and source in self.nchw:
+            dims = self.shape(source)
+            if [a for a in (0, 1, 2, 3) if dims[a] != 1] == [a for a in _TO_NCHW if dims[a] != 1]:
+                value = self.nchw[source]          # same element order: reshape the NCHW value directly
+        self.nhwc[out] = self.node("Reshape", [value or self.as_nhwc(source), shape], self._value_name(out, "nhwc"))
 
     def op_concatenation(self, op):
         axis = op.options["axis"]
@@ -310,7 +333,7 @@ class _Converter:
             values, axis = [self.as_nchw(i) for i in op.inputs], _TO_NCHW.index(axis)
         else:
             values = [self.as_nhwc(i) for i in op.inputs]
-        value = self.node("Concat", values, f"t{op.outputs[0]}_concat", axis=axis)
+        value = self.node("Concat", values, self.before_activation(op, layout, "concat"), axis=axis)
         self.activation(op, value, layout)
 
     # -- the model ---------------------------------------------------------------------
