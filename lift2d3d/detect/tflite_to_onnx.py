@@ -8,7 +8,8 @@ NCHW.  The converted graph keeps TFLite's interface (NHWC input and outputs,
 the same tensor names and static shapes) and computes in NCHW inside: each
 TFLite tensor may exist in the ONNX graph as its NHWC value, its NCHW value,
 or both, and a Transpose is inserted where an operator needs the other one
-(the first convolution, a RESHAPE, a graph output).
+(the first convolution, a RESHAPE, a graph output) -- a Reshape where only
+axes of size 1 move, as tf2onnx does.
 
 Constants.  Weights stored as float16 behind ``DEQUANTIZE`` ops, and sparse
 weights behind ``DENSIFY`` ops, are evaluated here (float16 -> float32 is
@@ -55,6 +56,12 @@ _TO_NCHW, _TO_NHWC = (0, 3, 1, 2), (0, 2, 3, 1)
 
 class ConversionError(ValueError):
     """The TFLite graph uses something this converter does not handle."""
+
+
+def _same_order(shape):
+    """Whether an NHWC ``shape`` holds its elements in the same order as its NCHW transpose
+    (the axes that move all have size 1: a (1, 1, 1, C) vector, a one-channel mask)."""
+    return [a for a in (0, 1, 2, 3) if shape[a] != 1] == [a for a in _TO_NCHW if shape[a] != 1]
 
 
 def _same_pads(in_size, kernel, stride, dilation):
@@ -109,14 +116,11 @@ class _Converter:
         return f"t{index}" if layout == "nhwc" else f"t{index}_nchw"
 
     def _relayout(self, index, source, layout):
-        """``source`` (the other layout's value of tensor ``index``) in ``layout``.
-
-        When the axes that move all have size 1 (a (1, 1, 1, C) vector, a one-channel
-        mask) the element order is the same in both layouts, and a Reshape does.
-        """
+        """``source`` (the other layout's value of tensor ``index``) in ``layout``: a Transpose,
+        or a Reshape where the element order is the same in both layouts."""
         shape = self.shape(index)
         target = self._value_name(index, layout)
-        if [a for a in (0, 1, 2, 3) if shape[a] != 1] == [a for a in _TO_NCHW if shape[a] != 1]:
+        if _same_order(shape):
             dims = [shape[a] for a in _TO_NCHW] if layout == "nchw" else list(shape)
             return self.node("Reshape", [source, self.initializer(f"t{index}_{layout}_shape",
                                                                   np.array(dims, dtype=np.int64))], target)
@@ -318,10 +322,8 @@ class _Converter:
         source, out = op.inputs[0], op.outputs[0]
         shape = self.initializer(f"t{out}_shape", np.array(self.shape(out), dtype=np.int64))
         value = self.nhwc.get(source)
-        if value is None and self.rank(source) == 4 and source in self.nchw:
-            dims = self.shape(source)
-            if [a for a in (0, 1, 2, 3) if dims[a] != 1] == [a for a in _TO_NCHW if dims[a] != 1]:
-                value = self.nchw[source]          # same element order: reshape the NCHW value directly
+        if value is None and self.rank(source) == 4 and source in self.nchw and _same_order(self.shape(source)):
+            value = self.nchw[source]          # same element order: reshape the NCHW value directly
         self.nhwc[out] = self.node("Reshape", [value or self.as_nhwc(source), shape], self._value_name(out, "nhwc"))
 
     def op_concatenation(self, op):
