@@ -1,10 +1,11 @@
 """The ONNX BlazePose detector on real frames, checked against MediaPipe's own output.
 
 Needs the converted models (``lift2d3d models build``: downloads the
-mediapipe wheel from PyPI and converts it with TensorFlow + tf2onnx).  When
-they are not built and cannot be built here, these tests are skipped with
-that command as the reason -- unless ``LIFT2D3D_REQUIRE_DETECTOR=1`` (CI),
-where a missing model is a failure.
+mediapipe wheel from PyPI and converts it with onnx + flatbuffers, the
+``models`` extra).  When they are not built and cannot be built here, these
+tests are skipped with that command as the reason -- unless
+``LIFT2D3D_REQUIRE_DETECTOR=1`` (CI), where a missing model is a failure.
+The converter itself is tested in test_detect_convert.py.
 
 Fixtures: three frames of the pose2sim demo (see tests/data/README.md) and
 MediaPipe 0.10.14's landmarks for them (tests/data/blazepose_oracle.json,

@@ -150,13 +150,13 @@ def test_to_skeleton_picks_the_coco_landmarks():
     assert coco_scores[0, 16] == pytest.approx(sc[0, 28])  # right ankle
 
 
-# -- model cache checks (no TensorFlow needed) -----------------------------------------------
+# -- model cache checks (no model build needed) ---------------------------------------------
 
 def _fake_cache(root: Path) -> Path:
     directory = root / "models" / models.MODEL_ID
     directory.mkdir(parents=True)
     manifest = {"manifest_version": models.MANIFEST_VERSION, "wheel_sha256": models.WHEEL_SHA256, "models": {}}
-    for name, (member, sha, _) in models.SOURCES.items():
+    for name, (member, sha) in models.SOURCES.items():
         path = directory / f"{name}.onnx"
         path.write_bytes(name.encode() * 100)
         manifest["models"][name] = {"file": path.name, "tflite_sha256": sha,

@@ -11,11 +11,14 @@ HELP = ("Build (download from PyPI, convert to ONNX, verify) or check the BlazeP
 
 EPILOG = """\
 build: downloads the mediapipe==0.10.14 wheel with pip (it is not installed), checks its SHA-256,
-extracts pose_detection.tflite and pose_landmark_full.tflite (SHA-256 checked), densifies the
-detector's sparse weights, converts both to ONNX with tf2onnx and checks the ONNX outputs against
-the TFLite interpreter. Needs TensorFlow and tf2onnx at build time only:
-    pip install "lift2d3d[models]"    (or: pip install tensorflow-cpu tf2onnx)
-Cache: $LIFT2D3D_CACHE_DIR or the user cache dir (see `lift2d3d models status`).
+reads pose_detection.tflite and pose_landmark_full.tflite from it (SHA-256 checked), converts both
+to ONNX (sparse weights densified, float16 weights widened to float32) and checks the ONNX outputs
+against TFLite's on a fixed input. Needs the light onnx and flatbuffers packages at build time
+only, no TensorFlow:
+    pip install "lift2d3d[models]"
+It writes only into the cache directory, $LIFT2D3D_CACHE_DIR/models/ or the user cache dir
+(the wheel goes into a temporary folder there, removed afterwards).
+status: the cache directory, and per model its path, size, SHA-256 and source.
 Exit codes: 0 ok; 1 models missing/corrupt (status) or build failed.
 """
 
@@ -26,25 +29,43 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("action", choices=("build", "status"), help="build the models, or check the cache")
     parser.add_argument("--force", action="store_true", help="rebuild even if a valid build is cached")
     parser.add_argument("--wheel", metavar="PATH", help="use a local copy of the mediapipe wheel (offline)")
-    parser.add_argument("--python", metavar="PATH",
-                        help="interpreter that has tensorflow and tf2onnx (default: this one)")
+
+
+def _size(n_bytes: int) -> str:
+    return f"{n_bytes / 1e6:.1f} MB ({n_bytes:,} bytes)"
+
+
+def status() -> int:
+    from ..detect.models import MODEL_ID, SOURCES, WHEEL_FILE, ModelError, cache_dir, check_models, read_manifest
+
+    directory = cache_dir()
+    print(f"cache: {directory}  ($LIFT2D3D_CACHE_DIR/models/{MODEL_ID} when set)")
+    try:
+        paths = check_models(directory)
+        manifest = read_manifest(directory)
+    except ModelError as exc:
+        print(f"lift2d3d models: {exc}", file=sys.stderr)
+        return 1
+    print(f"models OK, built from {manifest.get('wheel', WHEEL_FILE)} (sha256 {manifest['wheel_sha256']})")
+    for name, path in paths.items():
+        entry = manifest["models"][name]
+        build = entry.get("build", {})
+        worst = max(build.get("agreement_with_tflite", {}).values(), default=float("nan"))
+        print(f"{name}\n  path    {path}\n  size    {_size(path.stat().st_size)}\n  sha256  {entry['onnx_sha256']}\n"
+              f"  source  {entry.get('source_member', SOURCES[name][0])} (sha256 {entry['tflite_sha256']})\n"
+              f"  built   onnx {build.get('onnx', '?')}, opset {build.get('opset', '?')}, "
+              f"{build.get('densified', 0)} sparse tensors densified; largest relative difference "
+              f"from TFLite {worst:.1e}")
+    return 0
 
 
 def run(args) -> int:
-    from ..detect.models import ModelError, build_models, cache_dir, check_models
+    from ..detect.models import ModelError, build_models
 
     if args.action == "status":
-        try:
-            paths = check_models()
-        except ModelError as exc:
-            print(f"lift2d3d models: {exc}", file=sys.stderr)
-            return 1
-        print(f"models OK in {cache_dir()}")
-        for name, path in paths.items():
-            print(f"  {name}: {path}")
-        return 0
+        return status()
     try:
-        paths = build_models(force=args.force, wheel=args.wheel, python=args.python,
+        paths = build_models(force=args.force, wheel=args.wheel,
                              log=lambda msg: print(f"lift2d3d models: {msg}", file=sys.stderr))
     except ModelError as exc:
         print(f"lift2d3d models: error: {exc}", file=sys.stderr)

@@ -2,8 +2,8 @@
 
 The weights come from the ``mediapipe==0.10.14`` wheel on PyPI, converted once
 per machine (``lift2d3d models build``, or automatically on first use when
-TensorFlow and tf2onnx are installed); at run time only ONNX Runtime and
-OpenCV are needed.
+onnx and flatbuffers, the ``models`` extra, are installed); at run time only
+ONNX Runtime and OpenCV are needed.
 
 >>> from lift2d3d.detect import PoseDetector, detect_keypoints   # doctest: +SKIP
 >>> table, errors = detect_keypoints("clip.mp4", format="coco17") # doctest: +SKIP
@@ -12,7 +12,8 @@ OpenCV are needed.
 >>> pose.keypoints.shape, pose.scores.shape                      # doctest: +SKIP
 ((1, 33, 2), (1, 33))
 
-Modules: :mod:`.models` (build/cache/verify), :mod:`.anchors`, :mod:`.roi`
+Modules: :mod:`.models` (build/cache/verify), :mod:`.tflite` (TFLite reader),
+:mod:`.tflite_to_onnx` (converter), :mod:`.anchors`, :mod:`.roi`
 (crops), :mod:`.decode` (tensor decoding), :mod:`.filters` (tracking
 filter), :mod:`.pose` (the detector), :mod:`.sources` (files),
 :mod:`.table` (wide CSV rows).

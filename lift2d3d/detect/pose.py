@@ -160,7 +160,8 @@ class PoseDetector:
         self.reset()
 
     def _session(self, path):
-        import onnxruntime as ort
+        from .models import import_onnxruntime
+        ort = import_onnxruntime()
         options = ort.SessionOptions()
         if self.n_threads:
             options.intra_op_num_threads = int(self.n_threads)
