@@ -32,12 +32,19 @@ import numpy as np
 from . import status as _status
 from .bases import ShapeBases
 from .solvers.batch import metric_units, solve_frames
-from .solvers.records import SolverOptions, frame_results, solver_model
+from .solvers.records import SolverOptions, frame_results, no_hints, solver_model
 from .status import MAX_ABS_PIXELS, MIN_JOINTS
 
 __all__ = ["Lifter", "LiftResult", "Camera", "MIN_JOINTS", "METHODS"]
 
 METHODS = ("convex", "convex+refine", "robust")
+
+#: Depth-order hints (``lift(..., depth_order=...)``; normalised units, where the 2D pose has unit RMS
+#: radius, about 0.45 m of a person): weight of a violated relation's squared hinge, the margin by
+#: which "nearer" must hold, and the tolerance of "about equal".
+DEPTH_WEIGHT = 30.0
+DEPTH_MARGIN = 0.02
+DEPTH_TOLERANCE = 0.1
 
 
 @dataclass(frozen=True)
@@ -245,6 +252,9 @@ class Lifter:
         their mirrors; the lowest objective wins.
     n_threads : int, optional
         Threads for batches (default: all cores, or NUMBA_NUM_THREADS).
+    depth_weight : float, optional
+        Weight of the depth-order hints of :meth:`lift` (default 30, normalised
+        units: large, so that a correct hint wins over the prior).
 
     Examples
     --------
@@ -261,15 +271,15 @@ class Lifter:
     #: Every parameter and its default (None: worked out at lift time, see :meth:`resolved_params`).
     _DEFAULTS = dict(bases="default", method="convex+refine", alpha=None, beta=None, camera=None, height=None,
                      max_iter=None, tol=None, admm_tol=None, n_starts=None, n_threads=None, refine_alpha=None,
-                     symmetry=None)
+                     symmetry=None, depth_weight=None)
 
     def __init__(self, bases="default", method="convex+refine", alpha=None, beta=None, camera=None,
                  height=None, max_iter=None, tol=None, admm_tol=None, n_starts=None, n_threads=None,
-                 refine_alpha=None, symmetry=None):
+                 refine_alpha=None, symmetry=None, depth_weight=None):
         self._params = {}
         self.set_params(bases=bases, method=method, alpha=alpha, beta=beta, camera=camera, height=height,
                         max_iter=max_iter, tol=tol, admm_tol=admm_tol, n_starts=n_starts, n_threads=n_threads,
-                        refine_alpha=refine_alpha, symmetry=symmetry)
+                        refine_alpha=refine_alpha, symmetry=symmetry, depth_weight=depth_weight)
 
     # ------------------------------------------------------------ parameters
     def get_params(self, deep: bool = False) -> dict:
@@ -304,7 +314,8 @@ class Lifter:
             admm_tol=float((5e-4 if p["method"] == "convex" else 3e-2) if p["admm_tol"] is None else p["admm_tol"]),
             n_starts=int(1 if p["n_starts"] is None else p["n_starts"]),
             n_threads=int(default_threads() if p["n_threads"] is None else p["n_threads"]),
-            symmetry=float(3.0 if p["symmetry"] is None else p["symmetry"]))
+            symmetry=float(3.0 if p["symmetry"] is None else p["symmetry"]),
+            depth_weight=float(DEPTH_WEIGHT if p["depth_weight"] is None else p["depth_weight"]))
 
     def _solver_options(self, resolved) -> SolverOptions:
         camera = resolved["camera"]
@@ -315,7 +326,8 @@ class Lifter:
             beta=resolved["beta"], max_iter=resolved["max_iter"], eps_abs=resolved["admm_tol"] * 1e-2,
             eps_rel=resolved["admm_tol"], max_outer=100, n_inner=8, tol=resolved["tol"],
             focal=camera.focal if camera is not None else 0.0, px=float(px), py=float(py), n_posit=20,
-            n_starts=resolved["n_starts"])
+            n_starts=resolved["n_starts"], depth_weight=resolved["depth_weight"], depth_margin=DEPTH_MARGIN,
+            depth_tol=DEPTH_TOLERANCE)
 
     # ------------------------------------------------------------------ setup
     def _prepare(self):
@@ -330,8 +342,11 @@ class Lifter:
         right = [i for i, j in enumerate(sk.joints) if sk.side(j) == "right"]
         mean_pose = self._shape_bases.mean_pose
         lateral = mean_pose[:, left].mean(axis=1) - mean_pose[:, right].mean(axis=1)
+        chains = [[sk.index(f"{side}_{j}") for j in joints] for side in ("left", "right")
+                  for joints in (("shoulder", "elbow", "wrist"), ("hip", "knee", "ankle"))
+                  if all(f"{side}_{j}" in sk._index for j in joints)]
         self._model = solver_model(B / self._kappa, lateral / np.linalg.norm(lateral), self._edges,
-                                   np.zeros((0, len(self._edges))))
+                                   np.zeros((0, len(self._edges))), np.array(chains, dtype=np.int64).reshape(-1, 3))
         self._ref_bones = self._shape_bases.bone_lengths()
         stature = self._shape_bases.metadata.get("stature_m")
         self._stature_ref = float(stature) if stature else self._chain_height(mean_pose) + 0.18
@@ -485,7 +500,7 @@ class Lifter:
         return np.ascontiguousarray(kp.transpose(0, 2, 1)), np.ascontiguousarray(w), status, reasons, single
 
     # ------------------------------------------------------------------ lift
-    def lift(self, keypoints2d, scores=None, *, skeleton=None, image_size=None) -> LiftResult:
+    def lift(self, keypoints2d, scores=None, *, skeleton=None, image_size=None, depth_order=None) -> LiftResult:
         """Lift one pose ``(P, 2)`` or a batch ``(N, P, 2)`` of pixel keypoints.
 
         Parameters
@@ -504,6 +519,15 @@ class Lifter:
             Convert keypoints normalised to the image (MediaPipe's landmarks
             in [0, 1]) to pixels first.  Without it such keypoints are lifted
             but flagged ``suspect_input``.
+        depth_order : list of (joint_a, relation, joint_b), optional
+            Ordinal depth hints (:mod:`lift2d3d.depth_order`): ``"<"``, joint_a
+            is nearer the camera than joint_b; ``">"``, farther; ``"="``, at
+            about the same depth.  For one pose a list of relations; for a batch
+            one list per frame, or ``{frame index: relations}``.  They are
+            enforced as hinge penalties (``depth_weight``) and the refinement
+            starts from the limb-depth reflection that satisfies most of them,
+            so a hint flips a segment rather than bending it.  Unknown joints,
+            missing joints and contradictions make the frame ``bad_input``.
 
         Returns
         -------
@@ -527,7 +551,7 @@ class Lifter:
         'ok'
         """
         keypoints2d, scores = self._as_bases_order(keypoints2d, scores, skeleton, image_size)
-        return self._lift(keypoints2d, scores, self._bone_terms())
+        return self._lift(keypoints2d, scores, self._bone_terms(), depth_order)
 
     def lift_sequence(self, keypoints2d, scores=None, proportions_weight=1.0, *, skeleton=None,
                       image_size=None) -> LiftResult:
@@ -593,8 +617,20 @@ class Lifter:
         fractions = np.median(lengths / lengths.sum(axis=1, keepdims=True), axis=0)
         return fractions / fractions.sum()
 
-    def _lift(self, keypoints2d, scores, bone_terms) -> LiftResult:
+    def _lift(self, keypoints2d, scores, bone_terms, depth_order=None) -> LiftResult:
         Wpx, w, status, reasons, single = self._validate(keypoints2d, scores)
+        hints = None
+        if depth_order is not None:
+            from .depth_order import encode_relations, frames_of
+
+            hints, n_hints, problems = encode_relations(frames_of(depth_order, len(w), single), self.skeleton, w)
+            for n, problem in enumerate(problems):
+                if problem and status[n] == _status.OK:
+                    status[n] = _status.BAD_INPUT
+                    reasons[n] = problem
+            if single and problems[0]:
+                raise ValueError(f"cannot lift this pose: {problems[0]}")
+            hints = (hints, n_hints)
         N, P, K = Wpx.shape[0], self.bases.n_joints, self.bases.n_bases
         resolved = self.resolved_params()
         X = np.full((N, 3, P), np.nan)
@@ -604,8 +640,9 @@ class Lifter:
         info = frame_results(N)
         opts = self._solver_options(resolved)
         _prepare_kernels(self, opts)
-        solve_frames(Wpx, w, status, self._model._replace(Mb=bone_terms), opts, X, R, c, E, info,
-                     n_threads=resolved["n_threads"])
+        hints, n_hints = no_hints(N) if hints is None else hints
+        model = self._model._replace(Mb=bone_terms, hints=hints, n_hints=n_hints)
+        solve_frames(Wpx, w, status, model, opts, X, R, c, E, info, n_threads=resolved["n_threads"])
         return self._assemble(Wpx, X, R, c, E, info, status, reasons, w, single, resolved)
 
     def _assemble(self, Wpx, X, R, c, E, info, status, reasons, w, single, resolved):
@@ -749,7 +786,7 @@ def _check_param(name, value):
         return value
     if value is None:
         return None
-    if name in ("alpha", "refine_alpha", "symmetry"):
+    if name in ("alpha", "refine_alpha", "symmetry", "depth_weight"):
         if not (isinstance(value, (int, float, np.number)) and np.isfinite(value) and value >= 0):
             raise ValueError(f"{name} must be a non-negative number; got {value!r}")
         return float(value)

@@ -10,9 +10,11 @@ the lifter and the pictures all agree on one definition.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
-__all__ = ["Skeleton", "SKELETONS", "SKELETON_ALIASES", "get_skeleton", "register_skeleton", "BODY15",
+__all__ = ["Skeleton", "SKELETONS", "SKELETON_ALIASES", "get_skeleton", "register_skeleton", "canonical_joint_name",
+           "BODY15",
            "COCO17", "H36M17", "MPII16", "OPENPOSE25", "BLAZEPOSE33", "LIMB_JOINTS"]
 
 
@@ -106,6 +108,26 @@ class Skeleton:
                 twin = name
             perm.append(self._index.get(twin, self._index[name]))
         return perm
+
+
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+
+
+def canonical_joint_name(name: str) -> str:
+    """Canonical snake_case joint name: ``"LShoulder"`` -> ``"left_shoulder"``.
+
+    Handles CamelCase (OpenPose), ``l_``/``r_`` prefixes (MPII tools), spaces,
+    dashes and case, so that exports of common tools match the registry.
+    """
+    text = str(name).strip()
+    text = _CAMEL.sub("_", text)
+    text = re.sub(r"[\s\-\.]+", "_", text).lower()
+    text = re.sub(r"_+", "_", text).strip("_")
+    if text.startswith("l_"):
+        text = "left_" + text[2:]
+    elif text.startswith("r_"):
+        text = "right_" + text[2:]
+    return text
 
 
 SKELETONS: dict = {}

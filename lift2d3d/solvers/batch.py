@@ -23,7 +23,8 @@ from numba import njit
 from .. import status as _status
 from .convex import admm_frame, convex_objective
 from .prox import FASTMATH, KERNEL
-from .refine import (_copy_into, fit_residual, read_off, refine_multistart, refine_perspective, perspective_points, _shape,
+from .reflect import hint_candidates, reflect_chains, reflected_start
+from .refine import (_copy_into, fit_residual, refine_weak, weak_objective, read_off, refine_multistart, refine_perspective, perspective_points, _shape,
                      _centre_rows, _rot3)
 from .terms import Terms
 
@@ -81,9 +82,10 @@ def dropped_residuals(W, w, wr, B, Rbar, c, E):
 
 
 @njit(**KERNEL)
-def frame_terms(model, n):
+def frame_terms(model, opts, n):
     """The refinement's extra terms (:class:`~lift2d3d.solvers.terms.Terms`) for frame ``n``."""
-    return Terms(model.edges, model.Mb)
+    return Terms(model.edges, model.Mb, np.ascontiguousarray(model.hints[n, :model.n_hints[n]]), opts.depth_weight,
+                 opts.depth_margin, opts.depth_tol)
 
 
 # ---------------------------------------------------------------------------- stages
@@ -163,7 +165,11 @@ def refine_frames(W, w, active, model, opts, Z, E, Rbar, c, info):
             continue
         Wn = W[n].copy()
         wn = w[n].copy()
-        terms = frame_terms(model, n)
+        hinted = frame_terms(model, opts, n)
+        # the refinement proper ignores the depth-order hints: a frame whose lift already satisfies
+        # them is left exactly as it would be without them
+        terms = Terms(hinted.edges, hinted.Mb, np.ascontiguousarray(hinted.hints[:0]), hinted.depth_weight,
+                      hinted.depth_margin, hinted.depth_tol)
         E0 = E[n].copy()
         n_r, conv, obj, _ = refine_multistart(Wn, wn, model, opts, terms, E[n], Z[n], Rbar[n], c[n], opts.n_starts)
         if opts.n_starts < RESCUE_STARTS and fit_residual(Wn, wn, model.B, Rbar[n], c[n], E[n]) > RESCUE_RESIDUAL:
@@ -178,9 +184,114 @@ def refine_frames(W, w, active, model, opts, Z, E, Rbar, c, info):
             else:
                 _copy_into(R1, c1, Rbar[n], c[n])
                 _copy_into(E1, np.empty(0), E[n], np.empty(0))
+        if hinted.hints.shape[0] > 0:
+            n_x, conv_x, obj_x = _hinted_refine(Wn, wn, model, opts, hinted, E[n], Rbar[n], c[n])
+            n_r += n_x
+            if n_x > 0:
+                obj, conv = obj_x, conv_x
         info[n].refine_iterations += n_r
         info[n].converged = info[n].converged and conv
         info[n].objective = obj
+
+
+@njit(**KERNEL)
+def _hinted_refine(W, w, model, opts, terms, E, Rbar, c):
+    """Depth-order hints the lift violates: refine with the hinge terms from the lift itself and from the
+    limb-depth reflections that satisfy the most relations, and keep the lowest objective (hinges
+    included) in ``Rbar``, ``c``, ``E``.  Returns (iterations, converged, objective); no iterations when
+    the lift already satisfies every relation (it is then left as it is)."""
+    B = model.B
+    K, P = B.shape[0], B.shape[2]
+    beta = opts.beta if opts.robust else 0.0
+    if _violated(W, w, model, Rbar, c, terms) == 0:
+        return 0, True, 0.0
+    # (a) the lift itself, refined with the hinges
+    Ra, ca, Ea = Rbar.copy(), c.copy(), E.copy()
+    its, conv, f = refine_weak(W, w, B, opts.refine_alpha, beta, Ea, Ra, ca, opts.max_outer, opts.n_inner, opts.tol,
+                               terms)
+    # (b) a reflection that satisfies more of them
+    if model.chains.shape[0] > 0:
+        its_b, conv_b, f_b = _reflected_refine(W, w, model, opts, terms, E, Rbar, c)
+        its += its_b
+        if f_b < f:
+            return its, conv_b, f_b
+    _copy_into(Ra, ca, Rbar, c)
+    _copy_into(Ea, np.empty(0), E, np.empty(0))
+    return its, conv, f
+
+
+@njit(**KERNEL)
+def _violated(W, w, model, Rbar, c, terms):
+    """How many depth relations the pose (Rbar, c) violates."""
+    B = model.B
+    P = B.shape[2]
+    S = np.empty((3, P))
+    _shape(B, c, S)
+    _centre_rows(S, w, w.sum())
+    R = _rot3(Rbar)
+    X = np.empty((3, P))
+    for a in range(3):
+        for j in range(P):
+            X[a, j] = R[a, 0] * S[0, j] + R[a, 1] * S[1, j] + R[a, 2] * S[2, j]
+    # by the relation itself, without the hinge's margin: a lift that obeys the hints stays as it is
+    count = 0
+    for h in range(terms.hints.shape[0]):
+        dz = X[2, terms.hints[h, 0]] - X[2, terms.hints[h, 1]]
+        count += (dz >= 0.0) if terms.hints[h, 2] == 0 else (abs(dz) > terms.depth_tol)
+    return count
+
+
+@njit(**KERNEL)
+def _reflected_refine(W, w, model, opts, terms, E, Rbar, c):
+    """Refine from the reflection of the pose (Rbar, c) that satisfies the most depth relations (of those,
+    the one the prior fits best); writes it to ``Rbar``, ``c``, ``E`` only if it returns a finite
+    objective.  Returns (iterations, converged, objective; inf when no reflection satisfies more)."""
+    B = model.B
+    K, P = B.shape[0], B.shape[2]
+    S = np.empty((3, P))
+    _shape(B, c, S)
+    _centre_rows(S, w, w.sum())
+    R = _rot3(Rbar)
+    X = np.empty((3, P))
+    for a in range(3):
+        for j in range(P):
+            X[a, j] = R[a, 0] * S[0, j] + R[a, 1] * S[1, j] + R[a, 2] * S[2, j]
+    masks, mirrors, n_cand = hint_candidates(X, model.chains, terms.hints, terms.depth_margin, terms.depth_tol,
+                                             HINT_CANDIDATES)
+    if n_cand == 0:
+        return 0, True, np.inf
+    # of the reflections that satisfy the most relations, start from the one the prior likes best
+    Y = np.empty((3, P))
+    beta = opts.beta if opts.robust else 0.0
+    Rb = np.empty((2, 3))
+    cs = np.empty(K)
+    best_f = np.inf
+    for k in range(n_cand):
+        reflect_chains(X, model.chains, masks[k], mirrors[k], Y)
+        Rs = R.copy()
+        if mirrors[k]:
+            # the depth mirror of the rotation: F R F_b (F flips the camera depth, F_b the body's sides)
+            lat = model.lateral
+            for a in range(2):
+                for b in range(3):
+                    acc = 0.0
+                    for m in range(3):
+                        acc += R[a, m] * ((1.0 if m == b else 0.0) - 2.0 * lat[m] * lat[b])
+                    Rs[a, b] = acc
+            Rs = _rot3(np.ascontiguousarray(Rs[:2]))
+        ck = c.copy()
+        reflected_start(Y, w, B, Rs, opts.alpha, ck)     # a sparse 3D fit: the refinement follows
+        Rk = np.ascontiguousarray(Rs[:2])
+        fk = weak_objective(W, w, B, Rk, ck, E, opts.refine_alpha, beta, terms)
+        if fk < best_f:
+            best_f = fk
+            _copy_into(Rk, ck, Rb, cs)
+    Es = E.copy()
+    its, conv, f = refine_weak(W, w, B, opts.refine_alpha, beta, Es, Rb, cs, opts.max_outer, opts.n_inner, opts.tol,
+                               terms)
+    _copy_into(Rb, cs, Rbar, c)
+    _copy_into(Es, np.empty(0), E, np.empty(0))
+    return its, conv, f
 
 
 @njit(**KERNEL)
@@ -276,7 +387,7 @@ def perspective_frames(Wpx, w, wr, active, model, opts, Rbar, c, E, X_out, info)
             U[0, j] = (Wpx[n, 0, j] - opts.px) / sigma
             U[1, j] = (Wpx[n, 1, j] - opts.py) / sigma
         n_p, conv, obj = refine_perspective(U, wrn, B, opts.refine_alpha, rho, Rbar[n], c[n], opts.n_posit,
-                                            opts.max_outer, opts.n_inner, opts.tol, frame_terms(model, n))
+                                            opts.max_outer, opts.n_inner, opts.tol, frame_terms(model, opts, n))
         info[n].refine_iterations += n_p
         info[n].converged = info[n].converged and conv
         info[n].objective = obj
@@ -331,6 +442,9 @@ def pack_frames(active, status, Rbar, c, E, X_out, R_out, c_out, E_out, info):
 #: Half the plausibility limit (:data:`lift2d3d.plausibility.MAX_RELATIVE_REPROJECTION`).
 RESCUE_RESIDUAL = 0.1
 RESCUE_STARTS = 4
+#: Depth-order hints: at most this many reflections (those satisfying the most relations, fewest
+#: flips first) are fitted to choose the refinement's start.
+HINT_CANDIDATES = 4
 
 #: Frames per block: the unit of work of one thread, and of the stages' working arrays.
 BLOCK = 256
@@ -424,8 +538,10 @@ def solve_frames(Wpx, w, status, model, opts, X_out, R_out, c_out, E_out, info, 
     blocks = [slice(lo, min(lo + BLOCK, N)) for lo in range(0, N, BLOCK)]
 
     def run(block):
-        _solve_block(Wpx[block], w[block], status[block], model, opts, X_out[block], R_out[block], c_out[block],
-                     E_out[block], info[block])
+        # the per-frame data of the model (depth-order relations) follows the block
+        block_model = model._replace(hints=model.hints[block], n_hints=model.n_hints[block])
+        _solve_block(Wpx[block], w[block], status[block], block_model, opts, X_out[block], R_out[block],
+                     c_out[block], E_out[block], info[block])
 
     n_threads = max(1, min(int(n_threads), len(blocks)))
     if n_threads == 1:

@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["SolverOptions", "SolverModel", "FRAME_RESULT", "frame_results", "solver_model"]
+__all__ = ["SolverOptions", "SolverModel", "FRAME_RESULT", "frame_results", "solver_model", "no_hints"]
 
 
 class SolverOptions(NamedTuple):
@@ -52,6 +52,9 @@ class SolverOptions(NamedTuple):
         Depth-correction rounds of the perspective refinement.
     n_starts : int
         Refinement starts (:func:`lift2d3d.solvers.refine.refine_multistart`).
+    depth_weight, depth_margin, depth_tol : float
+        The depth-order term (:mod:`lift2d3d.solvers.terms`): weight, margin of
+        "nearer than", tolerance of "about equal" (normalised units).
     """
 
     refine: bool
@@ -71,6 +74,9 @@ class SolverOptions(NamedTuple):
     py: float
     n_posit: int
     n_starts: int
+    depth_weight: float = 0.0
+    depth_margin: float = 0.0
+    depth_tol: float = 0.0
 
 
 class SolverModel(NamedTuple):
@@ -92,6 +98,13 @@ class SolverModel(NamedTuple):
         Bones as joint indices.
     Mb : (T, E) float64
         Rows of the refinement's bone-length term (:func:`lift2d3d.solvers.terms.bone_values`).
+    hints : (N, H, 3) int64
+        Per frame, the depth-order relations ``(a, b, kind)`` (the first
+        ``n_hints[n]`` rows of frame ``n``; :mod:`lift2d3d.solvers.terms`).
+    n_hints : (N,) int64
+    chains : (C, 3) int64
+        Limb chains (root, middle, end): shoulder-elbow-wrist, hip-knee-ankle
+        per side, whose segments :mod:`lift2d3d.solvers.reflect` reflects.
     """
 
     B: np.ndarray
@@ -101,10 +114,19 @@ class SolverModel(NamedTuple):
     lateral: np.ndarray
     edges: np.ndarray
     Mb: np.ndarray
+    hints: np.ndarray
+    n_hints: np.ndarray
+    chains: np.ndarray
 
 
-def solver_model(B, lateral, edges, Mb) -> SolverModel:
-    """The model record for normalised bases ``B`` (K, 3, P) and bone-term rows ``Mb`` (T, E)."""
+def no_hints(n: int = 0):
+    """``(hints, n_hints)`` of ``n`` frames without depth-order relations."""
+    return np.zeros((n, 0, 3), dtype=np.int64), np.zeros(n, dtype=np.int64)
+
+
+def solver_model(B, lateral, edges, Mb, chains=None) -> SolverModel:
+    """The model record for normalised bases ``B`` (K, 3, P), bone-term rows ``Mb`` (T, E) and limb
+    ``chains`` (C, 3)."""
     B = np.ascontiguousarray(B, dtype=np.float64)
     K, _, P = B.shape
     T = np.einsum("iaj,iak->jk", B, B)
@@ -114,7 +136,9 @@ def solver_model(B, lateral, edges, Mb) -> SolverModel:
     return SolverModel(B=B, Bt=np.ascontiguousarray(B.reshape(3 * K, P).T), T=T, mu0=mu0,
                        lateral=np.ascontiguousarray(lateral, dtype=np.float64),
                        edges=np.ascontiguousarray(edges, dtype=np.int64),
-                       Mb=np.ascontiguousarray(np.asarray(Mb, dtype=np.float64).reshape(-1, len(edges))))
+                       Mb=np.ascontiguousarray(np.asarray(Mb, dtype=np.float64).reshape(-1, len(edges))),
+                       hints=no_hints()[0], n_hints=no_hints()[1],
+                       chains=np.ascontiguousarray(np.zeros((0, 3)) if chains is None else chains, dtype=np.int64))
 
 
 #: One frame's scalar outcome.  ``t0x, t0y, sigma``: the normalisation (weighted

@@ -156,25 +156,28 @@ def projected_bases(B, Rbar, w, A):
 def lasso_cd(A, y, w, alpha, c, max_passes, tol, max_rounds=20):
     """Weighted Lasso ``min_c 1/2 ||y - sum_i c_i A_i||_w^2 + alpha ||c||_1`` by active-set coordinate descent.
 
+    ``A`` is (K, D, P) and ``y`` (D, P): 2D keypoints (D = 2) or 3D points
+    (D = 3), weighted per joint by ``w``.
+
     Coordinate descent runs on a working set (the non-zero coefficients plus
     the coordinates violating the optimality condition ``|<A_i, r>_w| <=
     alpha``) with its Gram matrix; the full gradient is checked once per
     round, and rounds stop when no coordinate outside the set violates it.
     ``c`` is updated in place; returns the number of CD passes.
     """
-    K, P = A.shape[0], A.shape[2]
-    r = np.empty((2, P))
-    for rr in range(2):
+    K, D, P = A.shape[0], A.shape[1], A.shape[2]
+    r = np.empty((D, P))
+    for rr in range(D):
         for j in range(P):
             r[rr, j] = y[rr, j]
     for i in range(K):
         ci = c[i]
         if ci != 0.0:
-            for rr in range(2):
+            for rr in range(D):
                 for j in range(P):
                     r[rr, j] -= ci * A[i, rr, j]
     scale = 0.0
-    for rr in range(2):
+    for rr in range(D):
         for j in range(P):
             scale += w[j] * y[rr, j] * y[rr, j]
     thr_delta = tol * np.sqrt(max(scale, 1e-300))
@@ -188,7 +191,7 @@ def lasso_cd(A, y, w, alpha, c, max_passes, tol, max_rounds=20):
         violated = False
         for i in range(K):
             acc = 0.0
-            for rr in range(2):
+            for rr in range(D):
                 for j in range(P):
                     acc += w[j] * A[i, rr, j] * r[rr, j]
             g[i] = acc
@@ -208,7 +211,7 @@ def lasso_cd(A, y, w, alpha, c, max_passes, tol, max_rounds=20):
             for b in range(a, k):
                 ib = ws[b]
                 acc = 0.0
-                for rr in range(2):
+                for rr in range(D):
                     for j in range(P):
                         acc += w[j] * A[ia, rr, j] * A[ib, rr, j]
                 G[a, b] = acc
@@ -247,7 +250,7 @@ def lasso_cd(A, y, w, alpha, c, max_passes, tol, max_rounds=20):
             d = cs[a] - c[i]
             if d != 0.0:
                 c[i] = cs[a]
-                for rr in range(2):
+                for rr in range(D):
                     for j in range(P):
                         r[rr, j] -= d * A[i, rr, j]
     return total
@@ -452,7 +455,7 @@ def lm_weak(Wc, w, B, alpha, R, c, max_iter, tol, terms):
             for j in range(P):
                 Q[a, j] = (R[0, a] * res[0, j] + R[1, a] * res[1, j]) * w[j]
         if n_b > 0:
-            _terms.shape_gradient(terms, R, work, bres, scratch, Q)
+            _terms.shape_gradient(terms, R, X, work, bres, scratch, Q)
         k = 0
         for i in range(K):
             gi = 0.0
@@ -502,9 +505,9 @@ def lm_weak(Wc, w, B, alpha, R, c, max_iter, tol, terms):
                 for j in range(P):
                     Jt[3 + m, r * P + j] = -sqw[j] * (A[r, j] - mean)
             if n_b > 0:
-                _terms.jacobian_atom(terms, R, work, B, i, scratch, Jt, 3 + m, 2 * P)
+                _terms.jacobian_atom(terms, R, X, work, bres, B, i, scratch, Jt, 3 + m, 2 * P)
         if n_b > 0:
-            _terms.jacobian_rotation(terms, X, work, Jt, 2 * P)
+            _terms.jacobian_rotation(terms, X, work, bres, Jt, 2 * P)
         for t in range(n_b):
             wres[2 * P + t] = bres[t]
         for j in range(P):

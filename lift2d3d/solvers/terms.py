@@ -22,6 +22,13 @@ bones
     (e_left - e_right)`` for mirrored bones, and in the second pass of
     ``lift_sequence`` ``sqrt(w) (e_b - rho_b 1^T)`` pulling a person's
     proportions towards their median ``rho``.
+depth order (ordinal depth hints, Pavlakos, Zhou & Daniilidis, CVPR 2018)
+    one hinge per relation on the camera depths ``z = (R S)_3``: "a nearer
+    than b" costs ``w/2 max(0, z_a - z_b + m)^2`` (margin ``m``), "a at about
+    b's depth" costs ``w/2 max(0, |z_a - z_b| - t)^2`` (tolerance ``t``).
+    Relations are rows ``(a, b, kind)`` of ``Terms.hints`` (kind 0: a nearer
+    than b; 1: about equal).  The weight is large, so that a correct hint wins
+    over the prior; the hinge is zero once the relation holds.
 
 Adding a term
 -------------
@@ -55,10 +62,18 @@ class Terms(NamedTuple):
         Bones as joint indices.
     Mb : (T, E) float64
         Rows of the bone-length term (0 rows: off).
+    hints : (H, 3) int64
+        Depth-order relations ``(a, b, kind)`` (0 rows: off).
+    depth_weight, depth_margin, depth_tol : float
+        Weight, margin and "about equal" tolerance of the depth-order term (normalised units).
     """
 
     edges: np.ndarray
     Mb: np.ndarray
+    hints: np.ndarray = np.zeros((0, 3), dtype=np.int64)
+    depth_weight: float = 0.0
+    depth_margin: float = 0.0
+    depth_tol: float = 0.0
 
 
 class TermWork(NamedTuple):
@@ -149,11 +164,83 @@ def bone_jacobian_atom(terms, work, B, i, scratch, Jt, row, col0):
         Jt[row, col0 + t] = acc
 
 
+# ----------------------------------------------------------------------------- depth order
+@njit(**KERNEL, fastmath=FASTMATH)
+def _depth_violation(terms, X, h):
+    """(violation v, sign s) of relation ``h``: the residual is sqrt(w) max(v, 0) and dv/dz = s (dz_a - dz_b)."""
+    a, b = terms.hints[h, 0], terms.hints[h, 1]
+    dz = X[2, a] - X[2, b]
+    if terms.hints[h, 2] == 0:
+        return dz + terms.depth_margin, 1.0
+    if dz >= 0.0:
+        return dz - terms.depth_tol, 1.0
+    return -dz - terms.depth_tol, -1.0
+
+
+@njit(**KERNEL, fastmath=FASTMATH)
+def depth_values(terms, X, res):
+    root = np.sqrt(terms.depth_weight)
+    f = 0.0
+    for h in range(terms.hints.shape[0]):
+        v, _ = _depth_violation(terms, X, h)
+        r = root * v if v > 0.0 else 0.0
+        res[h] = r
+        f += 0.5 * r * r
+    return f
+
+
+@njit(**KERNEL, fastmath=FASTMATH)
+def depth_shape_gradient(terms, R, X, res, Q):
+    # F = 1/2 r^2 with dr/dS_a = sqrt(w) s R[2], dr/dS_b = -sqrt(w) s R[2]
+    root = np.sqrt(terms.depth_weight)
+    for h in range(terms.hints.shape[0]):
+        if res[h] == 0.0:
+            continue
+        _, sgn = _depth_violation(terms, X, h)
+        a, b = terms.hints[h, 0], terms.hints[h, 1]
+        g = res[h] * root * sgn
+        for x in range(3):
+            Q[x, a] -= g * R[2, x]
+            Q[x, b] += g * R[2, x]
+
+
+@njit(**KERNEL, fastmath=FASTMATH)
+def depth_jacobian_rotation(terms, X, res, Jt, col0):
+    # dz_j / d omega = (X_1j, -X_0j, 0) for R <- exp([omega]x) R
+    root = np.sqrt(terms.depth_weight)
+    for h in range(terms.hints.shape[0]):
+        if res[h] == 0.0:
+            for k in range(3):
+                Jt[k, col0 + h] = 0.0
+            continue
+        _, sgn = _depth_violation(terms, X, h)
+        a, b = terms.hints[h, 0], terms.hints[h, 1]
+        Jt[0, col0 + h] = root * sgn * (X[1, a] - X[1, b])
+        Jt[1, col0 + h] = -root * sgn * (X[0, a] - X[0, b])
+        Jt[2, col0 + h] = 0.0
+
+
+@njit(**KERNEL, fastmath=FASTMATH)
+def depth_jacobian_atom(terms, R, X, res, B, i, Jt, row, col0):
+    # dz_a/dc_i - dz_b/dc_i = R[2] . (B_i[:, a] - B_i[:, b]) (the centring cancels in the difference)
+    root = np.sqrt(terms.depth_weight)
+    for h in range(terms.hints.shape[0]):
+        if res[h] == 0.0:
+            Jt[row, col0 + h] = 0.0
+            continue
+        _, sgn = _depth_violation(terms, X, h)
+        a, b = terms.hints[h, 0], terms.hints[h, 1]
+        acc = 0.0
+        for x in range(3):
+            acc += R[2, x] * (B[i, x, a] - B[i, x, b])
+        Jt[row, col0 + h] = root * sgn * acc
+
+
 # ----------------------------------------------------------------------------- dispatch
 @njit(**KERNEL)
 def n_rows(terms):
-    """Residual rows of all terms."""
-    return terms.Mb.shape[0]
+    """Residual rows of all terms (bones first, then depth relations)."""
+    return terms.Mb.shape[0] + terms.hints.shape[0]
 
 
 @njit(**KERNEL)
@@ -172,32 +259,44 @@ def scratch_size(terms):
 @njit(**KERNEL, fastmath=FASTMATH)
 def values(terms, S, X, work, res):
     """Fill the residual rows ``res`` at shape ``S`` and camera points ``X``; return 1/2 their sum of squares."""
+    n_b = terms.Mb.shape[0]
     f = 0.0
-    if terms.Mb.shape[0] > 0:
-        f += bone_values(terms, S, work, res)
+    if n_b > 0:
+        f += bone_values(terms, S, work, res[:n_b])
+    if terms.hints.shape[0] > 0:
+        f += depth_values(terms, X, res[n_b:])
     return f
 
 
 @njit(**KERNEL, fastmath=FASTMATH)
-def shape_gradient(terms, R, work, res, scratch, Q):
+def shape_gradient(terms, R, X, work, res, scratch, Q):
     """Subtract the terms' gradient with respect to ``S`` from ``Q`` (3, P)."""
-    if terms.Mb.shape[0] > 0:
-        bone_shape_gradient(terms, work, res, scratch, Q)
+    n_b = terms.Mb.shape[0]
+    if n_b > 0:
+        bone_shape_gradient(terms, work, res[:n_b], scratch, Q)
+    if terms.hints.shape[0] > 0:
+        depth_shape_gradient(terms, R, X, res[n_b:], Q)
 
 
 @njit(**KERNEL, fastmath=FASTMATH)
-def jacobian_rotation(terms, X, work, Jt, col0):
+def jacobian_rotation(terms, X, work, res, Jt, col0):
     """Columns ``col0 + t`` of the rotation rows 0-2 of the transposed Jacobian ``Jt``."""
-    for t in range(terms.Mb.shape[0]):
+    n_b = terms.Mb.shape[0]
+    for t in range(n_b):
         for k in range(3):
             Jt[k, col0 + t] = 0.0     # bone lengths do not depend on the rotation
+    if terms.hints.shape[0] > 0:
+        depth_jacobian_rotation(terms, X, res[n_b:], Jt, col0 + n_b)
 
 
 @njit(**KERNEL, fastmath=FASTMATH)
-def jacobian_atom(terms, R, work, B, i, scratch, Jt, row, col0):
+def jacobian_atom(terms, R, X, work, res, B, i, scratch, Jt, row, col0):
     """Columns ``col0 + t`` of row ``row`` of ``Jt``: the terms' derivatives by the coefficient of atom ``i``."""
-    if terms.Mb.shape[0] > 0:
+    n_b = terms.Mb.shape[0]
+    if n_b > 0:
         bone_jacobian_atom(terms, work, B, i, scratch, Jt, row, col0)
+    if terms.hints.shape[0] > 0:
+        depth_jacobian_atom(terms, R, X, res[n_b:], B, i, Jt, row, col0 + n_b)
 
 
 @njit(**KERNEL, fastmath=FASTMATH)

@@ -33,7 +33,11 @@ def _probe(lifter):
     from .records import frame_results
 
     P, K = lifter.bases.n_joints, lifter.bases.n_bases
-    model = lifter._model._replace(Mb=np.ascontiguousarray(lifter._bone_terms(), dtype=np.float64))
+    from .records import no_hints
+
+    hints, n_hints = no_hints(1)
+    model = lifter._model._replace(Mb=np.ascontiguousarray(lifter._bone_terms(), dtype=np.float64), hints=hints,
+                                   n_hints=n_hints)
     opts = lifter._solver_options(lifter.resolved_params())
     one = dict(Wpx=np.zeros((1, 2, P)), w=np.ones((1, P)), status=np.zeros(1, dtype=np.int64),
                active=np.zeros(1, dtype=np.bool_), W=np.zeros((1, 2, P)), Z=np.zeros((1, 2, K, 3)),
