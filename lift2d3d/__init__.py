@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import importlib
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"   # the one source of the version (setup.cfg reads it)
 
 # Public names resolve lazily so that `import lift2d3d` stays light (numba,
 # cvxpy and pandas load only when the piece that needs them is used).
