@@ -68,49 +68,15 @@ def _frames(args):
     return np.concatenate(poses), np.concatenate(ups), len(paths) + len(args.joints), np.concatenate(takes)
 
 
-def _views(poses, ups, seed, perspective):
-    import numpy as np
-
-    from ..mocap.views import project_views, random_views
-
-    rng = np.random.default_rng(seed)
-    angles, distances = random_views(len(poses), rng)
-    camera3d = np.empty_like(poses)
-    keypoints = np.empty(poses.shape[:2] + (2,))
-    # group by up axis (y-up and z-up sources may be mixed)
-    for up in np.unique(ups, axis=0):
-        rows = np.all(ups == up, axis=1)
-        camera3d[rows], keypoints[rows] = project_views(poses[rows], angles[rows], distances[rows], up=up,
-                                                        perspective=perspective)
-    return camera3d, keypoints
-
-
 def _score(bases, method, alpha, camera3d, keypoints, perspective, refine_alpha=None, takes=None):
-    import time
+    from ..evaluation import VIEW_CAMERA, score_lifts
+    from ..lifter import Lifter
 
-    import numpy as np
-
-    from ..lifter import Camera, Lifter
-    from ..mocap.views import pa_mpjpe, scale_translation_error
-    from ..skeletons import LIMB_JOINTS
-
-    camera = Camera(focal=1000.0, principal=(640.0, 360.0)) if perspective else None
-    lifter = Lifter(bases, method=method, alpha=alpha, refine_alpha=refine_alpha, camera=camera)
+    lifter = Lifter(bases, method=method, alpha=alpha, refine_alpha=refine_alpha,
+                    camera=VIEW_CAMERA if perspective else None)
     lifter.lift(keypoints[:2])  # compile the kernels outside the timing
-    start = time.perf_counter()
-    if takes is None:
-        joints3d = lifter.lift(keypoints).joints3d
-    else:   # each take is one person's sequence
-        joints3d = np.empty(keypoints.shape[:2] + (3,))
-        for take in np.unique(takes):
-            rows = takes == take
-            joints3d[rows] = lifter.lift_sequence(keypoints[rows]).joints3d
-    elapsed = time.perf_counter() - start
-    limbs = [lifter.skeleton.index(j) for j in LIMB_JOINTS]
-    ok = np.all(np.isfinite(joints3d), axis=(1, 2))
-    pa = pa_mpjpe(joints3d[ok][:, limbs], camera3d[ok][:, limbs]) * 1000.0
-    st = scale_translation_error(joints3d[ok][:, limbs], camera3d[ok][:, limbs]) * 1000.0
-    return dict(pa=pa, st=st, failed=int(np.count_nonzero(~ok)), ms=1000.0 * elapsed / len(keypoints))
+    scores = score_lifts(lifter, keypoints, camera3d, takes=takes)
+    return dict(scores, ms=1000.0 * scores["seconds"] / len(keypoints))
 
 
 def run(args) -> int:
@@ -119,6 +85,8 @@ def run(args) -> int:
     from pathlib import Path
 
     import numpy as np
+
+    from ..evaluation import random_projections
 
     try:
         poses, ups, n_takes, takes = _frames(args)
@@ -147,7 +115,7 @@ def run(args) -> int:
           f"{'failed':>7} {'ms/frame':>9}")
     for label, bases, method, alpha, refine_alpha, sequence in models:
         for camera in cameras:
-            camera3d, keypoints = _views(poses, ups, args.seed, camera == "perspective")
+            camera3d, keypoints = random_projections(poses, args.seed, camera == "perspective", ups)[:2]
             s = _score(bases, method, alpha, camera3d, keypoints, camera == "perspective", refine_alpha, sequence)
             print(f"{label:<62} {camera:<12} {s['pa'].mean():9.1f} {np.median(s['pa']):9.1f} "
                   f"{s['st'].mean():13.1f} {np.median(s['st']):9.1f} {s['failed']:7d} {s['ms']:9.2f}")
