@@ -67,6 +67,7 @@ def digest(result) -> str:
 
 
 def run(bases="default", n_frames=600, seed=0):
+    from lift2d3d import status
     from lift2d3d.bases import ShapeBases
     from lift2d3d.lifter import Lifter
 
@@ -76,7 +77,7 @@ def run(bases="default", n_frames=600, seed=0):
     for name, options, sequence in variants():
         lifter = Lifter(shape_bases, **options)
         result = lifter.lift_sequence(keypoints, scores) if sequence else lifter.lift(keypoints, scores)
-        ok = np.isin(result.status, ("ok", "not_converged"))
+        ok = np.isin(result.status, status.LIFTED)
         out[name] = dict(sha256=digest(result), objective=float(np.nanmean(result.objective[ok])),
                          reprojection_px=float(np.nanmean(result.reprojection_error[ok])),
                          statuses={str(s): int(c) for s, c in zip(*np.unique(result.status, return_counts=True))})
