@@ -196,13 +196,19 @@ def random_projections(poses3d: np.ndarray, seed: int = 0, perspective: bool = F
 
 
 # ------------------------------------------------------------------------------------------ Procrustes
-def _kabsch(p: np.ndarray, t: np.ndarray):
-    """Rotations (n, 3, 3), no reflections, taking centred ``p`` (n, P, 3) closest to ``t``; and ``trace(R p^T t)``."""
-    U, S, Vt = np.linalg.svd(np.einsum("npi,npj->nij", p, t))
+def _rotations(H: np.ndarray):
+    """Kabsch from the cross-covariances ``H`` (n, 3, 3) = source^T target: the rotations (no reflections)
+    and ``trace(R H)``, the fit a similarity scale needs."""
+    U, S, Vt = np.linalg.svd(H)
     d = np.sign(np.linalg.det(np.einsum("nij,njk->nik", np.transpose(Vt, (0, 2, 1)), np.transpose(U, (0, 2, 1)))))
-    D = np.tile(np.eye(3), (len(p), 1, 1))
+    D = np.tile(np.eye(3), (len(H), 1, 1))
     D[:, 2, 2] = d  # rotations only: a reflection would mirror the person
     return np.transpose(Vt, (0, 2, 1)) @ D @ np.transpose(U, (0, 2, 1)), np.einsum("ni,nii->n", S, D)
+
+
+def _kabsch(p: np.ndarray, t: np.ndarray):
+    """Rotations (n, 3, 3) taking centred ``p`` (n, P, 3) closest to ``t``; and ``trace(R p^T t)``."""
+    return _rotations(np.einsum("npi,npj->nij", p, t))
 
 
 def kabsch(source: np.ndarray, target: np.ndarray) -> np.ndarray:
@@ -216,8 +222,10 @@ def kabsch(source: np.ndarray, target: np.ndarray) -> np.ndarray:
         Centred targets (one target for all is broadcast).
     """
     source = np.asarray(source, dtype=np.float64)
-    target = np.broadcast_to(np.asarray(target, dtype=np.float64), source.shape)
-    return _kabsch(source, target)[0]
+    target = np.asarray(target, dtype=np.float64)
+    # a matrix product (not einsum) for the covariances: with one (P, 3) target these are the
+    # learner's torso alignment's products, bit for bit
+    return _rotations(np.swapaxes(source, -1, -2) @ target)[0]
 
 
 def procrustes_rotations(predicted: np.ndarray, truth: np.ndarray) -> np.ndarray:
