@@ -23,7 +23,7 @@ The Dask backend (:mod:`lift2d3d.distributed`) runs the same
 
 from .resume import lifter_settings
 from .stream import BatchSummary, lift_file
-from .tables import TIME_COLUMNS, lift_keypoints, lift_mapped, lift_table, person_groups
+from .tables import TIME_COLUMNS, lift_keypoints, lift_table, person_groups
 
-__all__ = ["lift_table", "lift_keypoints", "lift_mapped", "lift_file", "BatchSummary", "person_groups",
-           "TIME_COLUMNS", "lifter_settings"]
+__all__ = ["lift_table", "lift_keypoints", "lift_file", "BatchSummary", "person_groups", "TIME_COLUMNS",
+           "lifter_settings"]
