@@ -222,15 +222,10 @@ def bone_length_variation(X3: np.ndarray, skeleton) -> float:
 
 
 def procrustes_error(pred: np.ndarray, ref: np.ndarray) -> float:
-    """Mean joint distance after the best similarity transform of ``pred`` onto ``ref``."""
-    mu_p, mu_r = pred.mean(0), ref.mean(0)
-    a, b = pred - mu_p, ref - mu_r
-    u, s, vt = np.linalg.svd(a.T @ b)
-    d = np.sign(np.linalg.det(u @ vt))
-    D = np.diag([1, 1, d])
-    R = u @ D @ vt
-    scale = (s * np.diag(D)).sum() / (a ** 2).sum()
-    return float(np.linalg.norm(scale * a @ R - b, axis=1).mean())
+    """Mean joint distance (P, 3) after the best similarity transform of ``pred`` onto ``ref`` (PA-MPJPE)."""
+    from lift2d3d.evaluation import pa_mpjpe
+
+    return float(pa_mpjpe(pred[None], ref[None])[0])
 
 
 # ----------------------------------------------------------------------------- parts

@@ -34,7 +34,7 @@ def pitch_slope(lifted, truth, elevation):
     """Slope of the residual pitch (degrees) against the camera elevation (degrees)."""
     from scipy.spatial.transform import Rotation
 
-    from lift2d3d.mocap.views import procrustes_rotations
+    from lift2d3d.evaluation import procrustes_rotations
 
     pitch = np.degrees(Rotation.from_matrix(procrustes_rotations(lifted, truth)).as_rotvec()[:, 0])
     return float(np.polyfit(elevation, pitch, 1)[0])
@@ -51,7 +51,7 @@ def limb_asymmetry(joints3d, skeleton):
 def main(argv=None):
     from lift2d3d import Lifter
     from lift2d3d.commands import evaluate
-    from lift2d3d.mocap.views import pa_mpjpe, random_views, scale_translation_error
+    from lift2d3d.evaluation import pa_mpjpe, random_projections, scale_translation_error
     from lift2d3d.skeletons import LIMB_JOINTS
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -65,9 +65,8 @@ def main(argv=None):
     ns = argparse.Namespace(bvh=[], bvh_dir=args.bvh_dir, joints=[], rig=None, map=None,
                             frames_per_take=args.frames_per_take)
     poses, ups, n_takes, _ = evaluate._frames(ns)
-    camera3d, keypoints = evaluate._views(poses, ups, args.seed, False)
-    # the same draw of cameras as evaluate._views, for the elevations
-    elevation = random_views(len(poses), np.random.default_rng(args.seed))[0][:, 1]
+    views = random_projections(poses, args.seed, False, ups)       # the cameras of lift2d3d evaluate
+    camera3d, keypoints, elevation = views.camera3d, views.keypoints, views.angles[:, 1]
     print(f"{len(poses)} frames from {n_takes} takes, weak perspective; mm over the 12 limb joints")
     for text in args.setting or ["dict()"]:
         node = ast.parse(text, mode="eval").body

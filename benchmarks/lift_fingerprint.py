@@ -10,7 +10,13 @@ change: equal hashes mean bit-identical lifts.
     python benchmarks/lift_fingerprint.py --compare before.json after.json
 
 Threads do not change the bits (every frame is solved by private-copy
-kernels), so the figures hold at any NUMBA_NUM_THREADS.
+kernels), so the figures hold at any NUMBA_NUM_THREADS.  The numba cache
+does: kernels loaded from an on-disk cache can differ in the last bit from
+freshly compiled ones, and caches filled by different runs (the tests, the
+benchmarks) from each other, so that two trees with the same solver code
+give different hashes.  The script therefore compiles into a fresh cache
+folder of its own (a minute or two); ``--use-cache`` keeps numba's usual
+cache, for a quick look that only compares runs of one cache.
 """
 
 from __future__ import annotations
@@ -67,6 +73,7 @@ def digest(result) -> str:
 
 
 def run(bases="default", n_frames=600, seed=0):
+    from lift2d3d import status
     from lift2d3d.bases import ShapeBases
     from lift2d3d.lifter import Lifter
 
@@ -76,7 +83,7 @@ def run(bases="default", n_frames=600, seed=0):
     for name, options, sequence in variants():
         lifter = Lifter(shape_bases, **options)
         result = lifter.lift_sequence(keypoints, scores) if sequence else lifter.lift(keypoints, scores)
-        ok = np.isin(result.status, ("ok", "not_converged"))
+        ok = np.isin(result.status, status.LIFTED)
         out[name] = dict(sha256=digest(result), objective=float(np.nanmean(result.objective[ok])),
                          reprojection_px=float(np.nanmean(result.reprojection_error[ok])),
                          statuses={str(s): int(c) for s, c in zip(*np.unique(result.status, return_counts=True))})
@@ -92,7 +99,17 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", help="write the fingerprints here")
     parser.add_argument("--compare", nargs=2, metavar=("BEFORE", "AFTER"), help="compare two JSON files")
+    parser.add_argument("--use-cache", action="store_true",
+                        help="load the kernels from numba's usual cache instead of compiling them afresh")
     args = parser.parse_args(argv)
+    if not args.compare and not args.use_cache:
+        import os
+        import tempfile
+
+        if "numba" in sys.modules:
+            raise SystemExit("numba was imported before the fresh cache folder could be set; run this as a script")
+        fresh = tempfile.TemporaryDirectory(prefix="lift2d3d-fingerprint-numba-")
+        os.environ["NUMBA_CACHE_DIR"] = fresh.name
     if args.compare:
         before, after = (json.load(open(p)) for p in args.compare)
         same = 0

@@ -42,8 +42,8 @@ import numpy as np
 
 from lift2d3d import Lifter
 from lift2d3d.commands import evaluate
-from lift2d3d.learn import TORSO_JOINTS, _kabsch
-from lift2d3d.mocap.views import pa_mpjpe, scale_translation_error
+from lift2d3d.evaluation import kabsch, pa_mpjpe, random_projections, scale_translation_error
+from lift2d3d.learn import TORSO_JOINTS
 from lift2d3d.skeletons import LIMB_JOINTS
 from lift2d3d.solvers.refine import lasso_cd, projected_bases, refine_weak
 from lift2d3d.solvers.terms import Terms
@@ -61,7 +61,7 @@ def main(argv=None):
     ns = argparse.Namespace(bvh=[], bvh_dir=args.bvh_dir, joints=[], rig=None, map=None,
                             frames_per_take=args.frames_per_take)
     poses, ups, n_takes, _ = evaluate._frames(ns)
-    camera3d, keypoints = evaluate._views(poses, ups, args.seed, False)
+    camera3d, keypoints = random_projections(poses, args.seed, False, ups)[:2]   # the cameras of lift2d3d evaluate
     lifter = Lifter(args.bases, alpha=args.alpha)
     result = lifter.lift(keypoints)
     sk = lifter.skeleton
@@ -83,7 +83,7 @@ def main(argv=None):
     for n in range(len(poses)):
         truth = camera3d[n].T - camera3d[n].T.mean(axis=1, keepdims=True)
         part = truth[:, torso] - truth[:, torso].mean(axis=1, keepdims=True)
-        R = _kabsch(part[None], ref)[0].T  # bases frame -> camera
+        R = kabsch(part.T[None], ref.T)[0].T  # bases frame -> camera
         W = keypoints[n].T - keypoints[n].T.mean(axis=1, keepdims=True)
         W = np.ascontiguousarray(W / np.sqrt((W ** 2).sum(axis=0).mean()))
         Rbar = np.ascontiguousarray(R[:2])

@@ -32,14 +32,15 @@ _EXPORTS = {
     "BasisLearner": "lift2d3d.learn",
     "read_keypoints": "lift2d3d.io",
     "write_lifted": "lift2d3d.io",
-    "lift_table": "lift2d3d.io",
-    "lift_file": "lift2d3d.io",
+    "lift_table": "lift2d3d.pipeline",
+    "lift_file": "lift2d3d.pipeline",
     "KeypointTable": "lift2d3d.io",
     "PoseDetector": "lift2d3d.detect",
     "detect_keypoints": "lift2d3d.detect",
     "solve_convex": "lift2d3d.solvers",
 }
-_SUBMODULES = ("viz", "distributed", "detect", "io", "mocap", "solvers", "skeletons", "bases", "lifter", "learn")
+_SUBMODULES = ("viz", "distributed", "detect", "io", "pipeline", "evaluation", "mocap", "solvers", "skeletons", "bases",
+               "lifter", "learn", "status")
 
 __all__ = sorted(_EXPORTS) + ["__version__"]
 

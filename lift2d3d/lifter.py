@@ -72,19 +72,6 @@ class Camera:
         object.__setattr__(self, "focal", focal)
         object.__setattr__(self, "principal", principal)
 
-    @classmethod
-    def from_options(cls, kind, focal=None, principal=None):
-        """The camera the CLI's ``--camera weak|perspective --focal F --principal CX CY`` describe.
-
-        Returns None for weak perspective; raises ValueError naming the option at fault.
-        """
-        if kind == "perspective":
-            if focal is None or principal is None:
-                raise ValueError("--camera perspective needs --focal F and --principal CX CY (pixels)")
-            return cls(focal=focal, principal=tuple(principal))
-        if focal is not None or principal is not None:
-            raise ValueError("--focal/--principal are only used with --camera perspective")
-        return None
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .mapping import valid_keypoints
+
 __all__ = ["NORMALISED_RANGE", "normalised_rows", "looks_normalised", "to_pixels", "check_image_size",
            "IMAGE_SIZE_HINT"]
 
@@ -32,12 +34,9 @@ IMAGE_SIZE_HINT = "--image-size WIDTH HEIGHT (image_size=(width, height) in the 
 
 def _used(keypoints, scores):
     keypoints = np.asarray(keypoints, dtype=np.float64)
-    used = np.isfinite(keypoints).all(axis=-1)
-    if scores is not None:
-        scores = np.asarray(scores, dtype=np.float64)
-        with np.errstate(invalid="ignore"):
-            used &= np.isfinite(scores) & (scores > 0)
-    return keypoints, used
+    if scores is None:
+        return keypoints, np.isfinite(keypoints).all(axis=-1)
+    return keypoints, valid_keypoints(keypoints, np.asarray(scores, dtype=np.float64))
 
 
 def normalised_rows(keypoints, scores=None) -> np.ndarray:

@@ -79,6 +79,27 @@ def test_unusable_options_exit_2_with_a_message(coco_csv, bases_file, tmp_path, 
     assert not (tmp_path / "o.csv").exists()
 
 
+def test_lift_run_and_evaluate_share_one_set_of_lifter_options(bases_file):
+    from lift2d3d.cli import build_parser
+    from lift2d3d.commands._options import METHODS, lifter_from_args
+    from lift2d3d.lifter import METHODS as LIFTER_METHODS
+    from lift2d3d.lifter import Camera
+
+    assert METHODS == LIFTER_METHODS
+    parser = build_parser()
+    flags = ["--bases", bases_file, "--method", "robust", "--alpha", "0.05", "--refine-alpha", "0.01",
+             "--symmetry", "2", "--beta", "0.1", "--n-starts", "2", "--workers", "1"]
+    expected = dict(method="robust", alpha=0.05, refine_alpha=0.01, symmetry=2.0, beta=0.1, n_starts=2, n_threads=1)
+    for command in (["lift", "x.csv", "-o", "o.csv"], ["run", "x.jpg", "-o", "o.csv"], ["evaluate"]):
+        params = lifter_from_args(parser.parse_args(command + flags)).get_params()
+        assert {k: params[k] for k in expected} == expected and params["bases"] == bases_file
+    perspective = ["--camera", "perspective", "--focal", "900", "--principal", "320", "240"]
+    for command in (["lift", "x.csv", "-o", "o.csv"], ["run", "x.jpg", "-o", "o.csv"]):
+        assert lifter_from_args(parser.parse_args(command + perspective)).camera == Camera(900.0, (320.0, 240.0))
+        assert lifter_from_args(parser.parse_args(command)).get_params() == type(
+            lifter_from_args(parser.parse_args(command)))().get_params()          # no flag: the Lifter's defaults
+
+
 def test_unusable_inputs_exit_2_naming_the_file(bases_file, tmp_path, capsys):
     (tmp_path / "empty.csv").write_text("")
     assert lift(tmp_path / "empty.csv", "-o", tmp_path / "o.csv", "--bases", bases_file) == 2

@@ -116,7 +116,7 @@ def _assert_same_as_npz(lifted: pd.DataFrame, npz_path: Path):
 _REFERENCE_SCRIPT = """
 import json, sys
 import pandas as pd
-from lift2d3d.io import lift_file, lift_table
+from lift2d3d.pipeline import lift_file, lift_table
 from lift2d3d.lifter import Lifter
 jobs = json.loads(sys.argv[1])
 lifter = Lifter(jobs["bases"], n_threads=1)
@@ -223,6 +223,25 @@ def test_unreachable_scheduler_is_named(monkeypatch, tmp_path, bases_path):
 def test_missing_input_pattern_is_named(tmp_path, bases_path):
     with pytest.raises(FileNotFoundError, match=r"nothing-\*\.csv"):
         lift_files(str(tmp_path / "nothing-*.csv"), tmp_path / "out", scheduler="local:1", bases=bases_path)
+
+
+def test_the_workers_lifter_comes_from_get_params(tmp_path, bases_path):
+    from lift2d3d.distributed import LifterSpec
+    from lift2d3d.lifter import Camera, Lifter
+
+    lifter = Lifter(str(bases_path), method="robust", camera=Camera(900.0, (320.0, 240.0)))
+    lifter.alpha = 0.05                       # set later: the spec reads what the lifter holds now
+    spec = LifterSpec.from_lifter(lifter)
+    built = spec.build()
+    given = {k: v for k, v in lifter.get_params().items() if k != "bases"}
+    assert {k: v for k, v in built.get_params().items() if k != "bases"} == {**given, "n_threads": 1}
+    np.testing.assert_array_equal(built.bases.bases, lifter.bases.bases)
+    assert built.resolved_params()["refine_alpha"] == pytest.approx(0.05 / 4)
+    same = LifterSpec.create(str(bases_path), method="robust", camera=Camera(900.0, (320.0, 240.0)), alpha=0.05)
+    assert same.key == spec.key and LifterSpec.create(str(bases_path)).key != spec.key
+    assert dict(LifterSpec.from_lifter(Lifter(str(bases_path), n_threads=2)).options)["n_threads"] == 2
+    with pytest.raises(ValueError, match="either lifter= or bases= and Lifter options"):
+        lift_files(tmp_path / "a.csv", tmp_path / "out", lifter=lifter, method="convex")
 
 
 @pytest.mark.parametrize("rows_per_partition", [1, 3, 7, 50])
@@ -425,7 +444,7 @@ def test_non_numeric_column_is_reported_per_row_and_per_file(workdir, inputs, cl
 
 def test_reader_options_reach_the_workers_and_parquet_keeps_id_types(workdir, client, bases_path):
     """--image-size (MediaPipe's normalised landmarks), --map (DeepLabCut parts) and --write-camera on the cluster."""
-    from lift2d3d.io import lift_file
+    from lift2d3d.pipeline import lift_file
     from lift2d3d.lifter import Lifter
     from tool_files import IMAGE_SIZE, write_deeplabcut_csv, write_mediapipe_named
 

@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lift2d3d.io import detect_layout, lift_file, lift_keypoints, read_keypoints
+from lift2d3d.io import detect_layout, read_keypoints
+from lift2d3d.pipeline import lift_file, lift_keypoints
 from lift2d3d.lifter import Lifter
 from test_io_support import toy_bases
 from tool_files import WRITERS

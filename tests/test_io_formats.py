@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lift2d3d.io import KeypointFormatError, lift_table, read_keypoints
+from lift2d3d import lift_table
+from lift2d3d.io import KeypointFormatError, read_keypoints
 from lift2d3d.io.names import canonical_joint, resolve_parts
 from lift2d3d.lifter import Lifter
 from lift2d3d.pixels import looks_normalised, normalised_rows, to_pixels

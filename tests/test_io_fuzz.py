@@ -10,7 +10,8 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lift2d3d.io import KeypointFormatError, lift_table, read_keypoints
+from lift2d3d import lift_table
+from lift2d3d.io import KeypointFormatError, read_keypoints
 from lift2d3d.lifter import Lifter
 from lift2d3d.skeletons import get_skeleton
 from test_io_support import toy_bases

@@ -52,7 +52,7 @@ def run(args) -> int:
     from pathlib import Path
 
     from ..detect import ModelError, detect_keypoints
-    from ..io.writers import atomic_path
+    from ..io import atomic_path
 
     say = (lambda text: None) if args.quiet else (lambda text: print(text, file=sys.stderr))
     output = Path(args.output)

@@ -1,13 +1,15 @@
 """``lift2d3d evaluate``: accuracy benchmark on real MoCap seen through random cameras.
 
 Frames of every take are projected to 2D by random cameras (azimuth
-0-360 deg, elevation -15..35 deg, roll +-8 deg, 3-6 m away, focal 1000 px),
-lifted, and scored over the 12 limb joints by PA-MPJPE (similarity
+0-360 deg, elevation -15..35 deg, roll +-8 deg, 3-6 m away, focal 1000 px:
+:data:`lift2d3d.evaluation.ACCURACY_VIEWS`), lifted, and scored over the 12 limb joints by PA-MPJPE (similarity
 Procrustes) and by the camera-frame error after aligning only scale and
 translation (which a depth flip or a wrong rotation cannot escape).
 """
 
 from __future__ import annotations
+
+from ._options import add_lifter_arguments, check_workers, lifter_params_from_args
 
 NAME = "evaluate"
 HELP = "Accuracy benchmark: lift random 2D views of MoCap takes and report PA-MPJPE and camera-frame error."
@@ -19,10 +21,8 @@ def add_arguments(parser):
     parser.add_argument("--joints", nargs="+", metavar="FILE", default=[], help="3D joint files (CSV/NPZ, metres)")
     parser.add_argument("--rig", help="BVH joint-name map (default: detected)")
     parser.add_argument("--map", metavar="FILE", help="user joint map (JSON/YAML)")
-    parser.add_argument("--bases", default="default", help="bases file (default: the shipped bases)")
-    parser.add_argument("--method", default="convex+refine", help="lifter method (default convex+refine)")
-    parser.add_argument("--alpha", type=float, help="override the bases' alpha")
-    parser.add_argument("--refine-alpha", type=float, help="sparsity weight of the refinement (default: alpha / 4)")
+    # the lifter's options; the camera is not one of them: --camera below chooses the views' projection
+    add_lifter_arguments(parser, camera=False)
     parser.add_argument("--sequence", action="store_true",
                         help="also lift each take as one person's sequence (Lifter.lift_sequence: shared bone "
                              "proportions)")
@@ -68,49 +68,14 @@ def _frames(args):
     return np.concatenate(poses), np.concatenate(ups), len(paths) + len(args.joints), np.concatenate(takes)
 
 
-def _views(poses, ups, seed, perspective):
-    import numpy as np
+def _score(params, camera3d, keypoints, perspective, takes=None):
+    from ..evaluation import VIEW_CAMERA, score_lifts
+    from ..lifter import Lifter
 
-    from ..mocap.views import project_views, random_views
-
-    rng = np.random.default_rng(seed)
-    angles, distances = random_views(len(poses), rng)
-    camera3d = np.empty_like(poses)
-    keypoints = np.empty(poses.shape[:2] + (2,))
-    # group by up axis (y-up and z-up sources may be mixed)
-    for up in np.unique(ups, axis=0):
-        rows = np.all(ups == up, axis=1)
-        camera3d[rows], keypoints[rows] = project_views(poses[rows], angles[rows], distances[rows], up=up,
-                                                        perspective=perspective)
-    return camera3d, keypoints
-
-
-def _score(bases, method, alpha, camera3d, keypoints, perspective, refine_alpha=None, takes=None):
-    import time
-
-    import numpy as np
-
-    from ..lifter import Camera, Lifter
-    from ..mocap.views import pa_mpjpe, scale_translation_error
-    from ..skeletons import LIMB_JOINTS
-
-    camera = Camera(focal=1000.0, principal=(640.0, 360.0)) if perspective else None
-    lifter = Lifter(bases, method=method, alpha=alpha, refine_alpha=refine_alpha, camera=camera)
+    lifter = Lifter(**params, camera=VIEW_CAMERA if perspective else None)
     lifter.lift(keypoints[:2])  # compile the kernels outside the timing
-    start = time.perf_counter()
-    if takes is None:
-        joints3d = lifter.lift(keypoints).joints3d
-    else:   # each take is one person's sequence
-        joints3d = np.empty(keypoints.shape[:2] + (3,))
-        for take in np.unique(takes):
-            rows = takes == take
-            joints3d[rows] = lifter.lift_sequence(keypoints[rows]).joints3d
-    elapsed = time.perf_counter() - start
-    limbs = [lifter.skeleton.index(j) for j in LIMB_JOINTS]
-    ok = np.all(np.isfinite(joints3d), axis=(1, 2))
-    pa = pa_mpjpe(joints3d[ok][:, limbs], camera3d[ok][:, limbs]) * 1000.0
-    st = scale_translation_error(joints3d[ok][:, limbs], camera3d[ok][:, limbs]) * 1000.0
-    return dict(pa=pa, st=st, failed=int(np.count_nonzero(~ok)), ms=1000.0 * elapsed / len(keypoints))
+    scores = score_lifts(lifter, keypoints, camera3d, takes=takes)
+    return dict(scores, ms=1000.0 * scores["seconds"] / len(keypoints))
 
 
 def run(args) -> int:
@@ -120,16 +85,21 @@ def run(args) -> int:
 
     import numpy as np
 
+    from ..bases import BasesFileError
+    from ..evaluation import random_projections
+    from ..lifter import Lifter
+
     try:
+        check_workers(args)
+        params = lifter_params_from_args(args)
+        Lifter(**params)                       # a bad option fails here, before the takes are read
         poses, ups, n_takes, takes = _frames(args)
-    except (ValueError, FileNotFoundError) as exc:
+    except (BasesFileError, ValueError, FileNotFoundError) as exc:
         print(f"evaluate: {exc}", file=sys.stderr)
         return 2
-    models = [(f"bases={args.bases} method={args.method}", args.bases, args.method, args.alpha, args.refine_alpha,
-               None)]
+    models = [(f"bases={args.bases} method={args.method}", params, None)]
     if args.sequence:
-        models.append((f"bases={args.bases} method={args.method}, each take a sequence", args.bases, args.method,
-                       args.alpha, args.refine_alpha, takes))
+        models.append((f"bases={args.bases} method={args.method}, each take a sequence", params, takes))
     tmp = tempfile.TemporaryDirectory()
     if args.baseline:
         from ..learn import BasisLearner
@@ -138,17 +108,17 @@ def run(args) -> int:
         training = np.concatenate([read_deepmimic(p).joints3d for p in deepmimic_clips()])
         learner = BasisLearner(n_bases=64, alpha=0.05, mirror=False, n_proportion_copies=0).fit(training)
         path = learner.to_shape_bases(source="baseline").save(Path(tmp.name) / "baseline.npz")
-        models.append(("baseline: 64 DeepMimic bases, no augmentation, method=convex", path, "convex", None, None,
-                       None))
+        models.append(("baseline: 64 DeepMimic bases, no augmentation, method=convex",
+                       dict(bases=path, method="convex", n_threads=params["n_threads"]), None))
     cameras = ["weak", "perspective"] if args.camera == "both" else [args.camera]
     print(f"evaluate: {len(poses)} frames from {n_takes} take(s); random cameras seed {args.seed}; "
           "errors over the 12 limb joints, mm")
     print(f"{'model':<62} {'camera':<12} {'PA-MPJPE':>9} {'(median)':>9} {'camera-frame':>13} {'(median)':>9} "
           f"{'failed':>7} {'ms/frame':>9}")
-    for label, bases, method, alpha, refine_alpha, sequence in models:
+    for label, model, sequence in models:
         for camera in cameras:
-            camera3d, keypoints = _views(poses, ups, args.seed, camera == "perspective")
-            s = _score(bases, method, alpha, camera3d, keypoints, camera == "perspective", refine_alpha, sequence)
+            camera3d, keypoints = random_projections(poses, args.seed, camera == "perspective", ups)[:2]
+            s = _score(model, camera3d, keypoints, camera == "perspective", sequence)
             print(f"{label:<62} {camera:<12} {s['pa'].mean():9.1f} {np.median(s['pa']):9.1f} "
                   f"{s['st'].mean():13.1f} {np.median(s['st']):9.1f} {s['failed']:7d} {s['ms']:9.2f}")
     tmp.cleanup()

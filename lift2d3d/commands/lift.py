@@ -6,6 +6,10 @@ import argparse
 import json
 import sys
 
+from ._distributed import add_arguments as add_distributed_arguments
+from ._distributed import run_distributed
+from ._options import add_lifter_arguments, camera_from_args, check_workers, lifter_from_args
+
 NAME = "lift"
 HELP = ("Lift a file of 2D keypoints (wide/long CSV, COCO/AlphaPose, OpenPose or MMPose JSON, MediaPipe "
         "CSV, DeepLabCut CSV/H5, pixel TRC, NPY/NPZ) to 3D joints (CSV, JSON or NPZ by the output's extension).")
@@ -58,21 +62,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              '{"LShoulder": "left_shoulder", "tail": null} (null ignores a part)')
     parser.add_argument("--write-camera", action="store_true",
                         help="add the camera columns: rotation r11..r33, scale (px/m), translation tx, ty, tz")
-    parser.add_argument("--bases", default="default", help="shipped bases name or a .npz path (default: %(default)s)")
-    parser.add_argument("--method", default="convex+refine", choices=("convex", "convex+refine", "robust"),
-                        help="solver (default: %(default)s)")
-    parser.add_argument("--alpha", type=float, help="sparsity weight (default: the bases' own)")
-    parser.add_argument("--refine-alpha", type=float, help="sparsity weight of the refinement (default: alpha / 4)")
-    parser.add_argument("--symmetry", type=float, help="weight of the left-right bone-length term (default 3; 0 = off)")
     parser.add_argument("--sequence", action="store_true",
                         help="lift each person's frames (rows equal in the id columns apart from the frame) as one "
                              "sequence with shared bone proportions (Lifter.lift_sequence; pooled per chunk)")
-    parser.add_argument("--camera", default="weak", choices=("weak", "perspective"),
-                        help="camera model (default: %(default)s); perspective needs --focal and --principal")
-    parser.add_argument("--focal", type=float, help="focal length in pixels (perspective camera)")
-    parser.add_argument("--principal", type=float, nargs=2, metavar=("CX", "CY"),
-                        help="principal point in pixels (perspective camera)")
-    parser.add_argument("--workers", type=int, help="threads for the solver (default: all cores)")
+    add_lifter_arguments(parser)
     parser.add_argument("--chunk-size", type=int, default=5000, help="poses per chunk (default: %(default)s)")
     parser.add_argument("--resume", action="store_true",
                         help="continue an interrupted run with the same input and options")
@@ -80,9 +73,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="progress bar (default: only on a terminal)")
     parser.add_argument("-q", "--quiet", action="store_true", help="print only errors")
     parser.add_argument("--stats-json", metavar="PATH", help="also write the run's summary and timings as JSON")
-    # --scheduler: many inputs on a Dask cluster (issue 6; lift2d3d/distributed/command.py)
-    from ..distributed.command import add_arguments as add_distributed_arguments
-    add_distributed_arguments(parser)
+    add_distributed_arguments(parser)     # --scheduler: many inputs on a Dask cluster (._distributed)
 
 
 def _error(message: str, code: int = 2) -> int:
@@ -90,55 +81,30 @@ def _error(message: str, code: int = 2) -> int:
     return code
 
 
-def lifter_options(args) -> dict:
-    """The :class:`~lift2d3d.lifter.Lifter` keyword arguments (bar bases and threads) the options describe.
-
-    Shared by the single-process and the ``--scheduler`` paths; a ValueError
-    names the option at fault.
-    """
-    from ..lifter import Camera
-
-    return dict(method=args.method, alpha=args.alpha, refine_alpha=args.refine_alpha, symmetry=args.symmetry,
-                camera=Camera.from_options(args.camera, args.focal, args.principal))
-
-
 def run(args) -> int:
     if args.scheduler:
-        from ..distributed.command import run_distributed
         return run_distributed(args)
     if len(args.input) > 1:
         return _error("several inputs need --scheduler (e.g. --scheduler local:2); without it, lift one file "
                       "per call")
     args.input = args.input[0]
     from ..bases import BasesFileError
-    from ..io import KeypointFormatError, lift_file
-    from ..lifter import Lifter
+    from ..io import KeypointFormatError
+    from ..pipeline import lift_file
 
     say = (lambda text: None) if args.quiet else (lambda text: print(text, file=sys.stderr))
     try:
-        options = lifter_options(args)
-    except ValueError as exc:
-        return _error(str(exc))
-    if args.workers is not None:
-        import numba
-        limit = numba.config.NUMBA_NUM_THREADS
-        if not 1 <= args.workers <= limit:
-            return _error(f"--workers must be between 1 and {limit} (the threads numba was started with)")
-        numba.set_num_threads(args.workers)
-    if args.chunk_size < 1:
-        return _error("--chunk-size must be at least 1")
-    try:
-        lifter = Lifter(bases=args.bases, n_threads=args.workers, **options)
+        camera_from_args(args)          # the options' own errors before any file is read
+        check_workers(args)
+        if args.chunk_size < 1:
+            raise ValueError("--chunk-size must be at least 1")
+        lifter = lifter_from_args(args)
     except (BasesFileError, ValueError) as exc:
         return _error(str(exc))
-    settings = {"bases": str(args.bases), "method": args.method, "alpha": lifter.alpha,
-                "refine_alpha": lifter.refine_alpha, "symmetry": lifter.symmetry, "sequence": args.sequence,
-                "camera": args.camera,
-                "focal": args.focal, "principal": args.principal}
     try:
         summary = lift_file(args.input, args.output, lifter, format=args.format, layout=args.layout,
                             delimiter=args.delimiter, chunk_rows=args.chunk_size, resume=args.resume,
-                            progress=False if args.quiet else args.progress, settings=settings, log=say,
+                            progress=False if args.quiet else args.progress, log=say,
                             sequence=args.sequence, image_size=args.image_size, joint_map=args.joint_map,
                             write_camera=args.write_camera)
     except (KeypointFormatError, ValueError) as exc:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ._options import add_lifter_arguments, check_workers, lifter_from_args
+
 NAME = "run"
 HELP = ("Detect 2D keypoints (BlazePose, ONNX) in an image or video, lift them to 3D, and optionally "
         "draw the 2D skeleton beside the 3D one from the camera and from a novel view.")
@@ -29,12 +31,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--overlay", metavar="PATH",
                         help="picture: .png/.jpg (image; for a folder one per file, PATH_<stem>.png) or .mp4 (video)")
     parser.add_argument("--keypoints", metavar="PATH", help="also write the 2D keypoint CSV here")
-    parser.add_argument("--bases", default="default", help="shipped bases name or a .npz path (default: %(default)s)")
-    parser.add_argument("--method", default="convex+refine", choices=("convex", "convex+refine", "robust"),
-                        help="solver (default: %(default)s)")
     parser.add_argument("--sequence", action="store_true",
                         help="lift each person's frames of a video together with shared bone proportions "
                              "(Lifter.lift_sequence)")
+    add_lifter_arguments(parser)
     parser.add_argument("--smooth", action="store_true",
                         help="videos: smooth the 2D landmarks over time (MediaPipe's one-euro filter)")
     parser.add_argument("--threads", type=int, help="detector inference threads (default: all cores)")
@@ -70,11 +70,11 @@ def overlay_paths(overlay, sources) -> dict:
 def run(args) -> int:
     from pathlib import Path
 
+    from .. import status
     from ..bases import BasesFileError
     from ..detect import ModelError, detect_keypoints
-    from ..io import lift_table, write_lifted
-    from ..io.writers import atomic_path, check_suffix
-    from ..lifter import Lifter
+    from ..io import atomic_path, check_suffix, write_lifted
+    from ..pipeline import lift_table
     from .detect import detector_from_args
 
     say = (lambda text: None) if args.quiet else (lambda text: print(text, file=sys.stderr))
@@ -86,7 +86,8 @@ def run(args) -> int:
     if overlay is not None and overlay.suffix.lower() not in (".png", ".jpg", ".jpeg", ".mp4"):
         return _error(f"{overlay}: the overlay must be .png, .jpg or .mp4")
     try:
-        lifter = Lifter(bases=args.bases, method=args.method)
+        check_workers(args)
+        lifter = lifter_from_args(args)
         detector = detector_from_args(args)
     except (ModelError, BasesFileError, ValueError, FileNotFoundError) as exc:
         return _error(str(exc))
@@ -108,7 +109,7 @@ def run(args) -> int:
             table.to_csv(tmp, index=False, float_format="%.3f", na_rep="")
     lifted = lift_table(table, lifter, format="coco17", sequence=args.sequence)
     write_lifted(lifted, args.output)
-    n_ok = int(lifted["status"].isin(["ok", "not_converged"]).sum())
+    n_ok = int(lifted["status"].isin(status.LIFTED).sum())
     say(f"wrote {args.output}: {len(lifted)} rows, {n_ok} lifted")
     if overlay is not None:
         from ..detect.overlay import write_overlay

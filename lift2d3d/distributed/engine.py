@@ -2,7 +2,7 @@
 
 The work unit is one :class:`~.partitions.Partition`: a worker reads its
 block of an input file, lifts it chunk by chunk with the functions of the
-single-machine CLI (:func:`lift2d3d.io.lift_keypoints`) and writes one
+single-machine CLI (:func:`lift2d3d.pipeline.lift_keypoints`) and writes one
 output part.  Tasks are pure functions of their partition and the lifter
 spec, so when a worker dies Dask recomputes its tasks elsewhere and the
 output is the same, row for row and bit for bit, as a single-machine run.
@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import status as _status
 from . import output as _output
 from .cluster import open_client
 from .duplicates import ids_seen_earlier
@@ -33,8 +34,6 @@ from .worker import LifterSpec, get_lifter
 
 __all__ = ["lift_files", "lift_dataframe", "LiftFilesSummary", "PartResult", "output_path_for"]
 
-#: Row statuses that carry a 3D pose (as lift2d3d.io.batch.LIFTED_STATUSES).
-LIFTED_STATUSES = ("ok", "not_converged")
 # How long a run waits for a remote scheduler to have at least one worker.
 WAIT_FOR_WORKERS_S = 120
 #: Rows per chunk inside a task: the single-machine CLI's default ``--chunk-size``.
@@ -111,8 +110,8 @@ class LiftFilesSummary:
 
     @property
     def n_lifted(self) -> int:
-        """Rows with a 3D pose (status ``ok`` or ``not_converged``)."""
-        return sum(self.status_counts.get(s, 0) for s in LIFTED_STATUSES)
+        """Rows with a usable 3D pose (the statuses of :data:`lift2d3d.status.LIFTED`)."""
+        return sum(self.status_counts.get(s, 0) for s in _status.LIFTED)
 
     @property
     def frames_per_second(self) -> float:
@@ -166,7 +165,8 @@ def _lift_partition(partition: Partition, spec: LifterSpec, staging: str, fmt: s
     """Worker task: read, lift and write one partition; a data error becomes a report, not a crash."""
     import pandas as pd
 
-    from ..io import KeypointFormatError, lift_keypoints
+    from ..io import KeypointFormatError
+    from ..pipeline import lift_keypoints
 
     start = time.perf_counter()
     try:
@@ -204,7 +204,16 @@ def _identity(value):
     return value
 
 
-def lift_files(inputs, output_dir, *, scheduler="local", bases="default", format=None, layout=None,
+def _spec(lifter, bases, lifter_options) -> LifterSpec:
+    """The workers' lifter recipe: from ``lifter``, or from ``bases`` and the Lifter options."""
+    if lifter is None:
+        return LifterSpec.create(bases, **lifter_options)
+    if lifter_options or not (isinstance(bases, str) and bases == "default"):
+        raise ValueError("give either lifter= or bases= and Lifter options, not both")
+    return LifterSpec.from_lifter(lifter)
+
+
+def lift_files(inputs, output_dir, *, lifter=None, scheduler="local", bases="default", format=None, layout=None,
                delimiter=None, output_format=None, rows_per_partition=None, chunk_rows=DEFAULT_CHUNK_ROWS,
                progress=False, sequence=False, image_size=None, joint_map=None, write_camera=False,
                **lifter_options) -> LiftFilesSummary:
@@ -221,11 +230,15 @@ def lift_files(inputs, output_dir, *, scheduler="local", bases="default", format
         are the table ``lift2d3d lift`` writes for that input: same columns,
         rows and values.  Workers must see this path (a shared file system
         on a real cluster); read it back with :func:`~.output.read_lifted`.
+    lifter : Lifter, optional
+        The lifter to run on the workers (its bases and ``get_params()``,
+        :meth:`LifterSpec.from_lifter`); or give ``bases`` and
+        ``**lifter_options`` instead.
     scheduler : str or distributed.Client
         ``"local"``, ``"local:N"``, ``"tcp://HOST:PORT"``, a scheduler JSON
         file, or a connected client (left open).
     bases : str, path or ShapeBases
-        Shape bases for :class:`~lift2d3d.lifter.Lifter`.
+        Shape bases for :class:`~lift2d3d.lifter.Lifter` (without ``lifter``).
     format, layout, delimiter : str or None
         As for :func:`lift2d3d.io.read_keypoints` (None: detect).
     output_format : {"parquet", "csv"} or None
@@ -250,7 +263,7 @@ def lift_files(inputs, output_dir, *, scheduler="local", bases="default", format
         lift --write-camera``.
     **lifter_options
         Passed to :class:`~lift2d3d.lifter.Lifter` (``method``, ``alpha``,
-        ``camera``, ...); ``n_threads`` defaults to 1 per task.
+        ``camera``, ...; without ``lifter``); ``n_threads`` defaults to 1 per task.
 
     Returns
     -------
@@ -270,8 +283,7 @@ def lift_files(inputs, output_dir, *, scheduler="local", bases="default", format
     >>> summary = lift_files("clips/*.csv", "lifted", scheduler="local:2")   # doctest: +SKIP
     >>> summary.ok, summary.n_frames                                         # doctest: +SKIP
     """
-    from ..io.names import load_joint_map
-    from ..io.readers import split_format
+    from ..io import load_joint_map, split_format
     from ..pixels import check_image_size
 
     start = time.perf_counter()
@@ -279,10 +291,10 @@ def lift_files(inputs, output_dir, *, scheduler="local", bases="default", format
                       "joint_map": None if joint_map is None else load_joint_map(joint_map)}
     if int(chunk_rows) < 1:
         raise ValueError(f"chunk_rows must be at least 1; got {chunk_rows}")
+    spec = _spec(lifter, bases, lifter_options)
     files = expand_inputs(inputs)
     skeleton_name, layout = split_format(format, layout)
     fmt = _output.output_format(output_format)
-    spec = LifterSpec.create(bases, **lifter_options)
     output_dir = Path(output_dir)
     finals = {}
     for path in files:
@@ -371,7 +383,7 @@ def lift_files(inputs, output_dir, *, scheduler="local", bases="default", format
             notes.extend(r.notes)
         counts.update(file_counts)
         notes.extend(f"{path}: {p}" for r in parts for p in r.first_problems[:3])
-        if not any(file_counts.get(s, 0) for s in LIFTED_STATUSES):
+        if not any(file_counts.get(s, 0) for s in _status.LIFTED):
             unlifted.append(path)
     return LiftFilesSummary(outputs=outputs, errors=errors, n_frames=n_frames, status_counts=dict(counts),
                             n_partitions=n_tasks, n_workers=n_workers,
@@ -408,23 +420,26 @@ def _gather(futures, where, progress) -> dict:
 
 
 def _lift_frame(frame, spec: LifterSpec, format, sequence=False, image_size=None, write_camera=False):
-    from ..io import lift_table
+    from ..pipeline import lift_table
 
     return lift_table(frame, get_lifter(spec), format=format, sequence=sequence, image_size=image_size,
                       write_camera=write_camera)
 
 
-def lift_dataframe(ddf, bases="default", *, format=None, sequence=False, image_size=None, write_camera=False,
-                   **lifter_options):
+def lift_dataframe(ddf, bases="default", *, lifter=None, format=None, sequence=False, image_size=None,
+                   write_camera=False, **lifter_options):
     """Lift every partition of a dask DataFrame of wide keypoints.
 
     Parameters
     ----------
     ddf : dask.dataframe.DataFrame
         Wide keypoint table (id columns and ``<joint>_x``, ``<joint>_y``
-        [, ``<joint>_score``] in pixels), as :func:`lift2d3d.io.lift_table` takes.
+        [, ``<joint>_score``] in pixels), as :func:`lift2d3d.lift_table` takes.
     bases : str, path or ShapeBases
-        Shape bases for the lifter.
+        Shape bases for the lifter (without ``lifter``).
+    lifter : Lifter, optional
+        The lifter to run (its bases and ``get_params()``), instead of
+        ``bases`` and ``**lifter_options``.
     format : str or None
         Keypoint format of the columns (None: detect from the names).
     sequence : bool
@@ -432,7 +447,7 @@ def lift_dataframe(ddf, bases="default", *, format=None, sequence=False, image_s
         proportions (:meth:`~lift2d3d.lifter.Lifter.lift_sequence`); keep a
         person's rows in one partition (e.g. one file per video) for this.
     image_size : (width, height), optional
-        Converts normalised coordinates to pixels (see :func:`lift2d3d.io.lift_table`).
+        Converts normalised coordinates to pixels (see :func:`lift2d3d.lift_table`).
     write_camera : bool
         Add the camera columns (rotation, scale, translation).
     **lifter_options
@@ -444,7 +459,7 @@ def lift_dataframe(ddf, bases="default", *, format=None, sequence=False, image_s
         Lazy, one output partition per input partition: id columns,
         ``<joint>_x/_y/_z`` (metres, camera frame), ``status``,
         ``reprojection_error``, ``iterations``, ``message``, exactly as
-        :func:`lift2d3d.io.lift_table` gives for each partition (duplicate
+        :func:`lift2d3d.lift_table` gives for each partition (duplicate
         ids are flagged within a partition only).  The lifter recipe is one
         graph key, fetched once by each worker.
 
@@ -460,7 +475,7 @@ def lift_dataframe(ddf, bases="default", *, format=None, sequence=False, image_s
     from ..pixels import check_image_size
 
     image_size = check_image_size(image_size)
-    spec = LifterSpec.create(bases, **lifter_options)
+    spec = _spec(lifter, bases, lifter_options)
     meta = _lift_meta(ddf, spec, format, bool(write_camera))
     spec_key = dask.delayed(spec, pure=True, traverse=False)
     return ddf.map_partitions(_lift_frame, spec_key, format, bool(sequence), image_size, bool(write_camera), meta=meta,
@@ -469,6 +484,6 @@ def lift_dataframe(ddf, bases="default", *, format=None, sequence=False, image_s
 
 def _lift_meta(ddf, spec, format, write_camera=False):
     """Empty frame with the output columns and dtypes (lift_table accepts an empty table)."""
-    from ..io import lift_table
+    from ..pipeline import lift_table
 
     return lift_table(ddf._meta, get_lifter(spec), format=format, write_camera=write_camera)

@@ -80,18 +80,18 @@ def write_part(frame, directory, number: int, fmt: str) -> Path:
     tmp = directory / f".{path.name}.{uuid.uuid4().hex}{_TMP_SUFFIX}"
     try:
         if fmt == "parquet":
-            from ..io.writers import typed_ids
+            from ..io import typed_ids
 
             # ids read from CSV are text; Parquet keeps their type (numbers stay numbers)
             typed_ids(frame).to_parquet(tmp, index=False)
         else:
             # the single-machine CSV writer's own formatting, so the parts joined (one header) are its
             # output byte for byte
-            from ..io.writers import _csv_rows, csv_header
+            from ..io import csv_header, csv_rows
 
             with open(tmp, "w", encoding="utf-8", newline="") as handle:
                 handle.write(csv_header(frame.columns))
-                handle.write(_csv_rows(frame))
+                handle.write(csv_rows(frame))
         os.replace(tmp, path)
     finally:
         if tmp.exists():

@@ -216,16 +216,14 @@ def plan_partitions(files, rows_per_partition: int, skeleton_name=None, layout=N
         ``{path: list of Partition}`` in input order; a file that cannot be
         planned maps to the exception that says why (it names the file).
     """
-    from ..io.csv_wide import classify_columns, sniff_csv
-    from ..io.readers import detect_layout
+    from ..io import check_csv_header, detect_layout
 
     plan = {}
     for path in files:
         try:
             file_layout = layout or detect_layout(path, delimiter)
             if file_layout == "csv-wide" and os.path.isfile(path):
-                _, header = sniff_csv(path, delimiter)
-                classify_columns(header, format=skeleton_name, source=str(path))
+                check_csv_header(path, format=skeleton_name, delimiter=delimiter)
                 plan[path] = plan_csv_partitions(path, rows_per_partition)
             else:
                 plan[path] = [Partition(path=path, number=0, first_row=0, n_rows=0, layout=file_layout)]
@@ -267,22 +265,16 @@ def iter_partition_tables(partition: Partition, skeleton_name=None, delimiter=No
         The chunk and its rows' id hashes (uint64), for the cross-partition
         duplicate check.
     """
-    from ..io.readers import iter_keypoint_chunks, prepare_chunk
-    from ..io.table import IdHashSet, flag_duplicates
-    from ..pixels import check_image_size
+    from ..io import IdHashSet, flag_duplicates, iter_csv_block, iter_keypoint_chunks
 
-    image_size = check_image_size(image_size)
     if partition.whole_file:
         chunks = iter_keypoint_chunks(partition.path, skeleton_name, partition.layout, chunk_rows=chunk_rows,
                                       delimiter=delimiter, check_duplicates=False, image_size=image_size,
                                       joint_map=joint_map)
     else:
-        from ..io.csv_wide import iter_wide_csv
-        state = {}
-        chunks = (prepare_chunk(table, image_size, state) for table in
-                  iter_wide_csv(partition.path, skeleton_name, delimiter, chunk_rows,
-                                block=(partition.byte_start, partition.byte_stop, partition.first_row,
-                                       partition.describe())))
+        chunks = iter_csv_block(partition.path, partition.byte_start, partition.byte_stop, partition.first_row,
+                                label=partition.describe(), format=skeleton_name, delimiter=delimiter,
+                                chunk_rows=chunk_rows, image_size=image_size)
     seen = IdHashSet()
     if earlier_ids is not None:
         seen.add(np.asarray(earlier_ids, dtype=np.uint64))

@@ -1,4 +1,4 @@
-"""Keypoint readers and lifted-table writers, per format, and streaming batches.
+"""Keypoint readers and lifted-table writers, per format: io knows formats, nothing else.
 
 Readers (the layout is sniffed from the content and the path; :mod:`.readers`):
 
@@ -23,16 +23,31 @@ Three lines in a notebook::
 or from your own array in COCO order: ``read_keypoints(keypoints, format="coco17")``.
 
 ``table.as_arrays()`` gives ``(keypoints (N,P,2), scores (N,P), ids DataFrame,
-skeleton name)``; ``table.to_frame()`` a wide DataFrame.  :func:`lift_table`
-lifts one in-memory wide DataFrame; :func:`lift_file` streams a whole file to
-CSV/JSON/NPZ (what ``lift2d3d lift`` runs).
+skeleton name)``; ``table.to_frame()`` a wide DataFrame.  :func:`write_lifted`
+writes a lifted table (:func:`output_columns`) to CSV, JSON or NPZ.  Lifting
+tables and files in chunks, with resume, is the pipeline's job
+(:func:`lift2d3d.lift_table`, :func:`lift2d3d.lift_file`, :mod:`lift2d3d.pipeline`).
+
+The building blocks the pipeline and the Dask backend share with the readers
+are public here too: :func:`table_from_frame` (a wide DataFrame as a table),
+:func:`iter_csv_block` (one byte block of a wide CSV, parsed as the whole-file
+reader parses it), :func:`check_csv_header`, :func:`flag_duplicates` and
+:class:`IdHashSet` (repeated ids across chunks), the part files of a
+resumable output (:func:`write_csv_part`, :func:`join_csv_parts`,
+:func:`write_part`, :func:`read_part`, :func:`csv_header`, :func:`csv_rows`).
 """
 
-from .batch import BatchSummary, lift_file, lift_keypoints, lift_table, output_columns
-from .readers import LAYOUTS, detect_layout, iter_keypoint_chunks, read_keypoints
-from .table import BAD_INPUT, NO_PERSON, KeypointFormatError, KeypointTable
-from .writers import CAMERA_COLUMNS, write_lifted
+from .csv_wide import check_csv_header
+from .names import load_joint_map
+from .readers import (LAYOUTS, detect_layout, iter_csv_block, iter_keypoint_chunks, prepare_chunk, read_keypoints,
+                      split_format, table_from_frame)
+from .table import (BAD_INPUT, NO_PERSON, NO_PERSON_MESSAGE, IdHashSet, KeypointFormatError, KeypointTable,
+                    flag_duplicates)
+from .writers import (CAMERA_COLUMNS, RESULT_COLUMNS, atomic_path, check_suffix, csv_header, csv_rows,
+                      join_csv_parts, output_columns, read_part, typed_ids, write_csv_part, write_lifted, write_part)
 
-__all__ = ["read_keypoints", "write_lifted", "lift_table", "lift_file", "lift_keypoints", "KeypointTable",
-           "KeypointFormatError", "BatchSummary", "iter_keypoint_chunks", "detect_layout", "output_columns",
-           "LAYOUTS", "BAD_INPUT", "NO_PERSON", "CAMERA_COLUMNS"]
+__all__ = ["read_keypoints", "write_lifted", "KeypointTable", "KeypointFormatError", "iter_keypoint_chunks",
+           "detect_layout", "split_format", "output_columns", "LAYOUTS", "BAD_INPUT", "NO_PERSON", "NO_PERSON_MESSAGE",
+           "CAMERA_COLUMNS", "RESULT_COLUMNS", "table_from_frame", "iter_csv_block", "check_csv_header",
+           "prepare_chunk", "load_joint_map", "flag_duplicates", "IdHashSet", "check_suffix", "atomic_path",
+           "typed_ids", "csv_header", "csv_rows", "write_csv_part", "join_csv_parts", "write_part", "read_part"]

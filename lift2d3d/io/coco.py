@@ -77,10 +77,9 @@ def table_from_coco(document, format=None, source="input") -> KeypointTable:
         triples = flat.reshape(p, 3)
         keypoints[i] = triples[:, :2]
         scores[i] = (triples[:, 2] > 0).astype(float) if annotations else triples[:, 2]
+    # COCO marks an unlabelled joint as (0, 0, 0): check_values makes a zero confidence missing
     check_values(keypoints, scores, problems, lambda r: f"entry {r} (image_id={ids[r]['image_id']})",
                  lambda j, a: f"{skeleton.joints[j]} {'xyv'[a]}")
-    # COCO marks an unlabelled joint as (0, 0, 0): zero confidence means missing.
-    keypoints[scores <= 0] = np.nan
     return KeypointTable(keypoints, scores, pd.DataFrame(ids), skeleton, problems, source, "coco-json",
                          line_label="entry")
 

@@ -17,7 +17,7 @@ import pandas as pd
 
 from .table import KeypointFormatError, KeypointTable, check_values, detect_skeleton, normalise_joint_name
 
-__all__ = ["classify_columns", "table_from_wide", "iter_wide_csv", "sniff_csv", "NA_VALUES"]
+__all__ = ["classify_columns", "table_from_wide", "iter_wide_csv", "sniff_csv", "check_csv_header", "NA_VALUES"]
 
 _COORDINATE = re.compile(r"^(?P<joint>.+?)[_.](?P<axis>x|y|z|score|conf|confidence|visibility)$", re.I)
 _SCORE_AXES = {"score", "conf", "confidence", "visibility"}
@@ -173,6 +173,20 @@ def sniff_csv(path, delimiter=None):
         raise KeypointFormatError(f"{path}: the header repeats column(s) {', '.join(map(repr, repeated))}; "
                                   "every column needs its own name")
     return delimiter, header
+
+
+def check_csv_header(path, format=None, delimiter=None):
+    """Check a wide CSV file's header before reading it: ``(delimiter, id_columns, joints, skeleton)``.
+
+    Raises
+    ------
+    KeypointFormatError
+        An empty file, a wrong delimiter, unknown joint names, a missing
+        coordinate column... (what reading the file would raise first).
+    """
+    delimiter, header = sniff_csv(path, delimiter)
+    id_columns, joints, skeleton = classify_columns(header, format=format, source=str(path))
+    return delimiter, id_columns, joints, skeleton
 
 
 def open_csv_chunks(path, **options):

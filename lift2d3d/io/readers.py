@@ -38,7 +38,8 @@ from .openpose import iter_openpose
 from .table import IdHashSet, KeypointFormatError, KeypointTable, flag_duplicates
 from .trc import iter_trc, looks_like_trc
 
-__all__ = ["LAYOUTS", "detect_layout", "iter_keypoint_chunks", "read_keypoints", "split_format", "prepare_chunk"]
+__all__ = ["LAYOUTS", "detect_layout", "iter_keypoint_chunks", "iter_csv_block", "read_keypoints", "table_from_frame",
+           "split_format", "prepare_chunk"]
 
 LAYOUTS = ("csv-wide", "csv-long", "openpose-json", "coco-json", "numpy", "mmpose-json", "mediapipe-csv",
            "deeplabcut-csv", "deeplabcut-h5", "trc")
@@ -232,6 +233,54 @@ def iter_keypoint_chunks(path, format=None, layout=None, chunk_rows=10_000, deli
         yield table
 
 
+def iter_csv_block(path, byte_start: int, byte_stop: int, first_row: int, label=None, format=None, delimiter=None,
+                   chunk_rows=10_000, image_size=None):
+    """Yield the :class:`KeypointTable` chunks of one byte block of a wide CSV file.
+
+    The block is parsed exactly as :func:`iter_keypoint_chunks` parses the
+    whole file (same pandas options, the pixels rule, per-row problems naming
+    the file's own line numbers), so that a block starting at a chunk
+    boundary gives the chunks a whole-file read gives for its rows.  Duplicate
+    ids are *not* flagged: a block cannot know the ids of earlier blocks
+    (flag them with :func:`~lift2d3d.io.flag_duplicates`).
+
+    Parameters
+    ----------
+    path : path
+        A wide CSV file (``csv-wide``).
+    byte_start, byte_stop : int
+        The block: whole data lines after the header.
+    first_row : int
+        0-based data row of the block's first line (the header is not a row).
+    label : str, optional
+        Names the block in pandas' notes on skipped lines (default: the path
+        and the rows).
+    format, delimiter, chunk_rows, image_size
+        As for :func:`iter_keypoint_chunks`.
+    """
+    image_size = check_image_size(image_size)
+    format, _ = split_format(format)
+    label = label or f"{path} from data row {first_row}"
+    state = {}
+    for table in iter_wide_csv(path, format, delimiter, chunk_rows, block=(byte_start, byte_stop, first_row, label)):
+        yield prepare_chunk(table, image_size, state)
+
+
+def table_from_frame(df: pd.DataFrame, format=None, image_size=None, source="<DataFrame>") -> KeypointTable:
+    """A wide DataFrame (id columns and ``<joint>_x``, ``<joint>_y`` [, ``<joint>_score``]) as a table.
+
+    The columns are classified, the values checked (bad cells become the
+    rows' problems), repeated ids flagged and the pixels rule applied, as for
+    a wide CSV file.  ``format`` names the skeleton (detected when omitted),
+    ``source`` names the table in messages.
+    """
+    skeleton, _ = split_format(format)
+    classified = classify_columns(list(df.columns), format=skeleton, source=source)
+    table = table_from_wide(df, classified=classified, source=source, layout="memory")
+    flag_duplicates(table.ids, table.problems, table.where)
+    return prepare_chunk(table, check_image_size(image_size))
+
+
 def _concat(tables, source) -> KeypointTable:
     if not tables:
         raise KeypointFormatError(f"{source}: holds no keypoint rows")
@@ -315,11 +364,7 @@ def read_keypoints(source, format=None, layout=None, delimiter=None, numeric_ids
         table = prepare_chunk(table_from_array(source, scores=scores, format=skeleton, ids=ids), image_size)
         name = "<array>"
     elif isinstance(source, pd.DataFrame):
-        skeleton, _ = split_format(format)
-        classified = classify_columns(list(source.columns), format=skeleton, source="DataFrame")
-        table = table_from_wide(source, classified=classified, source="<DataFrame>", layout="memory")
-        flag_duplicates(table.ids, table.problems, table.where)
-        table = prepare_chunk(table, image_size)
+        table = table_from_frame(source, format=format, image_size=image_size)
         name = "<DataFrame>"
     else:
         if scores is not None or ids is not None:

@@ -18,11 +18,11 @@ import numpy as np
 import pandas as pd
 
 from .. import status as _status
-from ..mapping import JointMapping
+from ..mapping import JointMapping, valid_keypoints
 from ..skeletons import SKELETONS, Skeleton, get_skeleton
 
-__all__ = ["KeypointTable", "KeypointFormatError", "normalise_joint_name", "detect_skeleton",
-           "MAX_ABS_COORDINATE", "BAD_INPUT", "NO_PERSON", "NO_PERSON_MESSAGE"]
+__all__ = ["KeypointTable", "KeypointFormatError", "normalise_joint_name", "detect_skeleton", "check_values",
+           "flag_duplicates", "IdHashSet", "MAX_ABS_COORDINATE", "BAD_INPUT", "NO_PERSON", "NO_PERSON_MESSAGE"]
 
 #: Coordinates beyond this many pixels are treated as corrupt (alias of
 #: :data:`lift2d3d.status.MAX_ABS_PIXELS`, kept under its old name).
@@ -298,11 +298,11 @@ def check_values(keypoints, scores, problems, where, columns):
     # A bad value must not reach the solver even if the row were used.
     keypoints[bad_xy] = np.nan
     scores[bad_score] = 0.0
-    missing = ~np.isfinite(keypoints).all(axis=2)
+    # One rule for a missing joint on every floor (lift2d3d.mapping.valid_keypoints): a score of 0
+    # (OpenPose and COCO write 0, 0, 0 for "not detected") or no coordinates.  Make it plainly missing.
+    missing = ~valid_keypoints(keypoints, scores)
+    keypoints[missing] = np.nan
     scores[missing] = 0.0
-    np.nan_to_num(scores, copy=False, nan=0.0)
-    # Score 0 means "not detected" (OpenPose and COCO write 0, 0, 0): make it plainly missing.
-    keypoints[scores <= 0] = np.nan
 
 
 def flag_duplicates(ids: pd.DataFrame, problems, where, seen=None):

@@ -1,7 +1,7 @@
 """Writers for lifted tables: CSV, JSON or NPZ, chosen by the output's extension.
 
-The lifted table (what :func:`lift2d3d.io.lift_table` returns) has the id
-columns, then ``<joint>_x``, ``<joint>_y``, ``<joint>_z`` (metres, camera
+The lifted table (what :func:`lift2d3d.lift_table` returns; its column order
+is :func:`output_columns`) has the id columns, then ``<joint>_x``, ``<joint>_y``, ``<joint>_z`` (metres, camera
 frame: x right, y down, z away from the camera) for every joint, then
 ``status``, ``reprojection_error`` (pixels), ``iterations`` and ``message``,
 and, when asked for (``--write-camera``), the camera columns
@@ -24,8 +24,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-__all__ = ["write_lifted", "OUTPUT_SUFFIXES", "RESULT_COLUMNS", "CAMERA_COLUMNS", "FLOAT_FORMAT", "joints_of",
-           "write_part", "read_part", "write_csv_part", "join_csv_parts", "csv_header", "atomic_path", "typed_ids"]
+__all__ = ["write_lifted", "output_columns", "OUTPUT_SUFFIXES", "RESULT_COLUMNS", "CAMERA_COLUMNS", "FLOAT_FORMAT",
+           "joints_of", "write_part", "read_part", "write_csv_part", "join_csv_parts", "csv_header", "csv_rows",
+           "atomic_path", "typed_ids", "check_suffix"]
 
 #: Columns after the joints, in this order.
 RESULT_COLUMNS = ("status", "reprojection_error", "iterations", "message")
@@ -38,6 +39,13 @@ CAMERA_COLUMNS = ROTATION_COLUMNS + ("scale", "tx", "ty", "tz")
 #: Fixed float format of CSV output (micrometres / micro-pixels), so two runs compare equal byte for byte.
 FLOAT_FORMAT = "%.6f"
 OUTPUT_SUFFIXES = (".csv", ".json", ".npz")
+
+
+def output_columns(id_columns, joint_names, write_camera=False) -> list:
+    """Column order of a lifted table: ids, ``<joint>_x/_y/_z`` per joint, the result columns
+    [, the camera columns :data:`CAMERA_COLUMNS`]."""
+    return (list(id_columns) + [f"{j}_{a}" for j in joint_names for a in "xyz"] + list(RESULT_COLUMNS)
+            + (list(CAMERA_COLUMNS) if write_camera else []))
 
 
 def joints_of(frame: pd.DataFrame) -> list:
@@ -139,7 +147,7 @@ def write_lifted(data, path) -> Path:
     Parameters
     ----------
     data : pandas.DataFrame or iterable of DataFrames
-        Output of :func:`lift_table`; chunks are written one after the other
+        Output of :func:`lift2d3d.lift_table`; chunks are written one after the other
         (CSV streams them; JSON and NPZ gather them first).
     path : str or Path
         ``.csv`` (fixed float format, missing = empty cell), ``.json``
@@ -165,7 +173,7 @@ def write_lifted(data, path) -> Path:
                     if header:
                         handle.write(csv_header(frame.columns))
                         header = False
-                    handle.write(_csv_rows(frame))
+                    handle.write(csv_rows(frame))
                 if header:
                     raise ValueError("nothing to write: no lifted tables were given")
         else:
@@ -196,7 +204,8 @@ def _fixed(values: np.ndarray) -> list:
     return [(fmt % row).replace("nan", "") for row in map(tuple, values.tolist())]
 
 
-def _csv_rows(frame: pd.DataFrame) -> str:
+def csv_rows(frame: pd.DataFrame) -> str:
+    """The rows of a lifted table as CSV text without the header (ids verbatim, floats in FLOAT_FORMAT)."""
     joints = joints_of(frame)
     ids = _id_columns(frame, joints)
     if len(frame) == 0:
@@ -290,7 +299,7 @@ def write_csv_part(frame: pd.DataFrame, path) -> Path:
     """Store one lifted chunk as header-less CSV text (atomically); parts concatenate into the output."""
     with atomic_path(path) as tmp:
         with open(tmp, "w", encoding="utf-8", newline="") as handle:
-            handle.write(_csv_rows(frame))
+            handle.write(csv_rows(frame))
     return Path(path)
 
 

@@ -1,4 +1,4 @@
-"""lift_table (the per-chunk contract), the writers, and streaming lift_file with resume."""
+"""The pipeline: lift_table (the per-chunk contract), the writers, and streaming lift_file with resume."""
 
 import json
 
@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lift2d3d.io import KeypointFormatError, lift_file, lift_table, output_columns, read_keypoints, write_lifted
+from lift2d3d.io import KeypointFormatError, output_columns, read_keypoints, write_lifted
+from lift2d3d.pipeline import lift_file, lift_table
 from lift2d3d.lifter import Lifter
 from lift2d3d.skeletons import BODY15, LIMB_JOINTS
 from test_io_support import coco17_frame, toy_bases
@@ -168,10 +169,50 @@ def test_resume_refuses_other_settings(frame, tmp_path):
     frame.to_csv(path, index=False)
     crashing = InterruptingLifter(1, bases=toy_bases(), method="convex")
     with pytest.raises(Interrupted):
-        lift_file(path, tmp_path / "out.csv", crashing, chunk_rows=10, settings={"method": "convex"})
-    with pytest.raises(KeypointFormatError, match="cannot resume .*chunk_rows, settings differ"):
-        lift_file(path, tmp_path / "out.csv", Lifter(bases=toy_bases()), chunk_rows=20, resume=True,
-                  settings={"method": "convex+refine"})
+        lift_file(path, tmp_path / "out.csv", crashing, chunk_rows=10)
+    with pytest.raises(KeypointFormatError, match="cannot resume .*: the chunk_rows, method differ"):
+        lift_file(path, tmp_path / "out.csv", Lifter(bases=toy_bases()), chunk_rows=20, resume=True)
+
+
+def test_the_manifest_records_the_lifters_get_params(frame, tmp_path):
+    """One record of the settings: what the lifter holds now, not a copy made when it was built."""
+    from lift2d3d.lifter import Camera
+    from lift2d3d.pipeline import lifter_settings
+
+    path = tmp_path / "k.csv"
+    frame.to_csv(path, index=False)
+    bases = toy_bases()
+    crashing = InterruptingLifter(1, bases=bases, method="convex", camera=Camera(900.0, (320.0, 240.0)))
+    crashing.alpha = 0.2                                  # set after construction: still what the run used
+    with pytest.raises(Interrupted):
+        lift_file(path, tmp_path / "out.csv", crashing, chunk_rows=10)
+    manifest = json.loads((tmp_path / "out.csv.parts" / "manifest.json").read_text())
+    assert manifest["lifter"] == lifter_settings(crashing)
+    assert manifest["lifter"]["alpha"] == 0.2 and manifest["lifter"]["refine_alpha"] is None
+    assert manifest["lifter"]["camera"] == {"focal": 900.0, "principal": [320.0, 240.0]}
+    assert manifest["lifter"]["bases"] == {"arrays_sha256": bases.metadata["arrays_sha256"]}
+    assert "n_threads" not in manifest["lifter"]                       # threads never change a result
+    with pytest.raises(KeypointFormatError, match="the alpha differs from the interrupted run"):
+        lift_file(path, tmp_path / "out.csv", Lifter(bases=bases, method="convex", camera=crashing.camera),
+                  chunk_rows=10, resume=True)
+    same = InterruptingLifter(100, **{**crashing.get_params(), "n_threads": 1})
+    summary = lift_file(path, tmp_path / "out.csv", same, chunk_rows=10, resume=True)
+    assert summary.chunks_resumed == 1 and same.calls == 3 and summary.lifter == manifest["lifter"]
+
+
+def test_a_parts_folder_of_another_version_is_not_resumed(frame, tmp_path):
+    path = tmp_path / "k.csv"
+    frame.to_csv(path, index=False)
+    crashing = InterruptingLifter(1, bases=toy_bases(), method="convex")
+    with pytest.raises(Interrupted):
+        lift_file(path, tmp_path / "out.csv", crashing, chunk_rows=10)
+    manifest = tmp_path / "out.csv.parts" / "manifest.json"
+    old = json.loads(manifest.read_text())
+    old.update(format_version=1, settings="Lifter(method='convex')")
+    manifest.write_text(json.dumps(old))
+    with pytest.raises(KeypointFormatError, match="written by another version of lift2d3d; rerun without --resume"):
+        lift_file(path, tmp_path / "out.csv", InterruptingLifter(100, bases=toy_bases(), method="convex"),
+                  chunk_rows=10, resume=True)
 
 
 def test_unusable_input_leaves_no_parts_folder(lifter, tmp_path):
@@ -234,7 +275,7 @@ def test_long_csv_and_openpose_folder_stream_through_lift_file(lifter, frame, tm
 
 def test_sequence_lifts_each_person_together(frame, tmp_path):
     """--sequence: the rows of each person (ids apart from the frame) go through lift_sequence together."""
-    from lift2d3d.io.batch import person_groups
+    from lift2d3d.pipeline import person_groups
 
     two = frame.copy()
     two.loc[two.index[::2], "person"] = 1                  # two people, interleaved rows
@@ -316,7 +357,7 @@ def test_resume_on_a_finished_output_says_it_is_complete_and_reruns_nothing(fram
 
 
 def test_camera_columns_hold_the_fitted_rotation_scale_and_translation(lifter, frame, tmp_path):
-    from lift2d3d.io.writers import CAMERA_COLUMNS
+    from lift2d3d.io import CAMERA_COLUMNS
 
     out = lift_table(frame.iloc[:8], lifter, write_camera=True)
     assert list(out.columns) == output_columns(["frame", "person"], BODY15.joints, write_camera=True)

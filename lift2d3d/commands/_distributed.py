@@ -4,7 +4,10 @@
 ``local:N``) lifts every input on the cluster and writes
 ``OUTDIR/<stem>_3d.parquet/part-NNNNN.parquet`` per input.  The lift command
 adds these options and hands over to :func:`run_distributed` when
-``--scheduler`` is given; nothing here imports dask until then.
+``--scheduler`` is given; nothing here imports dask until then.  The lifter
+comes from the shared options (:mod:`._options`), so both paths build it the
+same way; the cluster receives its ``get_params()``
+(:meth:`lift2d3d.distributed.LifterSpec.from_lifter`).
 """
 
 from __future__ import annotations
@@ -47,27 +50,25 @@ def run_distributed(args) -> int:
         input or an option was unusable (the other inputs are written).
     """
     from ..bases import BasesFileError
-    from ..commands.lift import lifter_options
-    from .engine import lift_files
+    from ..distributed import lift_files
+    from ._options import lifter_from_args
 
     if getattr(args, "resume", False):
         return _error("--resume is not needed with --scheduler: finished outputs are complete, so rerun the "
                       "inputs that failed")
     try:
-        options = lifter_options(args)
-    except ValueError as exc:
+        lifter = lifter_from_args(args)     # --workers: threads per task (default 1)
+    except (BasesFileError, ValueError) as exc:
         return _error(str(exc))
     inputs = args.input if isinstance(args.input, (list, tuple)) else [args.input]
-    if args.workers is not None:
-        options["n_threads"] = args.workers
     try:
-        summary = lift_files(inputs, args.output, scheduler=args.scheduler, bases=args.bases, format=args.format,
+        summary = lift_files(inputs, args.output, lifter=lifter, scheduler=args.scheduler, format=args.format,
                              layout=args.layout, delimiter=args.delimiter, output_format=args.output_format,
                              rows_per_partition=args.rows_per_partition, chunk_rows=args.chunk_size,
                              progress=bool(args.progress) and not args.quiet,
                              sequence=args.sequence, image_size=getattr(args, "image_size", None),
                              joint_map=getattr(args, "joint_map", None),
-                             write_camera=getattr(args, "write_camera", False), **options)
+                             write_camera=getattr(args, "write_camera", False))
     except ImportError as exc:
         return _error(f"{exc}; install the distributed extra: pip install 'lift2d3d[distributed]'")
     except (BasesFileError, ValueError, FileNotFoundError, ConnectionError, PermissionError) as exc:

@@ -1,0 +1,109 @@
+"""The command-line options every lifting command shares: the lifter's flags and the camera, in one place.
+
+``lift``, ``run`` and ``evaluate`` call :func:`add_lifter_arguments` on their
+parser and :func:`lifter_from_args` on the parsed arguments, so a Lifter
+parameter gets one flag, one help text and one translation into
+``Lifter(...)`` for all of them.  (A leading underscore: ``lift2d3d.cli``
+makes every other module of this package a sub-command.)
+
+Nothing here imports the solvers, so that ``lift2d3d --help`` stays instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+__all__ = ["METHODS", "add_lifter_arguments", "lifter_params_from_args", "lifter_from_args", "camera_from_args",
+           "check_workers"]
+
+#: The solver methods, as :data:`lift2d3d.lifter.METHODS` (a test checks they agree; the lifter
+#: module is not imported here, its numba kernels would slow every ``--help``).
+METHODS = ("convex", "convex+refine", "robust")
+
+
+def add_lifter_arguments(parser: argparse.ArgumentParser, *, camera: bool = True, workers: bool = True) -> None:
+    """Add the lifter's options to a sub-command's parser.
+
+    ``--bases``, ``--method``, ``--alpha``, ``--refine-alpha``, ``--symmetry``,
+    ``--beta``, ``--n-starts``; with ``camera`` the camera model (``--camera
+    weak|perspective``, ``--focal``, ``--principal``), with ``workers`` the
+    solver threads (``--workers``).
+    """
+    group = parser.add_argument_group("lifter")
+    group.add_argument("--bases", default="default", metavar="NAME|NPZ", help="shipped bases name or a .npz path (default: %(default)s)")
+    group.add_argument("--method", default="convex+refine", choices=METHODS, help="solver (default: %(default)s)")
+    group.add_argument("--alpha", type=float, metavar="A", help="sparsity weight of the convex relaxation (default: the bases' own)")
+    group.add_argument("--refine-alpha", type=float, metavar="A", help="sparsity weight of the refinement (default: alpha / 4)")
+    group.add_argument("--symmetry", type=float, metavar="W", help="weight of the left-right bone-length term (default 3; 0 = off)")
+    group.add_argument("--beta", type=float, metavar="B", help="outlier weight of --method robust (default 0.04)")
+    group.add_argument("--n-starts", type=int, metavar="N", help="refinement starts; the lowest objective wins (default 1)")
+    if camera:
+        group.add_argument("--camera", default="weak", choices=("weak", "perspective"),
+                           help="camera model (default: %(default)s); perspective needs --focal and --principal")
+        group.add_argument("--focal", type=float, metavar="F", help="focal length in pixels (perspective camera)")
+        group.add_argument("--principal", type=float, nargs=2, metavar=("CX", "CY"),
+                           help="principal point in pixels (perspective camera)")
+    if workers:
+        group.add_argument("--workers", type=int, metavar="N", help="threads for the solver (default: all cores)")
+
+
+def camera_from_args(args):
+    """The camera ``--camera weak|perspective --focal F --principal CX CY`` describe (None: weak perspective).
+
+    Raises
+    ------
+    ValueError
+        Naming the option at fault.
+    """
+    from ..lifter import Camera
+
+    kind, focal, principal = getattr(args, "camera", "weak"), getattr(args, "focal", None), getattr(args, "principal", None)
+    if kind == "perspective":
+        if focal is None or principal is None:
+            raise ValueError("--camera perspective needs --focal F and --principal CX CY (pixels)")
+        return Camera(focal=focal, principal=tuple(principal))
+    if focal is not None or principal is not None:
+        raise ValueError("--focal/--principal are only used with --camera perspective")
+    return None
+
+
+def lifter_params_from_args(args) -> dict:
+    """The :class:`~lift2d3d.lifter.Lifter` keyword arguments the options describe (None: the default).
+
+    Raises
+    ------
+    ValueError
+        Naming the option at fault.
+    """
+    params = dict(bases=args.bases, method=args.method, alpha=args.alpha, refine_alpha=args.refine_alpha,
+                  symmetry=args.symmetry, beta=args.beta, n_starts=args.n_starts)
+    if hasattr(args, "camera") and hasattr(args, "focal"):
+        params["camera"] = camera_from_args(args)
+    if hasattr(args, "workers"):
+        params["n_threads"] = args.workers
+    return params
+
+
+def check_workers(args) -> None:
+    """Run this process's solver on ``--workers`` threads (when given); a ValueError when numba cannot."""
+    if getattr(args, "workers", None) is None:
+        return
+    import numba
+
+    limit = numba.config.NUMBA_NUM_THREADS
+    if not 1 <= args.workers <= limit:
+        raise ValueError(f"--workers must be between 1 and {limit} (the threads numba was started with)")
+    numba.set_num_threads(args.workers)
+
+
+def lifter_from_args(args, **overrides):
+    """``Lifter(**lifter_params_from_args(args), **overrides)``.
+
+    Raises
+    ------
+    ValueError, BasesFileError
+        A bad option (named) or an unusable bases file.
+    """
+    from ..lifter import Lifter
+
+    return Lifter(**{**lifter_params_from_args(args), **overrides})

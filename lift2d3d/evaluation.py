@@ -1,0 +1,340 @@
+"""Scoring lifts against known 3D poses: random cameras, Procrustes, the two error measures.
+
+One place for what the accuracy benchmark (``lift2d3d evaluate``), the basis
+learner's model selection (:func:`lift2d3d.learn.lifting_error`), the solver
+benchmark (``lift2d3d bench``) and the scripts in ``benchmarks/`` share:
+
+* **cameras**: :func:`camera_rotations` turns (azimuth, elevation, roll) into
+  world-to-camera rotations in the lifter's convention (x right, y down, z
+  away from the camera); :func:`random_angles` / :func:`random_views` draw
+  them, :func:`project_views` and :func:`random_projections` make the 2D
+  keypoints a lifter sees;
+* **Procrustes**: :func:`kabsch` (the best rotation, no reflections) and
+  :func:`similarity_align`;
+* **errors**: :func:`pa_mpjpe` (after similarity Procrustes) and
+  :func:`scale_translation_error` (the *camera-frame* error: only scale and
+  translation aligned, so a depth flip or a wrong rotation cannot hide);
+* :func:`score_lifts`: lift keypoints with a given lifter and score them.
+
+Everything here is plain NumPy over arrays; nothing reads files or builds a
+lifter, so the learner, the commands and the benchmarks can all use it.
+
+Angles are in degrees.  Azimuth turns about the world's up axis; with ``up``
+= +y the camera sits on the +z axis at azimuth 0 and on the +x axis (the
+side the shipped bases face) at -90 or 270.  Elevation is the camera's
+height above the horizon (positive: looking down at the person); roll turns
+the image about the optical axis.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+__all__ = ["ACCURACY_VIEWS", "VIEW_CAMERA", "camera_rotations", "random_angles", "random_views", "project_views",
+           "random_projections", "Projections", "kabsch", "procrustes_rotations", "similarity_align", "pa_mpjpe",
+           "scale_translation_error", "lift_errors", "score_lifts"]
+
+#: The accuracy benchmark's cameras (``lift2d3d evaluate``, ``learn.lifting_error``): ranges of
+#: :func:`random_views` in degrees and metres.  The azimuth runs over a full turn from -90 so that
+#: the draws, and the published figures, are those of the earlier convention that counted azimuth
+#: from the +x axis.
+ACCURACY_VIEWS = dict(azimuth=(-90.0, 270.0), elevation=(-15.0, 35.0), roll=(-8.0, 8.0), distance=(3.0, 6.0))
+
+#: Intrinsics of the synthetic views (pixels): a 1280 x 720 image, focal 1000 px.  A dict that
+#: ``Lifter(camera=VIEW_CAMERA)`` accepts, so the lifter and the projection agree.
+VIEW_CAMERA = dict(focal=1000.0, principal=(640.0, 360.0))
+
+# A camera that looks along the world's -z axis from +z, the world's y up: image x = world x,
+# image y (down) = -world y, depth = -world z.
+_LOOK_ALONG_MINUS_Z = np.diag([1.0, -1.0, -1.0])
+
+
+def _up_frame(up) -> np.ndarray:
+    """Rows (e1, up, e2): a right-handed world frame whose second axis is ``up`` (the identity for +y)."""
+    up = np.asarray(up, dtype=np.float64)
+    up = up / np.linalg.norm(up)
+    e1 = np.cross(up, [0.0, 0.0, 1.0]) if abs(up[2]) < 0.9 else np.cross(up, [1.0, 0.0, 0.0])
+    e1 /= np.linalg.norm(e1)
+    return np.stack([e1, up, np.cross(e1, up)])
+
+
+def camera_rotations(angles, up=(0.0, 1.0, 0.0)) -> np.ndarray:
+    """World-to-camera rotations for camera angles.
+
+    ``R = Rz(-roll) Rx(elevation) diag(1, -1, -1) Ry(azimuth) U``: turn the
+    person about the up axis, look at them along -z, tilt the camera down by
+    the elevation, roll the image; ``U`` takes the world's ``up`` to +y.
+
+    Parameters
+    ----------
+    angles : (n, 3) float, degrees
+        Azimuth, elevation, roll per camera (see the module docstring).
+    up : (3,) float
+        The world's up axis (``(0, 1, 0)`` for y-up MoCap and the bases,
+        ``(0, 0, 1)`` for z-up BVH files).
+
+    Returns
+    -------
+    (n, 3, 3) float
+        Rows are the camera's x (right), y (down) and z (viewing direction)
+        axes in world coordinates: ``camera = R @ world``.
+    """
+    from scipy.spatial.transform import Rotation
+
+    angles = np.asarray(angles, dtype=np.float64).reshape(-1, 3)
+    spin = Rotation.from_euler("y", angles[:, 0:1], degrees=True).as_matrix()
+    tilt = Rotation.from_euler("x", angles[:, 1:2], degrees=True).as_matrix()
+    twist = Rotation.from_euler("z", -angles[:, 2:3], degrees=True).as_matrix()
+    R = twist @ tilt @ _LOOK_ALONG_MINUS_Z @ spin
+    frame = _up_frame(up)
+    # y-up needs no change of frame; skipping the product keeps those rotations bit for bit
+    return R if np.array_equal(frame, np.eye(3)) else R @ frame
+
+
+def random_angles(n: int, rng: np.random.Generator, azimuth=ACCURACY_VIEWS["azimuth"],
+                  elevation=ACCURACY_VIEWS["elevation"], roll=ACCURACY_VIEWS["roll"]) -> np.ndarray:
+    """Camera angles (n, 3) in degrees (azimuth, elevation, roll), each uniform in its range.
+
+    Draws the azimuths, then the elevations, then the rolls from ``rng``.
+    """
+    return np.stack([rng.uniform(*azimuth, n), rng.uniform(*elevation, n), rng.uniform(*roll, n)], axis=1)
+
+
+def random_views(n: int, rng: np.random.Generator, azimuth=ACCURACY_VIEWS["azimuth"],
+                 elevation=ACCURACY_VIEWS["elevation"], roll=ACCURACY_VIEWS["roll"],
+                 distance=ACCURACY_VIEWS["distance"]):
+    """Random camera angles and distances, uniform in the ranges (default :data:`ACCURACY_VIEWS`).
+
+    Returns
+    -------
+    angles : (n, 3) float, degrees (azimuth, elevation, roll)
+    distances : (n,) float, metres
+    """
+    angles = random_angles(n, rng, azimuth, elevation, roll)
+    return angles, rng.uniform(*distance, n)
+
+
+def project_views(joints3d: np.ndarray, angles: np.ndarray, distances: np.ndarray, up=(0.0, 1.0, 0.0),
+                  focal: float = VIEW_CAMERA["focal"], principal=VIEW_CAMERA["principal"],
+                  perspective: bool = True, centre_joint: int = 0):
+    """Camera-frame joints and their 2D keypoints.
+
+    Parameters
+    ----------
+    joints3d : (n, P, 3) float, metres, world frame
+    angles : (n, 3) float, degrees
+    distances : (n,) float, metres from the camera to ``centre_joint``
+    up : (3,) float
+        The world's up axis.
+    focal : float, pixels
+    principal : (2,) float, pixels
+    perspective : bool
+        Pinhole projection; otherwise weak perspective with scale
+        ``focal / distance`` about the centre joint's depth.
+
+    Returns
+    -------
+    camera3d : (n, P, 3) float, metres, camera frame
+    keypoints2d : (n, P, 2) float, pixels
+    """
+    rotations = camera_rotations(angles, up)
+    centred = joints3d - joints3d[:, centre_joint:centre_joint + 1]
+    camera3d = np.einsum("nij,npj->npi", rotations, centred)
+    camera3d[..., 2] += distances[:, None]
+    if perspective:
+        keypoints = focal * camera3d[..., :2] / camera3d[..., 2:3]
+    else:
+        keypoints = (focal / distances)[:, None, None] * camera3d[..., :2]
+    return camera3d, keypoints + np.asarray(principal)
+
+
+class Projections(NamedTuple):
+    """What :func:`random_projections` returns."""
+
+    #: (n, P, 3) metres, the poses in each camera's frame (the truth to score lifts against)
+    camera3d: np.ndarray
+    #: (n, P, 2) pixels, what the lifter sees
+    keypoints: np.ndarray
+    #: (n, 3) degrees, azimuth, elevation, roll of each camera
+    angles: np.ndarray
+    #: (n,) metres
+    distances: np.ndarray
+
+
+def random_projections(poses3d: np.ndarray, seed: int = 0, perspective: bool = False, ups=None) -> Projections:
+    """Each pose seen by its own random camera of the accuracy benchmark (:data:`ACCURACY_VIEWS`).
+
+    Parameters
+    ----------
+    poses3d : (n, P, 3) float, metres, world frame
+    seed : int
+        Seed of the cameras: the same seed gives the same cameras.
+    perspective : bool
+        Pinhole projection with :data:`VIEW_CAMERA`; otherwise weak perspective.
+    ups : (n, 3) float, optional
+        Each pose's up axis (y-up and z-up sources may be mixed); default +y.
+
+    Returns
+    -------
+    Projections
+    """
+    poses3d = np.asarray(poses3d, dtype=np.float64)
+    angles, distances = random_views(len(poses3d), np.random.default_rng(seed))
+    if ups is None:
+        camera3d, keypoints = project_views(poses3d, angles, distances, perspective=perspective)
+        return Projections(camera3d, keypoints, angles, distances)
+    ups = np.broadcast_to(np.asarray(ups, dtype=np.float64), (len(poses3d), 3))
+    camera3d = np.empty_like(poses3d)
+    keypoints = np.empty(poses3d.shape[:2] + (2,))
+    for up in np.unique(ups, axis=0):
+        rows = np.all(ups == up, axis=1)
+        camera3d[rows], keypoints[rows] = project_views(poses3d[rows], angles[rows], distances[rows], up=up,
+                                                        perspective=perspective)
+    return Projections(camera3d, keypoints, angles, distances)
+
+
+# ------------------------------------------------------------------------------------------ Procrustes
+def _rotations(H: np.ndarray):
+    """Kabsch from the cross-covariances ``H`` (n, 3, 3) = source^T target: the rotations (no reflections)
+    and ``trace(R H)``, the fit a similarity scale needs."""
+    U, S, Vt = np.linalg.svd(H)
+    d = np.sign(np.linalg.det(np.einsum("nij,njk->nik", np.transpose(Vt, (0, 2, 1)), np.transpose(U, (0, 2, 1)))))
+    D = np.tile(np.eye(3), (len(H), 1, 1))
+    D[:, 2, 2] = d  # rotations only: a reflection would mirror the person
+    return np.transpose(Vt, (0, 2, 1)) @ D @ np.transpose(U, (0, 2, 1)), np.einsum("ni,nii->n", S, D)
+
+
+def _kabsch(p: np.ndarray, t: np.ndarray):
+    """Rotations (n, 3, 3) taking centred ``p`` (n, P, 3) closest to ``t``; and ``trace(R p^T t)``."""
+    return _rotations(np.einsum("npi,npj->nij", p, t))
+
+
+def kabsch(source: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Rotations (n, 3, 3) minimising ``sum_p |R source_p - target_p|^2``; no reflections.
+
+    Parameters
+    ----------
+    source : (n, P, 3) float
+        Point sets already centred (the rotation is about the origin).
+    target : (n, P, 3) or (P, 3) float
+        Centred targets (one target for all is broadcast).
+    """
+    source = np.asarray(source, dtype=np.float64)
+    target = np.asarray(target, dtype=np.float64)
+    # a matrix product (not einsum) for the covariances: with one (P, 3) target these are the
+    # learner's torso alignment's products, bit for bit
+    return _rotations(np.swapaxes(source, -1, -2) @ target)[0]
+
+
+def procrustes_rotations(predicted: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """Rotations (n, 3, 3) that best turn ``predicted`` (n, P, 3) onto ``truth`` about their centroids.
+
+    The rotation of :func:`similarity_align`; no reflections.
+    """
+    return _kabsch(predicted - predicted.mean(axis=1, keepdims=True),
+                   truth - truth.mean(axis=1, keepdims=True))[0]
+
+
+def similarity_align(predicted: np.ndarray, truth: np.ndarray, rotate: bool = True) -> np.ndarray:
+    """Align ``predicted`` (n, P, 3) to ``truth`` by scale, translation and (optionally) rotation.
+
+    Rotation excludes reflections, so a mirrored (depth-flipped) pose stays
+    wrong.
+    """
+    mu_p = predicted.mean(axis=1, keepdims=True)
+    mu_t = truth.mean(axis=1, keepdims=True)
+    p, t = predicted - mu_p, truth - mu_t
+    if rotate:
+        R, fit = _kabsch(p, t)
+        p = np.einsum("nij,npj->npi", R, p)
+        scale = fit / np.sum(p ** 2, axis=(1, 2))
+    else:
+        scale = np.sum(p * t, axis=(1, 2)) / np.sum(p * p, axis=(1, 2))
+    return scale[:, None, None] * p + mu_t
+
+
+# --------------------------------------------------------------------------------------------- errors
+def pa_mpjpe(predicted: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """Per-frame mean joint error (same units) after similarity Procrustes alignment; (n, P, 3) -> (n,)."""
+    return np.linalg.norm(similarity_align(predicted, truth) - truth, axis=-1).mean(axis=1)
+
+
+def scale_translation_error(predicted: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """Per-frame mean joint error in the camera frame after aligning scale and translation only.
+
+    A depth flip or a wrong rotation cannot be aligned away, so this
+    catches them where PA-MPJPE does not.  (n, P, 3) -> (n,).
+    """
+    return np.linalg.norm(similarity_align(predicted, truth, rotate=False) - truth, axis=-1).mean(axis=1)
+
+
+def lift_errors(joints3d: np.ndarray, camera3d: np.ndarray, joints=None) -> dict:
+    """Both errors of lifted poses against the truth, in millimetres, over the frames that were lifted.
+
+    Parameters
+    ----------
+    joints3d : (n, P, 3) float, metres
+        Lifted poses; a frame with any NaN (not lifted) counts as failed.
+    camera3d : (n, P, 3) float, metres
+        The true poses in the camera frame.
+    joints : sequence of int, optional
+        The joints scored (default: all).
+
+    Returns
+    -------
+    dict
+        ``pa`` and ``st`` ((n_lifted,) mm: PA-MPJPE and the camera-frame
+        error), ``failed`` (frames not lifted) and ``lifted`` ((n,) bool).
+    """
+    joints3d = np.asarray(joints3d, dtype=np.float64)
+    camera3d = np.asarray(camera3d, dtype=np.float64)
+    index = slice(None) if joints is None else list(joints)
+    ok = np.all(np.isfinite(joints3d), axis=(1, 2))
+    predicted, truth = joints3d[ok][:, index], camera3d[ok][:, index]
+    return dict(pa=pa_mpjpe(predicted, truth) * 1000.0, st=scale_translation_error(predicted, truth) * 1000.0,
+                failed=int(np.count_nonzero(~ok)), lifted=ok)
+
+
+def score_lifts(lifter, keypoints: np.ndarray, camera3d: np.ndarray, takes=None, joints=None) -> dict:
+    """Lift ``keypoints`` with ``lifter`` and score the lifts against ``camera3d``.
+
+    Parameters
+    ----------
+    lifter : Lifter
+        Any object with ``lift``, ``lift_sequence`` and ``skeleton``.
+    keypoints : (n, P, 2) float, pixels
+        In ``lifter.joint_names`` order.
+    camera3d : (n, P, 3) float, metres
+        The true poses in the camera frame.
+    takes : (n,) int, optional
+        Take of each frame: the frames of a take are lifted together as one
+        person's sequence (:meth:`~lift2d3d.lifter.Lifter.lift_sequence`);
+        default: every frame on its own.
+    joints : sequence of str, optional
+        Joints scored (default: the 12 limb joints,
+        :data:`lift2d3d.skeletons.LIMB_JOINTS`).
+
+    Returns
+    -------
+    dict
+        As :func:`lift_errors`, plus ``seconds`` (the lifting's wall time).
+    """
+    import time
+
+    from .skeletons import LIMB_JOINTS
+
+    keypoints = np.asarray(keypoints, dtype=np.float64)
+    start = time.perf_counter()
+    if takes is None:
+        joints3d = lifter.lift(keypoints).joints3d
+    else:
+        takes = np.asarray(takes)
+        joints3d = np.empty(keypoints.shape[:2] + (3,))
+        for take in np.unique(takes):
+            rows = takes == take
+            joints3d[rows] = lifter.lift_sequence(keypoints[rows]).joints3d
+    seconds = time.perf_counter() - start
+    index = [lifter.skeleton.index(j) for j in (LIMB_JOINTS if joints is None else joints)]
+    return dict(lift_errors(joints3d, camera3d, index), seconds=seconds)

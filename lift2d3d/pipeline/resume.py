@@ -1,0 +1,120 @@
+"""Resuming an interrupted :func:`~.stream.lift_file`: the manifest of a parts folder, and the finished check.
+
+A run keeps its finished chunks in ``<output>.parts/`` beside a
+``manifest.json`` naming what produced them: the input file (path, size and
+modification time), the reader options, the chunk size and the lifter's
+settings (:func:`lifter_settings`, from ``Lifter.get_params()``: the one record
+of a lifter's settings, so nothing here lists them by hand).  ``--resume``
+continues only a run whose manifest is equal to the new one, and says which
+entries differ otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..io import KeypointFormatError
+
+__all__ = ["MANIFEST", "FORMAT_VERSION", "lifter_settings", "build_manifest", "check_resumable", "input_identity",
+           "finished", "output_status_counts"]
+
+#: The manifest's file name inside the parts folder.
+MANIFEST = "manifest.json"
+#: Version of the manifest's layout; a parts folder of another version is not resumed.
+FORMAT_VERSION = 2
+
+
+def lifter_settings(lifter) -> dict:
+    """``lifter.get_params()`` as JSON: the arguments as given (None = the default, worked out at lift time).
+
+    A :class:`~lift2d3d.lifter.Camera` becomes ``{"focal", "principal"}``, a
+    :class:`~lift2d3d.bases.ShapeBases` argument ``{"arrays_sha256"}``, a path
+    its text; ``n_threads`` is left out, since threads never change a result.
+    """
+    settings = {}
+    for name, value in sorted(lifter.get_params().items()):
+        if name == "n_threads":
+            continue
+        if hasattr(value, "focal") and hasattr(value, "principal"):
+            value = {"focal": float(value.focal), "principal": [float(v) for v in value.principal]}
+        elif hasattr(value, "metadata") and hasattr(value, "mean_pose"):
+            value = {"arrays_sha256": value.metadata.get("arrays_sha256")}
+        elif isinstance(value, os.PathLike):
+            value = os.fspath(value)
+        settings[name] = value
+    return json.loads(json.dumps(settings, default=str))
+
+
+def input_identity(path) -> dict:
+    """Path, size and modification time of an input file (or of a folder's JSON files)."""
+    path = Path(path).resolve()
+    stat = path.stat()
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.suffix.lower() == ".json")
+        return {"path": str(path), "files": len(files),
+                "bytes": sum(p.stat().st_size for p in files),
+                "mtime_ns": max((p.stat().st_mtime_ns for p in files), default=0)}
+    return {"path": str(path), "bytes": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+
+
+def build_manifest(input, lifter, *, format, layout, delimiter, chunk_rows, sequence, image_size, joint_map,
+                   write_camera) -> dict:
+    """What a parts folder records about the run that wrote it (JSON)."""
+    manifest = {"format_version": FORMAT_VERSION,
+                "input": input_identity(input) if Path(input).exists() else str(input),
+                "format": format, "layout": layout, "delimiter": delimiter, "chunk_rows": int(chunk_rows),
+                "joint_names": list(lifter.joint_names),
+                "bases_sha256": lifter.bases.metadata.get("arrays_sha256"),
+                "lifter": lifter_settings(lifter), "sequence": bool(sequence),
+                "image_size": image_size, "write_camera": bool(write_camera),
+                "joint_map": joint_map if joint_map is None or isinstance(joint_map, dict) else str(joint_map)}
+    return json.loads(json.dumps(manifest, default=str))
+
+
+def check_resumable(previous: dict, manifest: dict, output, parts) -> None:
+    """Raise KeypointFormatError, naming what differs, unless ``previous`` (the parts folder's) equals ``manifest``."""
+    if previous == manifest:
+        return
+    if previous.get("format_version") != manifest["format_version"]:
+        raise KeypointFormatError(
+            f"cannot resume {output}: {parts} was written by another version of lift2d3d; rerun without "
+            "--resume to start again (its finished chunks will be discarded)")
+    changed = sorted(k for k in set(previous) | set(manifest) if k != "lifter" and previous.get(k) != manifest.get(k))
+    before, now = previous.get("lifter") or {}, manifest.get("lifter") or {}
+    changed += sorted(k for k in set(before) | set(now) if before.get(k) != now.get(k))
+    raise KeypointFormatError(
+        f"cannot resume {output}: the {', '.join(changed)} {'differs' if len(changed) == 1 else 'differ'} from "
+        f"the interrupted run's; rerun "
+        f"without --resume to start again (the finished chunks in {parts} will be discarded)")
+
+
+def finished(input, output) -> bool:
+    """The output exists and was written after the input last changed."""
+    output, input = Path(output), Path(input)
+    if not output.is_file() or not input.exists():
+        return False
+    return output.stat().st_mtime_ns >= input_identity(input)["mtime_ns"]
+
+
+def output_status_counts(output: Path) -> dict:
+    """``{status: rows}`` of a finished lifted output (CSV, JSON or NPZ), read from its status column."""
+    output = Path(output)
+    suffix = output.suffix.lower()
+    try:
+        if suffix == ".csv":
+            status = pd.read_csv(output, usecols=["status"], dtype=str, keep_default_na=False)["status"]
+        elif suffix == ".json":
+            with open(output, "r", encoding="utf-8") as handle:
+                status = pd.Series([f.get("status") for f in json.load(handle)["frames"]])
+        else:
+            with np.load(output, allow_pickle=False) as data:
+                status = pd.Series(data["status"])
+    except (OSError, ValueError, KeyError) as exc:
+        raise KeypointFormatError(f"cannot resume {output}: it exists but cannot be read as a lifted table ({exc}); "
+                                  "rerun without --resume") from None
+    return {str(k): int(v) for k, v in status.value_counts().items()}

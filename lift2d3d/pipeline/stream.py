@@ -1,0 +1,294 @@
+"""Lift a whole keypoint file, streaming in chunks, resumable (:func:`lift_file`, what ``lift2d3d lift`` runs).
+
+Streaming keeps memory flat: the input is read in chunks
+(:func:`lift2d3d.io.iter_keypoint_chunks`), each chunk is mapped onto the
+bases' skeleton once, lifted (:func:`.tables.lift_mapped`), and stored as a
+part file ``<output>.parts/part-000000.csv`` (``.npz`` for JSON/NPZ outputs)
+through a temporary file and a rename, with its status counts beside it.
+When every chunk is done the parts are joined into the output, again via a
+temporary file and a rename, and the parts folder is removed.  ``resume``
+re-reads the input but skips chunks whose part exists, after checking that
+the input file and the settings are those of the interrupted run
+(:mod:`.resume`).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .. import status as _status
+from ..io import (KeypointFormatError, check_suffix, csv_header, iter_keypoint_chunks, join_csv_parts, output_columns,
+                  read_part, split_format, write_csv_part, write_lifted, write_part)
+from ..mapping import valid_keypoints
+from ..pixels import check_image_size
+from . import resume as _resume
+from .tables import lift_mapped
+
+__all__ = ["lift_file", "BatchSummary"]
+
+
+@dataclass
+class BatchSummary:
+    """What :func:`lift_file` did, with timings in seconds."""
+
+    input: str
+    output: str
+    layout: str = ""
+    skeleton: str = ""
+    rows: int = 0
+    status_counts: dict = field(default_factory=dict)
+    chunks: int = 0
+    chunks_resumed: int = 0
+    seconds_read: float = 0.0
+    seconds_lift: float = 0.0
+    seconds_write: float = 0.0
+    seconds_total: float = 0.0
+    peak_rss_mb_first_chunks: float = 0.0
+    peak_rss_mb: float = 0.0
+    mapping: str = ""
+    notes: list = field(default_factory=list)
+    first_problems: list = field(default_factory=list)
+    #: output joint -> rows in which the input provided it (directly or derived)
+    joint_rows: dict = field(default_factory=dict)
+    #: ``resume`` found the output complete and did nothing
+    complete: bool = False
+    #: the lifter's settings as recorded in the resume manifest (:func:`~.resume.lifter_settings`)
+    lifter: dict = field(default_factory=dict)
+
+    @property
+    def lifted(self) -> int:
+        """Rows with a usable 3D pose (the statuses of :data:`lift2d3d.status.LIFTED`)."""
+        return sum(self.status_counts.get(s, 0) for s in _status.LIFTED)
+
+    def text(self) -> str:
+        counts = ", ".join(f"{k} {v}" for k, v in sorted(self.status_counts.items()))
+        if self.complete:
+            return (f"output is complete: {self.output} holds {self.rows} rows ({counts}), {self.lifted} lifted; "
+                    "nothing was rerun")
+        rate = self.rows / self.seconds_total if self.seconds_total > 0 else float("nan")
+        lines = [f"lifted {self.lifted} of {self.rows} rows ({counts}) in {self.seconds_total:.1f} s "
+                 f"({rate:.0f} rows/s; read {self.seconds_read:.1f} s, lift {self.seconds_lift:.1f} s, "
+                 f"write {self.seconds_write:.1f} s) -> {self.output}"]
+        if self.chunks_resumed:
+            lines.append(f"resumed: {self.chunks_resumed} of {self.chunks} chunks were already done")
+        # joints missing from more than 1% of the rows: the solver estimates them from the bases there
+        partial = [f"{joint} {n}" for joint, n in self.joint_rows.items() if n < 0.99 * self.rows]
+        if partial:
+            lines.append(f"joints given (directly or derived) in fewer rows than {self.rows}: {', '.join(partial)}; "
+                         "the bases estimate them where missing")
+        lines += [f"  {p}" for p in self.first_problems]
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict:
+        data = {k: v for k, v in self.__dict__.items()}
+        data["lifted"] = self.lifted
+        return data
+
+
+def _count_rows(path, layout):
+    """Rows to expect (for the progress bar), or None when not cheap to know."""
+    path = Path(path)
+    if layout == "numpy" and path.suffix.lower() == ".npy":
+        return int(np.load(path, mmap_mode="r").shape[0])
+    if layout == "csv-wide" and path.is_file():
+        lines = 0
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 24), b""):
+                lines += block.count(b"\n")
+        return max(lines - 1, 0)
+    return None
+
+
+def _progress_bar(show, total):
+    if show is None:
+        show = sys.stderr.isatty()
+    if not show:
+        return None
+    from tqdm import tqdm
+    return tqdm(total=total, unit="row", desc="lifting", file=sys.stderr, dynamic_ncols=True, smoothing=0.1)
+
+
+def lift_file(input, output, lifter, format=None, layout=None, delimiter=None, chunk_rows=5000, resume=False,
+              progress=None, log=None, sequence=False, image_size=None, joint_map=None,
+              write_camera=False) -> BatchSummary:
+    """Lift a keypoint file to a CSV/JSON/NPZ output, streaming in chunks.
+
+    Parameters
+    ----------
+    input : path
+        Any layout :func:`~lift2d3d.io.read_keypoints` reads.
+    output : path
+        ``.csv``, ``.json`` or ``.npz`` (see :func:`~lift2d3d.io.write_lifted`).
+    lifter : Lifter
+        Its ``get_params()`` are recorded in the resume manifest.
+    format, layout, delimiter
+        As for :func:`~lift2d3d.io.read_keypoints`.
+    chunk_rows : int
+        Poses per chunk (memory and resume granularity).
+    resume : bool
+        Continue an interrupted run: chunks already stored in
+        ``<output>.parts`` are not lifted again.  The input, the reader
+        options, ``chunk_rows``, ``sequence``, ``write_camera`` and the
+        lifter's settings must be those of the interrupted run.
+    progress : bool or None
+        Show a tqdm bar; ``None`` = only when stderr is a terminal.
+    log : callable(str), optional
+        Receives the lines describing what is being done (layout, mapping).
+    sequence : bool
+        Lift each person's rows (equal id columns apart from the frame) as one
+        sequence with shared bone proportions (:meth:`Lifter.lift_sequence`);
+        a person whose rows span several chunks is pooled per chunk.
+    image_size : (width, height), optional
+        Converts normalised coordinates to pixels (see :func:`~lift2d3d.io.read_keypoints`).
+    joint_map : dict or path, optional
+        Part/marker name -> joint for DeepLabCut and TRC inputs (``--map``).
+    write_camera : bool
+        Add the camera columns (rotation, scale, translation) to the output.
+
+    ``resume`` on a finished run (the output exists, no parts folder is
+    left, and the output is newer than the input) does nothing and says the
+    output is complete; its summary counts the statuses of the output.
+
+    Returns
+    -------
+    BatchSummary
+
+    Raises
+    ------
+    KeypointFormatError
+        When the input as a whole is unusable, or ``resume`` finds a run with
+        other settings.
+    """
+    started = time.perf_counter()
+    log = log or (lambda text: None)
+    output = Path(output)
+    check_suffix(output)
+    if output.is_dir():
+        raise KeypointFormatError(f"{output} is a folder; name an output file ending in .csv, .json or .npz")
+    if int(chunk_rows) < 1:
+        raise ValueError(f"chunk_rows must be >= 1; got {chunk_rows}")
+    format, layout = split_format(format, layout)
+    image_size = check_image_size(image_size)
+    manifest = _resume.build_manifest(input, lifter, format=format, layout=layout, delimiter=delimiter,
+                                      chunk_rows=chunk_rows, sequence=sequence, image_size=image_size,
+                                      joint_map=joint_map, write_camera=write_camera)
+    summary = BatchSummary(input=str(input), output=str(output), lifter=manifest["lifter"])
+    parts = output.with_name(output.name + ".parts")
+    if resume and not parts.exists() and _resume.finished(input, output):
+        log(f"output is complete: {output} exists and is newer than {input}, and no unfinished run is left "
+            f"({parts} does not exist); nothing to do. Run without --resume to lift it again")
+        summary.status_counts = _resume.output_status_counts(output)
+        summary.rows = sum(summary.status_counts.values())
+        summary.complete = True
+        summary.seconds_total = time.perf_counter() - started
+        return summary
+    if resume and (parts / _resume.MANIFEST).is_file():
+        _resume.check_resumable(json.loads((parts / _resume.MANIFEST).read_text()), manifest, output, parts)
+        log(f"resuming from {parts}")
+    else:
+        if resume:
+            log(f"nothing to resume ({parts} does not exist); starting from the beginning")
+        if parts.exists():
+            if not (parts / _resume.MANIFEST).is_file():
+                raise KeypointFormatError(f"{parts} exists but is not a lift2d3d parts folder; move it away")
+            shutil.rmtree(parts)
+        parts.mkdir(parents=True)
+        (parts / _resume.MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True))
+
+    text_parts = output.suffix.lower() == ".csv"
+    chunks = iter_keypoint_chunks(input, format, layout, chunk_rows=int(chunk_rows), delimiter=delimiter,
+                                  image_size=image_size, joint_map=joint_map)
+    bar = None
+    part_paths = []
+    try:
+        index = 0
+        while True:
+            t0 = time.perf_counter()
+            try:
+                table = next(chunks)
+            except StopIteration:
+                summary.seconds_read += time.perf_counter() - t0
+                break
+            summary.seconds_read += time.perf_counter() - t0
+            if index == 0:
+                mapping = table.mapping_to(lifter)
+                summary.layout, summary.skeleton, summary.mapping = table.layout, table.skeleton.name, mapping.report()
+                log(f"reading {input} as {table.layout}, format {table.skeleton.name}; "
+                    f"lifting onto {lifter.skeleton.name} ({lifter!r})")
+                log(mapping.report())
+                if not (mapping.direct or mapping.derived):
+                    raise KeypointFormatError(f"{input}: no joint of {table.skeleton.name} maps onto the bases' "
+                                              f"skeleton {lifter.skeleton.name}")
+                bar = _progress_bar(progress, _count_rows(input, table.layout) if progress is not False else None)
+                header = csv_header(output_columns(table.ids.columns, lifter.joint_names, write_camera=write_camera))
+            summary.notes.extend(table.notes)
+            part = parts / f"part-{index:06d}{'.csv' if text_parts else '.npz'}"
+            counts_path = parts / f"part-{index:06d}.counts.json"
+            part_paths.append(part)
+            # mapped once: for lifting, and for counting the rows that give each joint
+            keypoints, scores = mapping.apply(table.keypoints, table.scores)
+            if resume and part.is_file() and counts_path.is_file():
+                summary.chunks_resumed += 1
+                counts = json.loads(counts_path.read_text())
+            else:
+                t0 = time.perf_counter()
+                lifted = lift_mapped(table, keypoints, scores, lifter, sequence, write_camera=write_camera)
+                summary.seconds_lift += time.perf_counter() - t0
+                t0 = time.perf_counter()
+                counts = {k: int(v) for k, v in lifted["status"].value_counts().items()}
+                # counts first: a part only counts as done once both files exist
+                counts_path.write_text(json.dumps(counts))
+                (write_csv_part if text_parts else write_part)(lifted, part)
+                summary.seconds_write += time.perf_counter() - t0
+            for status, count in counts.items():
+                summary.status_counts[status] = summary.status_counts.get(status, 0) + int(count)
+            for joint, n in zip(lifter.joint_names, valid_keypoints(keypoints, scores).sum(axis=0)):
+                summary.joint_rows[joint] = summary.joint_rows.get(joint, 0) + int(n)
+            if len(summary.first_problems) < 3:
+                bad = np.flatnonzero(table.bad)[: 3 - len(summary.first_problems)]
+                summary.first_problems += [str(table.problems[r]) for r in bad]
+            summary.rows += len(table)
+            index += 1
+            if index == 3:
+                summary.peak_rss_mb_first_chunks = _peak_rss_mb()
+            if bar is not None:
+                bar.update(len(table))
+        summary.chunks = index
+        if index == 0:
+            raise KeypointFormatError(f"{input}: holds no keypoint rows")
+        t0 = time.perf_counter()
+        if text_parts:
+            join_csv_parts(header, part_paths, output)
+        else:
+            write_lifted((read_part(p) for p in part_paths), output)
+        shutil.rmtree(parts)
+        summary.seconds_write += time.perf_counter() - t0
+    except BaseException:
+        # A run that failed before finishing any chunk leaves nothing behind.
+        if parts.is_dir() and not any(parts.glob("part-*.counts.json")):
+            shutil.rmtree(parts, ignore_errors=True)
+        raise
+    finally:
+        if bar is not None:
+            bar.close()
+    summary.seconds_total = time.perf_counter() - started
+    summary.peak_rss_mb = _peak_rss_mb()
+    return summary
+
+
+def _peak_rss_mb() -> float:
+    """Peak resident memory of this process so far, MB (0 where the platform cannot say)."""
+    try:
+        import resource
+    except ImportError:
+        return 0.0
+    # ru_maxrss is KiB on Linux, bytes on macOS
+    scale = 1024 * 1024 if sys.platform == "darwin" else 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / scale

@@ -1,0 +1,137 @@
+"""Lift one keypoint table in memory: map it onto the bases' skeleton, lift it, tabulate the result.
+
+:func:`lift_keypoints` takes a :class:`~lift2d3d.io.KeypointTable` (what every
+reader returns), :func:`lift_table` a wide DataFrame; both give one output row
+per input row, in input order, with the columns of
+:func:`lift2d3d.io.output_columns`.  ``sequence=True`` lifts each person's
+rows together (:func:`person_groups`).  These are pure functions of their
+rows, so a file lifted in chunks (:mod:`.stream`) or on a Dask cluster gives
+the same rows as one call on the whole table.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .. import status as _status
+from ..io import CAMERA_COLUMNS, NO_PERSON_MESSAGE, KeypointFormatError, KeypointTable, output_columns, \
+    table_from_frame
+
+__all__ = ["lift_keypoints", "lift_table", "person_groups", "TIME_COLUMNS"]
+
+#: Id columns that number frames in time rather than name a person or a video.
+TIME_COLUMNS = ("frame", "frame_id", "frame_idx", "frame_index", "time", "timestamp", "t")
+
+
+def person_groups(ids: pd.DataFrame, rows: np.ndarray) -> list:
+    """Row indices per person: rows equal in every id column except the time ones (:data:`TIME_COLUMNS`)."""
+    keys = [c for c in ids.columns if str(c).lower() not in TIME_COLUMNS]
+    if not keys or len(rows) == 0:
+        return [rows]
+    groups = ids.iloc[rows][keys].astype(str).groupby(keys, sort=False).indices
+    return [rows[g] for g in groups.values()]
+
+
+def lift_keypoints(table: KeypointTable, lifter, sequence: bool = False, write_camera: bool = False) -> pd.DataFrame:
+    """Map a :class:`~lift2d3d.io.KeypointTable` onto ``lifter``'s skeleton, lift it, and tabulate the result.
+
+    Rows with a reader problem are not lifted: they get status ``bad_input``
+    and the problem as their message; rows of frames without a person get
+    ``no_person``.  The output has one row per input row, in input order
+    (see :func:`lift2d3d.io.output_columns`).  ``sequence``: the rows of each
+    person (:func:`person_groups`) are lifted together by
+    :meth:`Lifter.lift_sequence`, sharing bone proportions.  ``write_camera``:
+    add the rotation, scale and translation columns (NaN where not lifted).
+    """
+    keypoints, scores = table.mapping_to(lifter).apply(table.keypoints, table.scores)
+    return lift_mapped(table, keypoints, scores, lifter, sequence, write_camera)
+
+
+def lift_mapped(table: KeypointTable, keypoints, scores, lifter, sequence: bool = False,
+                write_camera: bool = False) -> pd.DataFrame:
+    """:func:`lift_keypoints` for a table whose keypoints (N, P, 2) and scores (N, P) are already
+    mapped onto ``lifter``'s skeleton (so that a caller who needs them too maps once)."""
+    joints = tuple(lifter.joint_names)
+    clash = [c for c in table.ids.columns if c in set(output_columns([], joints, write_camera=write_camera))]
+    if clash:
+        raise KeypointFormatError(f"{table.source}: id column(s) {', '.join(map(str, clash))} clash with "
+                                  "output columns; rename them")
+    n, p = len(table), len(joints)
+    xyz = np.full((n, p, 3), np.nan)
+    status = np.full(n, _status.name_of(_status.BAD_INPUT), dtype=object)
+    message = table.problems.astype(object).copy()
+    empty = table.no_person & ~table.bad
+    status[empty] = _status.name_of(_status.NO_PERSON)
+    message[empty] = NO_PERSON_MESSAGE
+    error = np.full(n, np.nan)
+    iterations = np.zeros(n, dtype=np.int64)
+    pose = np.full((n, len(CAMERA_COLUMNS)), np.nan) if write_camera else None
+    rows = np.flatnonzero(table.good)
+    lift = lifter.lift_sequence if sequence else lifter.lift
+    for group in (person_groups(table.ids, rows) if sequence else [rows]):
+        if len(group) == 0:
+            continue
+        result = lift(keypoints[group], scores[group])
+        xyz[group] = result.joints3d
+        status[group] = result.status
+        message[group] = result.message
+        error[group] = result.reprojection_error
+        iterations[group] = result.iterations
+        if write_camera:
+            pose[group, :9] = np.asarray(result.rotation, dtype=np.float64).reshape(len(group), 9)
+            pose[group, 9] = result.scale
+            pose[group, 10:] = np.asarray(result.translation, dtype=np.float64).reshape(len(group), 3)
+    columns = {c: table.ids[c].to_numpy() for c in table.ids.columns}
+    for j, joint in enumerate(joints):
+        for a, axis in enumerate("xyz"):
+            columns[f"{joint}_{axis}"] = xyz[:, j, a]
+    columns.update(status=status, reprojection_error=error, iterations=iterations, message=message)
+    if write_camera:
+        # the pose of a row that was not lifted is unknown, whatever the solver left there
+        pose[~np.isfinite(xyz).any(axis=(1, 2))] = np.nan
+        columns.update({name: pose[:, k] for k, name in enumerate(CAMERA_COLUMNS)})
+    return pd.DataFrame(columns, columns=output_columns(table.ids.columns, joints, write_camera=write_camera))
+
+
+def lift_table(df: pd.DataFrame, lifter, format=None, sequence: bool = False, image_size=None,
+               write_camera: bool = False) -> pd.DataFrame:
+    """Lift one in-memory wide keypoint table (a pure function: same rows -> same output).
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Id columns plus ``<joint>_x``, ``<joint>_y`` [, ``<joint>_score``] in
+        pixels (empty/NaN = missing joint), for any registered format.
+    lifter : Lifter
+        Its ``joint_names`` decide the output joints.
+    format : str, optional
+        Skeleton of the columns (detected from the names when omitted).
+    sequence : bool, default False
+        Lift each person's rows together (:meth:`Lifter.lift_sequence`,
+        shared bone proportions); a person is the rows that agree in every
+        id column except frame/time ones (:func:`person_groups`).
+    image_size : (width, height), optional
+        Convert normalised coordinates (within 0-1, e.g. MediaPipe's) to
+        pixels; normalised coordinates without it are an error.
+    write_camera : bool, default False
+        Add the camera columns ``r11 ... r33``, ``scale``, ``tx``, ``ty``, ``tz``
+        (:data:`lift2d3d.io.CAMERA_COLUMNS`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Id columns as given, ``<joint>_x``, ``<joint>_y``, ``<joint>_z``
+        (metres, camera frame) for every joint in ``lifter.joint_names``,
+        then ``status``, ``reprojection_error`` (pixels), ``iterations`` and
+        ``message``.  Bad rows are kept with their status and reason; an
+        empty ``df`` gives an empty table with the same columns.
+
+    Raises
+    ------
+    KeypointFormatError
+        When the columns cannot be understood (no id column, unknown joints...),
+        or the coordinates look normalised and no ``image_size`` is given.
+    """
+    table = table_from_frame(df, format=format, image_size=image_size, source="table")
+    return lift_keypoints(table, lifter, sequence=sequence, write_camera=write_camera)
