@@ -32,7 +32,7 @@ import numpy as np
 from . import status as _status
 from .bases import ShapeBases
 from .solvers.batch import metric_units, solve_frames
-from .solvers.records import SolverOptions, frame_results, no_hints, solver_model
+from .solvers.records import SolverOptions, frame_results, no_hints, solver_model, solver_options
 from .status import MAX_ABS_PIXELS, MIN_JOINTS
 
 __all__ = ["Lifter", "LiftResult", "Camera", "MIN_JOINTS", "METHODS"]
@@ -305,16 +305,11 @@ class Lifter:
             depth_weight=float(DEPTH_WEIGHT if p["depth_weight"] is None else p["depth_weight"]))
 
     def _solver_options(self, resolved) -> SolverOptions:
-        camera = resolved["camera"]
-        px, py = camera.principal if camera is not None else (0.0, 0.0)
-        return SolverOptions(
-            refine=resolved["method"] != "convex", robust=resolved["method"] == "robust",
-            perspective=camera is not None, alpha=resolved["alpha"], refine_alpha=resolved["refine_alpha"],
-            beta=resolved["beta"], max_iter=resolved["max_iter"], eps_abs=resolved["admm_tol"] * 1e-2,
-            eps_rel=resolved["admm_tol"], max_outer=100, n_inner=8, tol=resolved["tol"],
-            focal=camera.focal if camera is not None else 0.0, px=float(px), py=float(py), n_posit=20,
-            n_starts=resolved["n_starts"], depth_weight=resolved["depth_weight"], depth_margin=DEPTH_MARGIN,
-            depth_tol=DEPTH_TOLERANCE)
+        r, camera = resolved, resolved["camera"]
+        return solver_options(r["method"], r["alpha"], r["refine_alpha"], r["beta"], r["max_iter"], r["admm_tol"],
+                              r["tol"], r["n_starts"], r["depth_weight"], DEPTH_MARGIN, DEPTH_TOLERANCE,
+                              focal=None if camera is None else camera.focal,
+                              principal=(0.0, 0.0) if camera is None else camera.principal)
 
     # ------------------------------------------------------------------ setup
     def _prepare(self):
@@ -742,7 +737,7 @@ def _prepare_kernels(lifter, opts):
         logging.getLogger("lift2d3d").warning(
             "lift2d3d: compiling the solver kernels (first run only, about 20 s on 2 cores; numba caches them on "
             "disk for the next runs)")
-        prepare(lifter, cold)
+        prepare(cold, lifter.resolved_params()["method"], opts.perspective)
 
 
 def default_threads() -> int:

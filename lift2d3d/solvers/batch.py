@@ -26,7 +26,7 @@ from .prox import FASTMATH, KERNEL
 from .reflect import hint_candidates, reflect_chains, reflected_start
 from .refine import (_copy_into, fit_residual, refine_weak, weak_objective, read_off, refine_multistart, refine_perspective, perspective_points, _shape,
                      _centre_rows, _rot3)
-from .terms import Terms
+from .terms import Terms, frame_terms
 
 __all__ = ["solve_frames", "metric_units", "TRIM_FACTOR", "BLOCK"]
 
@@ -79,13 +79,6 @@ def dropped_residuals(W, w, wr, B, Rbar, c, E):
         for j in range(P):
             if wr[j] == 0.0 and w[j] > 0.0:
                 E[r, j] = W[r, j] - Rbar[r, 0] * S[0, j] - Rbar[r, 1] * S[1, j] - Rbar[r, 2] * S[2, j] - t
-
-
-@njit(**KERNEL)
-def frame_terms(model, opts, n):
-    """The refinement's extra terms (:class:`~lift2d3d.solvers.terms.Terms`) for frame ``n``."""
-    return Terms(model.edges, model.Mb, np.ascontiguousarray(model.hints[n, :model.n_hints[n]]), opts.depth_weight,
-                 opts.depth_margin, opts.depth_tol)
 
 
 # ---------------------------------------------------------------------------- stages

@@ -15,7 +15,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["SolverOptions", "SolverModel", "FRAME_RESULT", "frame_results", "solver_model", "no_hints"]
+__all__ = ["SolverOptions", "SolverModel", "FRAME_RESULT", "frame_results", "solver_model", "solver_options",
+           "no_hints"]
 
 
 class SolverOptions(NamedTuple):
@@ -77,6 +78,20 @@ class SolverOptions(NamedTuple):
     depth_weight: float = 0.0
     depth_margin: float = 0.0
     depth_tol: float = 0.0
+
+
+def solver_options(method, alpha, refine_alpha, beta, max_iter, admm_tol, tol, n_starts, depth_weight,
+                   depth_margin, depth_tol, focal=None, principal=(0.0, 0.0)) -> SolverOptions:
+    """The options record for a method (``convex``, ``convex+refine``, ``robust``) and a camera
+    (``focal`` None: weak perspective), every field cast to the type the kernels are compiled for."""
+    perspective = focal is not None
+    return SolverOptions(
+        refine=method != "convex", robust=method == "robust", perspective=perspective, alpha=float(alpha),
+        refine_alpha=float(refine_alpha), beta=float(beta), max_iter=int(max_iter), eps_abs=float(admm_tol) * 1e-2,
+        eps_rel=float(admm_tol), max_outer=100, n_inner=8, tol=float(tol),
+        focal=float(focal) if perspective else 0.0, px=float(principal[0]), py=float(principal[1]), n_posit=20,
+        n_starts=int(n_starts), depth_weight=float(depth_weight), depth_margin=float(depth_margin),
+        depth_tol=float(depth_tol))
 
 
 class SolverModel(NamedTuple):

@@ -32,10 +32,11 @@ depth order (ordinal depth hints, Pavlakos, Zhou & Daniilidis, CVPR 2018)
 
 Adding a term
 -------------
-Give it its data in :class:`Terms` (a field, built by
-:func:`lift2d3d.solvers.batch.frame_terms`), its cache in :class:`TermWork`,
-one ``<term>_*`` kernel per function above, and a line in each dispatcher
-below.  The refinement code does not change.
+Give it its data in :class:`Terms` (a field, filled by :func:`frame_terms`
+from the options and model records), its cache in :class:`TermWork`, one
+``<term>_*`` kernel per function above, and a line in each dispatcher below;
+its weight is a field of :class:`~lift2d3d.solvers.records.SolverOptions`
+and a parameter of the Lifter.  The refinement code does not change.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ from numba import njit
 
 from .prox import FASTMATH
 
-__all__ = ["Terms", "TermWork", "n_rows", "new_work", "scratch_size", "values", "shape_gradient",
+__all__ = ["Terms", "TermWork", "frame_terms", "n_rows", "new_work", "scratch_size", "values", "shape_gradient",
            "jacobian_rotation", "jacobian_atom", "prior_value"]
 
 KERNEL = dict(cache=True, nogil=True, error_model="numpy")
@@ -237,6 +238,13 @@ def depth_jacobian_atom(terms, R, X, res, B, i, Jt, row, col0):
 
 
 # ----------------------------------------------------------------------------- dispatch
+@njit(**KERNEL)
+def frame_terms(model, opts, n):
+    """The terms of frame ``n``: their settings from the options record, their data from the model record."""
+    return Terms(model.edges, model.Mb, np.ascontiguousarray(model.hints[n, :model.n_hints[n]]), opts.depth_weight,
+                 opts.depth_margin, opts.depth_tol)
+
+
 @njit(**KERNEL)
 def n_rows(terms):
     """Residual rows of all terms (bones first, then depth relations)."""

@@ -28,17 +28,23 @@ __all__ = ["prepare", "compile_stages", "CHILD_STAGES"]
 CHILD_STAGES = ("refine_frames", "perspective_frames")
 
 
-def _probe(lifter):
-    """Arguments of every stage for a one-frame block, of the types :meth:`Lifter.lift` passes."""
-    from .records import frame_results
+def _probe(method, perspective, P=15, K=8, E=14):
+    """Arguments of every stage for a one-frame block, of the types a lift passes.
 
-    P, K = lifter.bases.n_joints, lifter.bases.n_bases
-    from .records import no_hints
+    The types depend only on the method and the camera (the fields of the two
+    records are cast the same way, :func:`~lift2d3d.solvers.records.solver_options`),
+    not on the bases or the values, so a small synthetic model compiles the
+    same code as the real one.
+    """
+    from .records import frame_results, no_hints, solver_model, solver_options
 
+    rng = np.random.default_rng(0)
+    edges = np.array([(j, j + 1) for j in range(E)], dtype=np.int64) % P
     hints, n_hints = no_hints(1)
-    model = lifter._model._replace(Mb=np.ascontiguousarray(lifter._bone_terms(), dtype=np.float64), hints=hints,
-                                   n_hints=n_hints)
-    opts = lifter._solver_options(lifter.resolved_params())
+    model = solver_model(rng.normal(size=(K, 3, P)), np.array([1.0, 0.0, 0.0]), edges, np.zeros((1, E)),
+                         np.zeros((4, 3), dtype=np.int64))._replace(hints=hints, n_hints=n_hints)
+    opts = solver_options(method, 0.03, 0.0075, 0.04, 1000, 3e-2, 1e-3, 1, 30.0, 0.02, 0.1,
+                          focal=1000.0 if perspective else None)
     one = dict(Wpx=np.zeros((1, 2, P)), w=np.ones((1, P)), status=np.zeros(1, dtype=np.int64),
                active=np.zeros(1, dtype=np.bool_), W=np.zeros((1, 2, P)), Z=np.zeros((1, 2, K, 3)),
                E=np.zeros((1, 2, P)), Rbar=np.zeros((1, 2, 3)), c=np.zeros((1, K)), X=np.zeros((1, 3, P)),
@@ -46,11 +52,11 @@ def _probe(lifter):
     return model, opts, one
 
 
-def compile_stages(lifter, names) -> None:
-    """Compile (or load from the cache) the stages ``names`` for ``lifter``'s options."""
+def compile_stages(names, method="convex+refine", perspective=False) -> None:
+    """Compile (or load from the cache) the stages ``names`` for a method and camera."""
     from . import batch
 
-    model, opts, a = _probe(lifter)
+    model, opts, a = _probe(method, perspective)
     calls = {
         "normalise_frames": lambda: batch.normalise_frames(a["Wpx"], a["w"], a["active"], a["status"], a["info"], a["W"]),
         "relax_frames": lambda: batch.relax_frames(a["W"], a["w"], a["active"], model, opts, a["Z"], a["E"], a["Rbar"],
@@ -74,23 +80,21 @@ def compile_stages(lifter, names) -> None:
         calls[name]()
 
 
-def prepare(lifter, cold, log=None) -> None:
+def prepare(cold, method="convex+refine", perspective=False) -> None:
     """Compile the cold stages ``cold`` (names), the refinement ones in a child process when there are
     two cores or more; a failed child only means this process compiles them itself."""
     child_part = [name for name in cold if name in CHILD_STAGES]
     own_part = [name for name in cold if name not in CHILD_STAGES]
     child = None
     if child_part and own_part and (os.cpu_count() or 1) >= 2:
-        params = lifter.resolved_params()
-        command = [sys.executable, "-m", "lift2d3d.solvers.warm", "--method", params["method"],
-                   "--bases", _bases_argument(lifter), "--stages", *child_part]
-        if params["camera"] is not None:
+        command = [sys.executable, "-m", "lift2d3d.solvers.warm", "--method", method, "--stages", *child_part]
+        if perspective:
             command += ["--perspective"]
         try:
             child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         except OSError:
             child = None
-    compile_stages(lifter, own_part if child is not None else cold)
+    compile_stages(own_part if child is not None else cold, method, perspective)
     if child is not None:
         try:
             child.wait(timeout=900)
@@ -98,23 +102,13 @@ def prepare(lifter, cold, log=None) -> None:
             child.kill()
 
 
-def _bases_argument(lifter) -> str:
-    """A bases argument the child can load (the stage types do not depend on which bases)."""
-    given = lifter.get_params()["bases"]
-    return given if isinstance(given, (str, os.PathLike)) else "default"
-
-
 def main(argv=None) -> int:
-    from ..lifter import Camera, Lifter
-
     parser = argparse.ArgumentParser(description="compile lift2d3d solver stages into numba's cache")
     parser.add_argument("--method", default="convex+refine")
-    parser.add_argument("--bases", default="default")
     parser.add_argument("--perspective", action="store_true")
     parser.add_argument("--stages", nargs="+", required=True)
     args = parser.parse_args(argv)
-    camera = Camera(1000.0, (0.0, 0.0)) if args.perspective else None
-    compile_stages(Lifter(bases=args.bases, method=args.method, camera=camera), args.stages)
+    compile_stages(args.stages, args.method, args.perspective)
     return 0
 
 
