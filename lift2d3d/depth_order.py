@@ -10,8 +10,9 @@ Daniilidis, "Ordinal Depth Supervision for 3D Human Pose Estimation" (CVPR
 :func:`encode_relations` turns per-frame lists of relations into the arrays
 the solver's depth-order term reads (:mod:`lift2d3d.solvers.terms`), and
 reports, per frame, the first relation that cannot be used: an unknown joint,
-a joint that frame does not show, or relations that contradict each other
-(``a < b`` with ``b < a``, a longer cycle, or ``a = b`` with ``a < b``).
+a joint that frame does not show, or relations that cannot all hold
+(``a < b`` with ``b < a``, a longer cycle, or a cycle through "about equal"
+relations that the solver's tolerance cannot close).
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ def _describe(k, relation) -> str:
     return f"relation {k} {tuple(relation)!r}"
 
 
-def encode_relations(frames, skeleton, weights):
+def encode_relations(frames, skeleton, weights, margin=0.02, tol=0.1):
     """Check per-frame relations and encode them for the solver.
 
     Parameters
@@ -66,6 +67,9 @@ def encode_relations(frames, skeleton, weights):
         The bases' skeleton (joint names and order).
     weights : (N, P) float
         The frames' joint weights (0 = missing).
+    margin, tol : float
+        The solver's margin of "nearer" and tolerance of "about equal"
+        (normalised units), which decide whether relations can all hold.
 
     Returns
     -------
@@ -116,7 +120,7 @@ def encode_relations(frames, skeleton, weights):
             rows.append((b, a, 0) if symbol == ">" else (a, b, RELATIONS[symbol]))
         if problems[n]:
             continue
-        contradiction = _contradiction(rows)
+        contradiction = _contradiction(rows, margin, tol)
         if contradiction is not None:
             problems[n] = (f"depth_order: contradictory relations {' and '.join(repr(tuple(relations[k])) for k in contradiction)}")
             continue
@@ -126,47 +130,46 @@ def encode_relations(frames, skeleton, weights):
     return hints, n_hints, problems
 
 
-def _contradiction(rows):
-    """Indices of relations that cannot all hold (a cycle of 'nearer than' through 'about equal'), or None."""
-    parent = {}
+def _contradiction(rows, margin, tol):
+    """Indices of relations that cannot all hold, or None.
 
-    def find(x):
-        parent.setdefault(x, x)
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for a, b, kind in rows:
-        if kind == 1:
-            parent[find(a)] = find(b)
-    edges = {}
+    The relations are difference constraints on the depths: "a nearer than
+    b" is ``z_a - z_b <= -margin``, "a about b" is ``|z_a - z_b| <= tol``.
+    They can all hold exactly when the constraint graph (an edge b -> a of
+    weight d for each ``z_a - z_b <= d``) has no negative cycle
+    (Bellman-Ford); the relations on such a cycle are the contradiction.
+    "About equal" is not transitive: a = b, b = c and a < c can all hold.
+    """
+    edges = []
     for k, (a, b, kind) in enumerate(rows):
         if kind == 0:
-            ra, rb = find(a), find(b)
-            if ra == rb:       # a < b but a = b (through equalities)
-                return [k] + [m for m, (c, d, kd) in enumerate(rows) if kd == 1 and find(c) == ra][:1]
-            edges.setdefault(ra, []).append((rb, k))
-    # a directed cycle among strict relations: depth-first search
-    state = {}
-
-    def visit(node, path):
-        state[node] = 1
-        for target, k in edges.get(node, ()):
-            if state.get(target) == 1:
-                cycle = path + [k]
-                start = next(i for i, m in enumerate(cycle) if find(rows[m][0]) == target)
-                return cycle[start:]
-            if state.get(target) is None:
-                found = visit(target, path + [k])
-                if found:
-                    return found
-        state[node] = 2
-        return None
-
-    for node in list(edges):
-        if state.get(node) is None:
-            found = visit(node, [])
-            if found:
-                return found
-    return None
+            edges.append((b, a, -margin, k))
+        else:
+            edges.append((b, a, tol, k))
+            edges.append((a, b, tol, k))
+    nodes = sorted({n for a, b, _ in rows for n in (a, b)})
+    distance = {n: 0.0 for n in nodes}
+    via = {n: None for n in nodes}
+    changed = None
+    # |V| + 1 rounds: the virtual source (every depth starts at 0) is a node too
+    for _ in range(len(nodes) + 1):
+        changed = None
+        for u, v, d, k in edges:
+            if distance[u] + d < distance[v] - 1e-12:
+                distance[v] = distance[u] + d
+                via[v] = (u, k)
+                changed = v
+        if changed is None:
+            return None
+    # a relaxation in the last round: walk back len(nodes) steps to land on the cycle, then collect it
+    node = changed
+    for _ in range(len(nodes) + 1):
+        node = via[node][0]
+    cycle, start = [], node
+    while True:
+        parent, k = via[node]
+        cycle.append(k)
+        node = parent
+        if node == start:
+            break
+    return sorted(set(cycle))

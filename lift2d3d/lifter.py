@@ -536,7 +536,7 @@ class Lifter:
         return self._lift(keypoints2d, scores, self._bone_terms(), depth_order)
 
     def lift_sequence(self, keypoints2d, scores=None, proportions_weight=1.0, *, skeleton=None,
-                      image_size=None) -> LiftResult:
+                      image_size=None, depth_order=None) -> LiftResult:
         """Lift frames ``(N, P, 2)`` of one person, whose bone proportions are shared.
 
         Two passes: every frame is lifted on its own (:meth:`lift`); the
@@ -565,7 +565,7 @@ class Lifter:
         scores : (N, P) array_like, optional
         proportions_weight : float
             Weight of the pull towards the shared proportions (0: as :meth:`lift`).
-        skeleton, image_size
+        skeleton, image_size, depth_order
             As for :meth:`lift`.
 
         Returns
@@ -580,12 +580,13 @@ class Lifter:
         if not (np.isfinite(proportions_weight) and proportions_weight >= 0):
             raise ValueError(f"proportions_weight must be a non-negative number; got {proportions_weight!r}")
         keypoints2d, scores = self._as_bases_order(keypoints2d, scores, skeleton, image_size)
-        first = self._lift(keypoints2d, scores, self._bone_terms())
+        first = self._lift(keypoints2d, scores, self._bone_terms(), depth_order)
         proportions = self.sequence_proportions(first)
         if proportions is None or proportions_weight == 0:
             return first
         rows = np.sqrt(proportions_weight) * (np.eye(len(proportions)) - proportions[:, None])
-        return self._lift(keypoints2d, scores, np.ascontiguousarray(np.vstack([self._bone_terms(), rows])))
+        return self._lift(keypoints2d, scores, np.ascontiguousarray(np.vstack([self._bone_terms(), rows])),
+                          depth_order)
 
     def sequence_proportions(self, result):
         """Per-bone median fraction of the total bone length over the lifted frames of ``result``.
@@ -605,7 +606,8 @@ class Lifter:
         if depth_order is not None:
             from .depth_order import encode_relations, frames_of
 
-            hints, n_hints, problems = encode_relations(frames_of(depth_order, len(w), single), self.skeleton, w)
+            hints, n_hints, problems = encode_relations(frames_of(depth_order, len(w), single), self.skeleton, w,
+                                                        DEPTH_MARGIN, DEPTH_TOLERANCE)
             for n, problem in enumerate(problems):
                 if problem and status[n] == _status.OK:
                     status[n] = _status.BAD_INPUT

@@ -218,3 +218,35 @@ def test_subprocess_run_is_quiet_off_a_terminal(coco_csv, bases_file, tmp_path):
     assert done.stdout == "" and "\r" not in done.stderr                # no progress bar when piped
     assert "lifted 30 of 30 rows" in done.stderr
     assert pd.read_csv(tmp_path / "o.csv").shape == (30, 2 + 3 * len(BODY15.joints) + 4)
+
+
+def test_output_skeleton_writes_h36m17_columns(coco_csv, bases_file, tmp_path):
+    plain, h36m = tmp_path / "plain.csv", tmp_path / "h36m.csv"
+    assert lift(coco_csv, "-o", plain, "--bases", bases_file, "-q") == 0
+    assert lift(coco_csv, "-o", h36m, "--bases", bases_file, "--output-skeleton", "h36m17", "-q") == 0
+    a, b = pd.read_csv(plain), pd.read_csv(h36m)
+    assert [c[:-2] for c in b.columns if c.endswith("_z")][:3] == ["pelvis", "right_hip", "right_knee"]
+    np.testing.assert_array_equal(a["left_wrist_z"], b["left_wrist_z"])
+    np.testing.assert_allclose(b["thorax_x"], 0.5 * (a["left_shoulder_x"] + a["right_shoulder_x"]), atol=1e-5)
+    assert b["head_top_z"].isna().all()            # body15 cannot give it: empty, never invented
+    assert lift(coco_csv, "-o", tmp_path / "x.csv", "--bases", bases_file, "--output-skeleton", "coco18") == 2
+
+
+def test_depth_order_file_marks_bad_relations_per_row(coco_csv, bases_file, tmp_path, capsys):
+    frame = pd.read_csv(coco_csv)
+    relations = pd.DataFrame({"frame": frame["frame"][:3], "person": frame["person"][:3],
+                              "joint_a": ["left_wrist", "LKnee", "nose"], "relation": ["<", ">", "<"],
+                              "joint_b": ["left_elbow", "right_knee", "head"]})
+    relations.loc[3] = [999, 0, "head", "<", "pelvis"]            # a row the input does not have
+    hints = tmp_path / "hints.csv"
+    relations.to_csv(hints, index=False)
+    out = tmp_path / "out.csv"
+    assert lift(coco_csv, "-o", out, "--bases", bases_file, "--depth-order", hints) == 0
+    lifted = pd.read_csv(out)
+    assert list(lifted["status"][:3]) == ["ok", "ok", "bad_input"]
+    assert "unknown joint 'nose'" in lifted["message"][2]
+    assert "1 relation(s) name rows the input does not have" in capsys.readouterr().err
+    bad = tmp_path / "bad.csv"
+    bad.write_text("frame,joint_a,joint_b\n0,head,neck\n")
+    assert lift(coco_csv, "-o", tmp_path / "o2.csv", "--bases", bases_file, "--depth-order", bad) == 2
+    assert "needs the columns joint_a, relation, joint_b" in capsys.readouterr().err

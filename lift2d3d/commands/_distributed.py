@@ -53,6 +53,9 @@ def run_distributed(args) -> int:
     from ..distributed import lift_files
     from ._options import lifter_from_args
 
+    for flag, name in (("output_skeleton", "--output-skeleton"), ("depth_order", "--depth-order")):
+        if getattr(args, flag, None) is not None:
+            return _error(f"{name} is not available with --scheduler yet; lift the file without --scheduler")
     if getattr(args, "resume", False):
         return _error("--resume is not needed with --scheduler: finished outputs are complete, so rerun the "
                       "inputs that failed")

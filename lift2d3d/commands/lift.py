@@ -62,6 +62,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              '{"LShoulder": "left_shoulder", "tail": null} (null ignores a part)')
     parser.add_argument("--write-camera", action="store_true",
                         help="add the camera columns: rotation r11..r33, scale (px/m), translation tx, ty, tz")
+    parser.add_argument("--output-skeleton", metavar="NAME",
+                        help="write the 3D joints in another skeleton's order (h36m17, coco17, ...; joints the "
+                             "bases cannot give, such as h36m17's head_top, are left empty)")
+    parser.add_argument("--depth-order", metavar="FILE",
+                        help="ordinal depth hints: a CSV with the input's id columns and joint_a, relation, joint_b "
+                             "(relation < : joint_a is nearer the camera; > : farther; = : about the same depth)")
     parser.add_argument("--sequence", action="store_true",
                         help="lift each person's frames (rows equal in the id columns apart from the frame) as one "
                              "sequence with shared bone proportions (Lifter.lift_sequence; pooled per chunk)")
@@ -106,7 +112,8 @@ def run(args) -> int:
                             delimiter=args.delimiter, chunk_rows=args.chunk_size, resume=args.resume,
                             progress=False if args.quiet else args.progress, log=say,
                             sequence=args.sequence, image_size=args.image_size, joint_map=args.joint_map,
-                            write_camera=args.write_camera)
+                            write_camera=args.write_camera, output_skeleton=args.output_skeleton,
+                            depth_order=args.depth_order)
     except (KeypointFormatError, ValueError) as exc:
         return _error(str(exc))
     except OSError as exc:

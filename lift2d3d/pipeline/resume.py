@@ -63,7 +63,7 @@ def input_identity(path) -> dict:
 
 
 def build_manifest(input, lifter, *, format, layout, delimiter, chunk_rows, sequence, image_size, joint_map,
-                   write_camera) -> dict:
+                   write_camera, output_skeleton=None, depth_order=None) -> dict:
     """What a parts folder records about the run that wrote it (JSON)."""
     manifest = {"format_version": FORMAT_VERSION,
                 "input": input_identity(input) if Path(input).exists() else str(input),
@@ -72,7 +72,8 @@ def build_manifest(input, lifter, *, format, layout, delimiter, chunk_rows, sequ
                 "bases_sha256": lifter.bases.metadata.get("arrays_sha256"),
                 "lifter": lifter_settings(lifter), "sequence": bool(sequence),
                 "image_size": image_size, "write_camera": bool(write_camera),
-                "joint_map": joint_map if joint_map is None or isinstance(joint_map, dict) else str(joint_map)}
+                "joint_map": joint_map if joint_map is None or isinstance(joint_map, dict) else str(joint_map),
+                "output_skeleton": output_skeleton, "depth_order": depth_order}
     return json.loads(json.dumps(manifest, default=str))
 
 

@@ -29,7 +29,7 @@ from ..io import (KeypointFormatError, check_suffix, csv_header, iter_keypoint_c
 from ..mapping import valid_keypoints
 from ..pixels import check_image_size
 from . import resume as _resume
-from .tables import lift_mapped
+from .tables import lift_mapped, output_joints
 
 __all__ = ["lift_file", "BatchSummary"]
 
@@ -117,7 +117,7 @@ def _progress_bar(show, total):
 
 def lift_file(input, output, lifter, format=None, layout=None, delimiter=None, chunk_rows=5000, resume=False,
               progress=None, log=None, sequence=False, image_size=None, joint_map=None,
-              write_camera=False) -> BatchSummary:
+              write_camera=False, output_skeleton=None, depth_order=None) -> BatchSummary:
     """Lift a keypoint file to a CSV/JSON/NPZ output, streaming in chunks.
 
     Parameters
@@ -151,6 +151,11 @@ def lift_file(input, output, lifter, format=None, layout=None, delimiter=None, c
         Part/marker name -> joint for DeepLabCut and TRC inputs (``--map``).
     write_camera : bool
         Add the camera columns (rotation, scale, translation) to the output.
+    output_skeleton : str, optional
+        Write the joints in another skeleton's order (``h36m17``, ``coco17``
+        ...; :meth:`~lift2d3d.lifter.LiftResult.to_skeleton`).
+    depth_order : path, optional
+        A depth-order CSV: ordinal depth hints by row id (:mod:`lift2d3d.io.depth_order`).
 
     ``resume`` on a finished run (the output exists, no parts folder is
     left, and the output is newer than the input) does nothing and says the
@@ -176,9 +181,17 @@ def lift_file(input, output, lifter, format=None, layout=None, delimiter=None, c
         raise ValueError(f"chunk_rows must be >= 1; got {chunk_rows}")
     format, layout = split_format(format, layout)
     image_size = check_image_size(image_size)
+    joints = output_joints(lifter, output_skeleton)
+    hints = None
+    if depth_order is not None:
+        from ..io import read_depth_order
+
+        hints = read_depth_order(depth_order)
     manifest = _resume.build_manifest(input, lifter, format=format, layout=layout, delimiter=delimiter,
                                       chunk_rows=chunk_rows, sequence=sequence, image_size=image_size,
-                                      joint_map=joint_map, write_camera=write_camera)
+                                      joint_map=joint_map, write_camera=write_camera,
+                                      output_skeleton=output_skeleton,
+                                      depth_order=None if depth_order is None else _resume.input_identity(depth_order))
     summary = BatchSummary(input=str(input), output=str(output), lifter=manifest["lifter"])
     parts = output.with_name(output.name + ".parts")
     if resume and not parts.exists() and _resume.finished(input, output):
@@ -203,6 +216,7 @@ def lift_file(input, output, lifter, format=None, layout=None, delimiter=None, c
         (parts / _resume.MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True))
 
     text_parts = output.suffix.lower() == ".csv"
+    seen_ids = set()
     chunks = iter_keypoint_chunks(input, format, layout, chunk_rows=int(chunk_rows), delimiter=delimiter,
                                   image_size=image_size, joint_map=joint_map)
     bar = None
@@ -227,7 +241,7 @@ def lift_file(input, output, lifter, format=None, layout=None, delimiter=None, c
                     raise KeypointFormatError(f"{input}: no joint of {table.skeleton.name} maps onto the bases' "
                                               f"skeleton {lifter.skeleton.name}")
                 bar = _progress_bar(progress, _count_rows(input, table.layout) if progress is not False else None)
-                header = csv_header(output_columns(table.ids.columns, lifter.joint_names, write_camera=write_camera))
+                header = csv_header(output_columns(table.ids.columns, joints, write_camera=write_camera))
             summary.notes.extend(table.notes)
             part = parts / f"part-{index:06d}{'.csv' if text_parts else '.npz'}"
             counts_path = parts / f"part-{index:06d}.counts.json"
@@ -239,7 +253,11 @@ def lift_file(input, output, lifter, format=None, layout=None, delimiter=None, c
                 counts = json.loads(counts_path.read_text())
             else:
                 t0 = time.perf_counter()
-                lifted = lift_mapped(table, keypoints, scores, lifter, sequence, write_camera=write_camera)
+                lifted = lift_mapped(table, keypoints, scores, lifter, sequence, write_camera=write_camera,
+                                     output_skeleton=output_skeleton, depth_order=hints)
+                if hints is not None:
+                    seen_ids.update(table.ids[list(hints.id_columns)].astype(str).itertuples(index=False, name=None)
+                                    if all(c in table.ids.columns for c in hints.id_columns) else ())
                 summary.seconds_lift += time.perf_counter() - t0
                 t0 = time.perf_counter()
                 counts = {k: int(v) for k, v in lifted["status"].value_counts().items()}
@@ -263,6 +281,9 @@ def lift_file(input, output, lifter, format=None, layout=None, delimiter=None, c
         summary.chunks = index
         if index == 0:
             raise KeypointFormatError(f"{input}: holds no keypoint rows")
+        if hints is not None and not summary.chunks_resumed and hints.unmatched(seen_ids):
+            summary.notes.append(f"{hints.source}: {hints.unmatched(seen_ids)} relation(s) name rows the input does "
+                                 "not have; they were not used")
         t0 = time.perf_counter()
         if text_parts:
             join_csv_parts(header, part_paths, output)

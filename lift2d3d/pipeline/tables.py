@@ -33,7 +33,21 @@ def person_groups(ids: pd.DataFrame, rows: np.ndarray) -> list:
     return [rows[g] for g in groups.values()]
 
 
-def lift_keypoints(table: KeypointTable, lifter, sequence: bool = False, write_camera: bool = False) -> pd.DataFrame:
+def output_joints(lifter, output_skeleton=None) -> tuple:
+    """The joints a lifted table has columns for: the bases', or ``output_skeleton``'s
+    (:meth:`lift2d3d.lifter.LiftResult.to_skeleton`)."""
+    if output_skeleton is None:
+        return tuple(lifter.joint_names)
+    from ..skeletons import get_skeleton
+
+    try:
+        return get_skeleton(output_skeleton).joints
+    except KeyError as exc:
+        raise ValueError(exc.args[0]) from None
+
+
+def lift_keypoints(table: KeypointTable, lifter, sequence: bool = False, write_camera: bool = False,
+                   output_skeleton=None, depth_order=None) -> pd.DataFrame:
     """Map a :class:`~lift2d3d.io.KeypointTable` onto ``lifter``'s skeleton, lift it, and tabulate the result.
 
     Rows with a reader problem are not lifted: they get status ``bad_input``
@@ -43,16 +57,20 @@ def lift_keypoints(table: KeypointTable, lifter, sequence: bool = False, write_c
     person (:func:`person_groups`) are lifted together by
     :meth:`Lifter.lift_sequence`, sharing bone proportions.  ``write_camera``:
     add the rotation, scale and translation columns (NaN where not lifted).
+    ``output_skeleton``: write the joints in that skeleton's order (e.g.
+    ``h36m17``; joints the bases cannot give are empty).  ``depth_order``: a
+    :class:`~lift2d3d.io.DepthOrderTable` of ordinal depth hints by row id.
     """
     keypoints, scores = table.mapping_to(lifter).apply(table.keypoints, table.scores)
-    return lift_mapped(table, keypoints, scores, lifter, sequence, write_camera)
+    return lift_mapped(table, keypoints, scores, lifter, sequence, write_camera, output_skeleton, depth_order)
 
 
 def lift_mapped(table: KeypointTable, keypoints, scores, lifter, sequence: bool = False,
-                write_camera: bool = False) -> pd.DataFrame:
+                write_camera: bool = False, output_skeleton=None, depth_order=None) -> pd.DataFrame:
     """:func:`lift_keypoints` for a table whose keypoints (N, P, 2) and scores (N, P) are already
     mapped onto ``lifter``'s skeleton (so that a caller who needs them too maps once)."""
-    joints = tuple(lifter.joint_names)
+    joints = output_joints(lifter, output_skeleton)
+    relations = depth_order.for_rows(table.ids) if depth_order is not None else None
     clash = [c for c in table.ids.columns if c in set(output_columns([], joints, write_camera=write_camera))]
     if clash:
         raise KeypointFormatError(f"{table.source}: id column(s) {', '.join(map(str, clash))} clash with "
@@ -72,7 +90,10 @@ def lift_mapped(table: KeypointTable, keypoints, scores, lifter, sequence: bool 
     for group in (person_groups(table.ids, rows) if sequence else [rows]):
         if len(group) == 0:
             continue
-        result = lift(keypoints[group], scores[group])
+        hints = {} if relations is None else {"depth_order": [relations[r] for r in group]}
+        result = lift(keypoints[group], scores[group], **hints)
+        if output_skeleton is not None:
+            result = result.to_skeleton(output_skeleton)
         xyz[group] = result.joints3d
         status[group] = result.status
         message[group] = result.message
@@ -95,7 +116,7 @@ def lift_mapped(table: KeypointTable, keypoints, scores, lifter, sequence: bool 
 
 
 def lift_table(df: pd.DataFrame, lifter, format=None, sequence: bool = False, image_size=None,
-               write_camera: bool = False) -> pd.DataFrame:
+               write_camera: bool = False, output_skeleton=None, depth_order=None) -> pd.DataFrame:
     """Lift one in-memory wide keypoint table (a pure function: same rows -> same output).
 
     Parameters
@@ -117,6 +138,11 @@ def lift_table(df: pd.DataFrame, lifter, format=None, sequence: bool = False, im
     write_camera : bool, default False
         Add the camera columns ``r11 ... r33``, ``scale``, ``tx``, ``ty``, ``tz``
         (:data:`lift2d3d.io.CAMERA_COLUMNS`).
+    output_skeleton : str, optional
+        Write the joints in another skeleton's order (``h36m17``, ``coco17``
+        ...); joints the bases cannot give are NaN.
+    depth_order : DepthOrderTable or path, optional
+        Ordinal depth hints by row id (:func:`lift2d3d.io.read_depth_order`).
 
     Returns
     -------
@@ -134,4 +160,9 @@ def lift_table(df: pd.DataFrame, lifter, format=None, sequence: bool = False, im
         or the coordinates look normalised and no ``image_size`` is given.
     """
     table = table_from_frame(df, format=format, image_size=image_size, source="table")
-    return lift_keypoints(table, lifter, sequence=sequence, write_camera=write_camera)
+    if depth_order is not None and not hasattr(depth_order, "for_rows"):
+        from ..io import read_depth_order
+
+        depth_order = read_depth_order(depth_order)
+    return lift_keypoints(table, lifter, sequence=sequence, write_camera=write_camera,
+                          output_skeleton=output_skeleton, depth_order=depth_order)
