@@ -297,7 +297,46 @@ def lift_errors(joints3d: np.ndarray, camera3d: np.ndarray, joints=None) -> dict
                 failed=int(np.count_nonzero(~ok)), lifted=ok)
 
 
-def score_lifts(lifter, keypoints: np.ndarray, camera3d: np.ndarray, takes=None, joints=None) -> dict:
+def sample_depth_relations(camera3d: np.ndarray, joint_names, k: int, rng: np.random.Generator,
+                           threshold: float = 0.1, wrong: float = 0.0) -> list:
+    """``k`` true ordinal depth relations per frame, as an annotator would give them.
+
+    Parameters
+    ----------
+    camera3d : (n, P, 3) float, metres
+        The true poses in the camera frame (z away from the camera).
+    joint_names : sequence of str
+    k : int
+        Relations per frame: pairs drawn uniformly from those whose depths
+        differ by more than ``threshold`` (fewer if there are not enough).
+    rng : numpy.random.Generator
+    threshold : float, metres
+    wrong : float
+        Fraction of relations turned round (a wrong hint), for robustness checks.
+
+    Returns
+    -------
+    list of lists of (joint_a, "<" | ">", joint_b)
+        One list per frame (:mod:`lift2d3d.depth_order`).
+    """
+    frames = []
+    P = camera3d.shape[1]
+    pairs_all = [(a, b) for a in range(P) for b in range(a + 1, P)]
+    for z in np.asarray(camera3d)[..., 2]:
+        pairs = [(a, b) for a, b in pairs_all if abs(z[a] - z[b]) > threshold]
+        relations = []
+        for index in rng.permutation(len(pairs))[:k]:
+            a, b = pairs[index]
+            nearer = z[a] < z[b]
+            if rng.random() < wrong:
+                nearer = not nearer
+            relations.append((joint_names[a], "<" if nearer else ">", joint_names[b]))
+        frames.append(relations)
+    return frames
+
+
+def score_lifts(lifter, keypoints: np.ndarray, camera3d: np.ndarray, takes=None, joints=None,
+                depth_order=None) -> dict:
     """Lift ``keypoints`` with ``lifter`` and score the lifts against ``camera3d``.
 
     Parameters
@@ -315,6 +354,8 @@ def score_lifts(lifter, keypoints: np.ndarray, camera3d: np.ndarray, takes=None,
     joints : sequence of str, optional
         Joints scored (default: the 12 limb joints,
         :data:`lift2d3d.skeletons.LIMB_JOINTS`).
+    depth_order : list of lists, optional
+        Ordinal depth hints per frame (:func:`sample_depth_relations`).
 
     Returns
     -------
@@ -327,14 +368,16 @@ def score_lifts(lifter, keypoints: np.ndarray, camera3d: np.ndarray, takes=None,
 
     keypoints = np.asarray(keypoints, dtype=np.float64)
     start = time.perf_counter()
+    hints = {} if depth_order is None else {"depth_order": depth_order}
     if takes is None:
-        joints3d = lifter.lift(keypoints).joints3d
+        joints3d = lifter.lift(keypoints, **hints).joints3d
     else:
         takes = np.asarray(takes)
         joints3d = np.empty(keypoints.shape[:2] + (3,))
         for take in np.unique(takes):
-            rows = takes == take
-            joints3d[rows] = lifter.lift_sequence(keypoints[rows]).joints3d
+            rows = np.flatnonzero(takes == take)
+            take_hints = {} if depth_order is None else {"depth_order": [depth_order[r] for r in rows]}
+            joints3d[rows] = lifter.lift_sequence(keypoints[rows], **take_hints).joints3d
     seconds = time.perf_counter() - start
     index = [lifter.skeleton.index(j) for j in (LIMB_JOINTS if joints is None else joints)]
     return dict(lift_errors(joints3d, camera3d, index), seconds=seconds)
