@@ -11,7 +11,6 @@ of dying or dropping them silently.
 from __future__ import annotations
 
 import difflib
-import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -19,7 +18,7 @@ import pandas as pd
 
 from .. import status as _status
 from ..mapping import JointMapping, valid_keypoints
-from ..skeletons import SKELETONS, Skeleton, get_skeleton
+from ..skeletons import SKELETONS, Skeleton, canonical_joint_name, get_skeleton
 
 __all__ = ["KeypointTable", "KeypointFormatError", "normalise_joint_name", "detect_skeleton", "check_values",
            "flag_duplicates", "IdHashSet", "MAX_ABS_COORDINATE", "BAD_INPUT", "NO_PERSON", "NO_PERSON_MESSAGE"]
@@ -39,24 +38,8 @@ class KeypointFormatError(ValueError):
     """The input as a whole cannot be read (the message names the file and the fix)."""
 
 
-_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
-
-
-def normalise_joint_name(name: str) -> str:
-    """Canonical snake_case joint name: ``"LShoulder"`` -> ``"left_shoulder"``.
-
-    Handles CamelCase (OpenPose), ``l_``/``r_`` prefixes (MPII tools), spaces,
-    dashes and case, so that exports of common tools match the registry.
-    """
-    text = str(name).strip()
-    text = _CAMEL.sub("_", text)
-    text = re.sub(r"[\s\-\.]+", "_", text).lower()
-    text = re.sub(r"_+", "_", text).strip("_")
-    if text.startswith("l_"):
-        text = "left_" + text[2:]
-    elif text.startswith("r_"):
-        text = "right_" + text[2:]
-    return text
+#: Canonical snake_case joint name (``"LShoulder"`` -> ``"left_shoulder"``): the skeletons' rule.
+normalise_joint_name = canonical_joint_name
 
 
 def _known_joints() -> dict:
