@@ -14,12 +14,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..io.writers import atomic_path
+from ..io import atomic_path
 from ..mapping import map_keypoints
+from ..status import LIFTED
 from .pose import as_bgr
 from .sources import iter_media
-
-LIFTED = ("ok", "not_converged")
 
 
 def _frame_arrays(table, lifted, lifter, row):

@@ -35,10 +35,7 @@ from numba import njit
 
 from .prox import FASTMATH, KERNEL, cholesky_factor, cholesky_substitute, prox_spectral_2x3, spectral_norm_2x3
 
-__all__ = ["admm_frame", "gram_centred", "fit_terms", "STATUS"]
-
-# status codes shared by the kernels and the Lifter
-STATUS = ("ok", "not_converged", "too_few_joints", "non_finite", "degenerate")
+__all__ = ["admm_frame", "gram_centred", "fit_terms"]
 
 
 @njit(**KERNEL, fastmath=FASTMATH)
