@@ -529,57 +529,106 @@ class Lifter:
         keypoints2d, scores = self._as_bases_order(keypoints2d, scores, skeleton, image_size)
         return self._lift(keypoints2d, scores, self._bone_terms())
 
-    def lift_sequence(self, keypoints2d, scores=None, proportions_weight=1.0, *, skeleton=None,
-                      image_size=None) -> LiftResult:
-        """Lift frames ``(N, P, 2)`` of one person, whose bone proportions are shared.
+    def lift_sequence(self, keypoints2d, scores=None, proportions_weight=1.0, *, frames=None, smoothness=1.0,
+                      max_gap=10.0, window=256, overlap=32, skeleton=None, image_size=None) -> LiftResult:
+        """Lift the frames ``(N, P, 2)`` of one person in a video jointly: smooth motion, shared proportions.
 
-        Two passes: every frame is lifted on its own (:meth:`lift`); the
-        person's proportions (each bone's fraction of the total bone length)
-        are the per-bone medians over the lifted frames; then every frame is
-        lifted again with the refinement pulled towards them,
-        ``proportions_weight / 2 sum_b (l_b - rho_b sum l)^2`` on the bone
-        lengths ``l``. One frame alone would only confirm its own guess; many
-        frames of a video pool their evidence.
-
-        On the Bandai Namco takes (``lift2d3d evaluate --sequence``: 10
-        frames per take, a random camera per frame, weak perspective) it took
-        PA-MPJPE from 52.9 to 49.0 mm and the camera-frame error from 69.4 to
-        62.4 mm (weights 1-3 agree within 0.1 mm). On the Pose2Sim demo
-        (single-view lifts against the 4-camera triangulation, 100 frames per
-        camera) it was neutral with detected keypoints (108.5 -> 108.0 mm) and
-        worse on the triangulation's own projections (74.7 -> 83.9 mm), whose
-        reference bones themselves change length from frame to frame: use it
-        for one person whose proportions are constant, and check it on your
-        data.
+        Every frame is first lifted on its own (:meth:`lift`); then all
+        frames are refined together (:mod:`lift2d3d.solvers.temporal`,
+        objective (4)): each frame's own objective, plus ``smoothness``
+        times the squared acceleration of its camera-frame joints (second
+        differences over the real time steps, in the image's units), plus
+        ``proportions_weight / 2 sum_b (l_b - rho_b sum l)^2`` pulling every
+        frame's bone lengths ``l`` towards the person's proportions ``rho``
+        (the per-bone medians of the per-frame lifts).  Rotation and
+        coefficients of all frames are fitted in one Levenberg-Marquardt
+        iteration whose normal matrix is block-pentadiagonal, so the cost
+        grows linearly with the number of frames; long sequences are cut
+        into windows of ``window`` frames overlapping by ``overlap``, each
+        keeping its middle (:func:`lift2d3d.solvers.temporal.plan_windows`).
 
         Parameters
         ----------
         keypoints2d : (N, P, 2) array_like, pixels
-            Frames of a single person (a video, or several views of one body).
+            Frames of a single person, in any order (see ``frames``).
         scores : (N, P) array_like, optional
+            Per-joint confidences, used as weights (0 = missing).
         proportions_weight : float
-            Weight of the pull towards the shared proportions (0: as :meth:`lift`).
+            Weight of the pull towards the shared proportions (0: off).
+        frames : (N,) array_like of numbers, optional
+            Frame numbers (time, in frames): the frames are solved in this
+            order, a step of more than one frame counts as that much time,
+            and a gap longer than ``max_gap`` frames splits the sequence.
+            Default ``0 .. N-1`` (the rows are consecutive frames).
+            Results come back in the order of the rows.
+        smoothness : float
+            Weight of the acceleration term (0: no coupling; each frame is
+            then refined with the shared proportions alone).  Chosen on the
+            CMU corpus at 30 frames per second (see ``benchmarks/temporal.py``).
+        max_gap : float
+            Frames further apart than this are not coupled.
+        window, overlap : int
+            Frames per window and overlap between consecutive windows.  The
+            result of a window depends on its frames only, so a pipeline
+            that streams a person's rows in the windows of
+            :func:`~lift2d3d.solvers.temporal.plan_windows` gets the same
+            numbers.
         skeleton, image_size
             As for :meth:`lift`.
 
         Returns
         -------
         LiftResult
-            The second pass; frames the first pass could not lift are reported as
-            :meth:`lift` reports them.
+            Frames the per-frame lift could not lift are reported as
+            :meth:`lift` reports them (and are gaps for their neighbours).
+
+        Raises
+        ------
+        ValueError
+            For a frame number that is not finite, or one that appears twice
+            (two poses of one person at one time: split the people first).
         """
+        from .solvers.temporal import TemporalOptions, solve_sequence
+
         if np.ndim(keypoints2d) != 3:
             raise ValueError("lift_sequence expects frames of shape (n_frames, n_joints, 2); "
                              f"got {np.shape(keypoints2d)} (use lift() for a single pose)")
-        if not (np.isfinite(proportions_weight) and proportions_weight >= 0):
-            raise ValueError(f"proportions_weight must be a non-negative number; got {proportions_weight!r}")
+        for name, value in (("proportions_weight", proportions_weight), ("smoothness", smoothness),
+                            ("max_gap", max_gap)):
+            if not (isinstance(value, (int, float, np.number)) and np.isfinite(value) and value >= 0):
+                raise ValueError(f"{name} must be a non-negative number; got {value!r}")
         keypoints2d, scores = self._as_bases_order(keypoints2d, scores, skeleton, image_size)
-        first = self._lift(keypoints2d, scores, self._bone_terms())
-        proportions = self.sequence_proportions(first)
-        if proportions is None or proportions_weight == 0:
-            return first
-        rows = np.sqrt(proportions_weight) * (np.eye(len(proportions)) - proportions[:, None])
-        return self._lift(keypoints2d, scores, np.ascontiguousarray(np.vstack([self._bone_terms(), rows])))
+        times = _sequence_times(frames, np.shape(keypoints2d)[0])
+        Wpx, w, status, reasons, single = self._validate(keypoints2d, scores)
+        resolved = self.resolved_params()
+        X, R, c, E, info, model, opts = self._solve_frames(Wpx, w, status, self._bone_terms(), resolved)
+        if smoothness > 0 or proportions_weight > 0:
+            _prepare_temporal_kernels(self, opts)
+            order = np.argsort(times, kind="stable")
+            arrays = [Wpx, w, status, X, R, c, E, info]
+            Wo, wo, so, Xo, Ro, co, Eo, io = [np.ascontiguousarray(a[order]) for a in arrays]
+            topts = TemporalOptions(smoothness=float(smoothness), max_gap=float(max_gap), max_iter=_TEMPORAL_ITERATIONS,
+                                    tol=resolved["tol"], cap=min(2 * self.bases.n_joints, self.bases.n_bases),
+                                    n_posit=_TEMPORAL_POSIT_ROUNDS)
+            solve_sequence(Wo, wo, so, times[order], model, opts, topts, float(proportions_weight), Xo, Ro, co, Eo, io,
+                           window, overlap, n_threads=resolved["n_threads"])
+            for a, ao in zip([status, X, R, c, E, info], [so, Xo, Ro, co, Eo, io]):
+                a[order] = ao
+        return self._assemble(Wpx, X, R, c, E, info, status, reasons, w, single, resolved)
+
+    def _solve_frames(self, Wpx, w, status, bone_terms, resolved):
+        """The per-frame solve of validated input: kernel outputs (normalised units), model and options."""
+        N, P, K = Wpx.shape[0], self.bases.n_joints, self.bases.n_bases
+        X = np.full((N, 3, P), np.nan)
+        R = np.full((N, 3, 3), np.nan)
+        c = np.full((N, K), np.nan)
+        E = np.zeros((N, 2, P))
+        info = frame_results(N)
+        opts = self._solver_options(resolved)
+        model = self._model._replace(Mb=np.ascontiguousarray(bone_terms, dtype=np.float64))
+        _prepare_kernels(self, opts)
+        solve_frames(Wpx, w, status, model, opts, X, R, c, E, info, n_threads=resolved["n_threads"])
+        return X, R, c, E, info, model, opts
 
     def sequence_proportions(self, result):
         """Per-bone median fraction of the total bone length over the lifted frames of ``result``.
@@ -595,17 +644,8 @@ class Lifter:
 
     def _lift(self, keypoints2d, scores, bone_terms) -> LiftResult:
         Wpx, w, status, reasons, single = self._validate(keypoints2d, scores)
-        N, P, K = Wpx.shape[0], self.bases.n_joints, self.bases.n_bases
         resolved = self.resolved_params()
-        X = np.full((N, 3, P), np.nan)
-        R = np.full((N, 3, 3), np.nan)
-        c = np.full((N, K), np.nan)
-        E = np.zeros((N, 2, P))
-        info = frame_results(N)
-        opts = self._solver_options(resolved)
-        _prepare_kernels(self, opts)
-        solve_frames(Wpx, w, status, self._model._replace(Mb=bone_terms), opts, X, R, c, E, info,
-                     n_threads=resolved["n_threads"])
+        X, R, c, E, info, _, _ = self._solve_frames(Wpx, w, status, bone_terms, resolved)
         return self._assemble(Wpx, X, R, c, E, info, status, reasons, w, single, resolved)
 
     def _assemble(self, Wpx, X, R, c, E, info, status, reasons, w, single, resolved):
@@ -719,6 +759,57 @@ def _prepare_kernels(lifter, opts):
             "lift2d3d: compiling the solver kernels (first run only, about 20 s on 2 cores; numba caches them on "
             "disk for the next runs)")
         prepare(lifter, cold)
+
+
+#: Joint iterations of the temporal refinement (each one solves every frame of a window together):
+#: on the CMU clips of ``benchmarks/temporal.py`` 5 iterations reach within 1 mm of a converged solve.
+_TEMPORAL_ITERATIONS = 5
+#: Depth-correction rounds of the temporal refinement with a camera.
+_TEMPORAL_POSIT_ROUNDS = 3
+
+
+def _sequence_times(frames, n):
+    """Frame numbers ``(n,)`` as float times, checked: finite, one per row, none twice."""
+    if frames is None:
+        return np.arange(n, dtype=np.float64)
+    try:
+        times = np.asarray(frames, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError("frames must be numbers (frame numbers, one per row)") from None
+    if times.shape != (n,):
+        raise ValueError(f"frames must hold one frame number per row: expected shape ({n},), got {times.shape}")
+    bad = np.flatnonzero(~np.isfinite(times))
+    if len(bad):
+        raise ValueError(f"frames must be finite numbers; row(s) {', '.join(map(str, bad[:5]))} hold "
+                         f"{', '.join(map(str, times[bad[:5]]))}")
+    order = np.argsort(times, kind="stable")
+    twice = np.flatnonzero(np.diff(times[order]) == 0)
+    if len(twice):
+        pairs = [f"frame {times[order[i]]:g} at rows {order[i]} and {order[i + 1]}" for i in twice[:5]]
+        raise ValueError(f"lift_sequence lifts one person: each frame number may appear once, but {'; '.join(pairs)}"
+                         f"{' (and more)' if len(twice) > 5 else ''}; split the rows by person (and video) first, "
+                         "or drop the duplicates")
+    return times
+
+
+def _prepare_temporal_kernels(lifter, opts):
+    """Before a cold first temporal run: say so (once per process) and compile its stages."""
+    from .solvers.temporal import uncompiled_stages
+
+    key = ("temporal", opts.robust, opts.perspective)
+    if key in _ANNOUNCED:
+        return
+    _ANNOUNCED.add(key)
+    cold = uncompiled_stages(opts)
+    if cold:
+        import logging
+
+        from .solvers.warm import compile_temporal_stages
+
+        logging.getLogger("lift2d3d").warning(
+            "lift2d3d: compiling the temporal solver kernels (first run only, about 20 s; numba caches them on disk "
+            "for the next runs)")
+        compile_temporal_stages(lifter, cold)
 
 
 def default_threads() -> int:

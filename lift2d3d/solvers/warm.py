@@ -22,7 +22,7 @@ import sys
 
 import numpy as np
 
-__all__ = ["prepare", "compile_stages", "CHILD_STAGES"]
+__all__ = ["prepare", "compile_stages", "compile_temporal_stages", "CHILD_STAGES"]
 
 #: Stages compiled in the child process (the refinement: about half of the compile time).
 CHILD_STAGES = ("refine_frames", "perspective_frames")
@@ -65,6 +65,28 @@ def compile_stages(lifter, names) -> None:
         "pack_frames": lambda: batch.pack_frames(a["active"], a["status"], a["Rbar"], a["c"], a["E"], a["X"], a["R"],
                                                  a["c"].copy(), a["E"].copy(), a["info"]),
         "metric_units": lambda: batch.metric_units(a["X"], model.edges, np.ones(model.edges.shape[0]), np.zeros(1)),
+    }
+    for name in names:
+        calls[name]()
+
+
+def compile_temporal_stages(lifter, names) -> None:
+    """Compile (or load from the cache) the temporal stages ``names`` (:mod:`lift2d3d.solvers.temporal`) for
+    ``lifter``'s options, on a one-frame window whose keypoints are all zero (nothing to solve)."""
+    from . import temporal
+
+    model, opts, a = _probe(lifter)
+    P = lifter.bases.n_joints
+    topts = temporal.TemporalOptions(smoothness=1.0, max_gap=1.0, max_iter=1, tol=1e-3, cap=2 * P, n_posit=1)
+    wr = np.ones((1, P))
+    calls = {
+        "joint_refine": lambda: temporal.joint_refine(a["W"], wr, np.ones(1), np.zeros((1, 3)), model, opts.refine_alpha,
+                                                      topts, np.eye(3)[None].copy(), a["c"], np.zeros(1)),
+        "weak_targets": lambda: temporal.weak_targets(a["W"], wr, a["E"], a["W"].copy()),
+        "perspective_targets": lambda: temporal.perspective_targets(a["Wpx"], wr, model, opts, a["Rbar"], a["c"],
+                                                                    a["info"], a["W"].copy(), wr.copy()),
+        "perspective_outputs": lambda: temporal.perspective_outputs(a["Wpx"], wr, wr.copy(), model, opts, a["Rbar"],
+                                                                    a["c"], a["E"], a["X"], a["info"]),
     }
     for name in names:
         calls[name]()
