@@ -544,8 +544,9 @@ class Lifter:
         coefficients of all frames are fitted in one Levenberg-Marquardt
         iteration whose normal matrix is block-pentadiagonal, so the cost
         grows linearly with the number of frames; long sequences are cut
-        into windows of ``window`` frames overlapping by ``overlap``, each
-        keeping its middle (:func:`lift2d3d.solvers.temporal.plan_windows`).
+        into windows of ``window`` frames overlapping by ``overlap``, whose
+        solutions are blended across the overlaps
+        (:mod:`lift2d3d.solvers.windows`).
 
         Parameters
         ----------
@@ -568,11 +569,11 @@ class Lifter:
         max_gap : float
             Frames further apart than this are not coupled.
         window, overlap : int
-            Frames per window and overlap between consecutive windows.  The
-            result of a window depends on its frames only, so a pipeline
-            that streams a person's rows in the windows of
-            :func:`~lift2d3d.solvers.temporal.plan_windows` gets the same
-            numbers.
+            Frames per window and frames two consecutive windows share
+            (at most ``window / 2``).  A window's solution depends on its
+            frames only, so a pipeline that streams a person's rows through
+            the windows of :func:`~lift2d3d.solvers.windows.plan_windows`
+            gets the same numbers.
         skeleton, image_size
             As for :meth:`lift`.
 
@@ -588,7 +589,8 @@ class Lifter:
             For a frame number that is not finite, or one that appears twice
             (two poses of one person at one time: split the people first).
         """
-        from .solvers.temporal import TemporalOptions, solve_sequence
+        from .solvers.temporal import TemporalOptions
+        from .solvers.windows import solve_sequence
 
         if np.ndim(keypoints2d) != 3:
             raise ValueError("lift_sequence expects frames of shape (n_frames, n_joints, 2); "

@@ -7,19 +7,20 @@ one frame is out-voted by its neighbours.  For frames ``n = 0 .. N-1`` at
 times ``t_n`` (frame numbers; gaps allowed) the refinement minimises::
 
     sum_n [ 1/2 || (W_n - R̄_n S_n) C_w D_n ||_F^2 + alpha ||c_n||_1 + 1/2 || M_b l(S_n) ||^2 ]
-        + 1/2 sum_n || d_n0 X_{n-1} + d_n1 X_n + d_n2 X_{n+1} ||_F^2                          (4)
+        + 1/2 sum_n || sum_{a=0,1,2} d_na (sigma_{n-1+a} / sigma_n) X_{n-1+a} ||_F^2                (4)
 
 * the first line is each frame's own objective (2) of
   :mod:`lift2d3d.solvers.refine`, with its extra terms
   (:mod:`lift2d3d.solvers.terms`: bone symmetry, and the person's shared
   proportions), in the frame's normalised units;
-* ``X_n = s_n R_n (S_n - mean_j S_n)`` are the frame's camera-frame joints
-  about their centroid, rescaled by ``s_n = sigma_n / sigma_ref`` (the frame's
-  2D scale over the window's median) so that every frame is in the same
-  units, the pixels of the image up to one constant: weak perspective
+* ``X_n = R_n (S_n - mean_j S_n)`` are the frame's camera-frame joints about
+  their centroid in its normalised units, and ``sigma_n`` the frame's 2D
+  scale (pixels per unit): row ``n`` compares its frames in pixels, divided
+  by frame ``n``'s scale (:func:`scaled_rows`), so that the term does not
+  depend on which other frames share the window.  Weak perspective
   normalises each frame to unit RMS radius, and a pose seen side-on is
-  smaller in the image than the same pose seen frontally, so smoothing the
-  normalised shapes would smooth the wrong thing;
+  smaller in the image than the same pose seen frontally: smoothing the
+  normalised shapes themselves would smooth the wrong thing;
 * ``d_n`` is the second difference (acceleration, per frame squared) at
   unequal spacing ``h1 = t_n - t_{n-1}``, ``h2 = t_{n+1} - t_n``, weighted by
   the time it stands for, ``(h1 + h2) / 2``, and by the ``smoothness``
@@ -44,13 +45,12 @@ from numba import njit
 
 from . import terms as _terms
 from .banded import block_cholesky, block_solve
-from . import batch
 from .batch import frame_terms
 from .prox import FASTMATH, KERNEL
 from .refine import _lm_objective, _rodrigues, normal_matrix, perspective_points
 
-__all__ = ["TemporalOptions", "acceleration_rows", "joint_refine", "temporal_value", "plan_windows", "solve_window",
-           "solve_sequence", "bone_proportions", "proportion_rows"]
+__all__ = ["TemporalOptions", "acceleration_rows", "scaled_rows", "joint_refine", "temporal_value", "weak_targets", "perspective_targets",
+           "perspective_outputs", "stages_for", "uncompiled_stages"]
 
 
 
@@ -106,10 +106,24 @@ def acceleration_rows(times, smoothness, max_gap):
     return d
 
 
+def scaled_rows(d, sigma):
+    """Acceleration rows ``d`` (N, 3) with each frame's scale ratio: ``d[n, a] sigma_{n-1+a} / sigma_n``.
+
+    ``sigma`` (N,) are the frames' 2D normalisations (pixels per normalised unit), so row ``n`` of
+    (4) compares the frames' camera points in frame ``n``'s units, whatever the window.
+    """
+    out = np.array(d, dtype=np.float64, copy=True)
+    sigma = np.asarray(sigma, dtype=np.float64)
+    if len(sigma) >= 3:
+        out[1:-1, 0] *= sigma[:-2] / sigma[1:-1]
+        out[1:-1, 2] *= sigma[2:] / sigma[1:-1]
+    return out
+
+
 # ---------------------------------------------------------------------------- pieces
 @njit(**KERNEL, fastmath=FASTMATH)
-def _temporal_points(X, s, Xt):
-    """``Xt = s (X - mean_j X)``: a frame's camera points about their centroid, in the window's units."""
+def _temporal_points(X, Xt):
+    """``Xt = X - mean_j X``: a frame's camera points about their centroid (normalised units)."""
     P = X.shape[1]
     for a in range(3):
         m = 0.0
@@ -117,10 +131,13 @@ def _temporal_points(X, s, Xt):
             m += X[a, j]
         m /= P
         for j in range(P):
-            Xt[a, j] = s * (X[a, j] - m)
+            Xt[a, j] = X[a, j] - m
 
 
-@njit(**KERNEL, fastmath=FASTMATH)
+# no fast-math here nor in joint_refine: their sums run over arrays that swap between iterations (the
+# iterate's and the trial's), whose alignment differs, and on AVX-512 machines a reassociated sum then
+# depends on it (measured: 1e-14 differences between identical calls)
+@njit(**KERNEL)
 def temporal_value(Xt, d, r):
     """Acceleration residuals ``r`` (N, 3, P) of the points ``Xt`` (N, 3, P) and 1/2 their sum of squares."""
     N, P = Xt.shape[0], Xt.shape[2]
@@ -175,7 +192,7 @@ def _gradient_field(d, r, n, G):
 
 
 @njit(**KERNEL, fastmath=FASTMATH)
-def _frame_system(Wc, w, B, alpha, R, c, s, G, lnn, terms, cap, ws, sg, At, g, H):
+def _frame_system(Wc, w, B, alpha, R, c, G, lnn, terms, cap, ws, sg, At, g, H):
     """One frame's rows of the joint Gauss-Newton system at ``(R, c)``.
 
     Chooses the working set (non-zero coefficients, then those violating
@@ -198,13 +215,13 @@ def _frame_system(Wc, w, B, alpha, R, c, s, G, lnn, terms, cap, ws, sg, At, g, H
     scratch = np.empty(_terms.scratch_size(terms))
     _lm_objective(Wc, w, sw, B, R, c, alpha, S, X, res, terms, work, bres)
     Xc = np.empty((3, P))
-    _temporal_points(X, 1.0, Xc)
-    # minus the gradient with respect to S: data, terms, and the temporal term s R^T G
+    _temporal_points(X, Xc)
+    # minus the gradient with respect to S: data, terms, and the temporal term R^T G
     Q = np.empty((3, P))
     for a in range(3):
         for j in range(P):
             Q[a, j] = (R[0, a] * res[0, j] + R[1, a] * res[1, j]) * w[j] \
-                - s * (R[0, a] * G[0, j] + R[1, a] * G[1, j] + R[2, a] * G[2, j])
+                - (R[0, a] * G[0, j] + R[1, a] * G[1, j] + R[2, a] * G[2, j])
     if n_b > 0:
         _terms.shape_gradient(terms, R, work, bres, scratch, Q)
     grad = np.empty(K)
@@ -262,16 +279,16 @@ def _frame_system(Wc, w, B, alpha, R, c, s, G, lnn, terms, cap, ws, sg, At, g, H
         Jt[1, P + j] = 0.0
         Jt[2, j] = sqw[j] * X[1, j]
         Jt[2, P + j] = -sqw[j] * X[0, j]
-    # temporal rows: dXt/d omega_k = s e_k x Xc
+    # temporal rows: dXt/d omega_k = e_k x Xt
     for j in range(P):
         At[0, j] = 0.0
-        At[0, P + j] = -s * Xc[2, j]
-        At[0, 2 * P + j] = s * Xc[1, j]
-        At[1, j] = s * Xc[2, j]
+        At[0, P + j] = -Xc[2, j]
+        At[0, 2 * P + j] = Xc[1, j]
+        At[1, j] = Xc[2, j]
         At[1, P + j] = 0.0
-        At[1, 2 * P + j] = -s * Xc[0, j]
-        At[2, j] = -s * Xc[1, j]
-        At[2, P + j] = s * Xc[0, j]
+        At[1, 2 * P + j] = -Xc[0, j]
+        At[2, j] = -Xc[1, j]
+        At[2, P + j] = Xc[0, j]
         At[2, 2 * P + j] = 0.0
     for m in range(k):
         i = ws[m]
@@ -292,7 +309,7 @@ def _frame_system(Wc, w, B, alpha, R, c, s, G, lnn, terms, cap, ws, sg, At, g, H
                 acc += v
             mean = acc / P
             for j in range(P):
-                At[3 + m, r * P + j] = s * (At[3 + m, r * P + j] - mean)
+                At[3 + m, r * P + j] -= mean
         if n_b > 0:
             _terms.jacobian_atom(terms, R, work, B, i, scratch, Jt, 3 + m, 2 * P)
     if n_b > 0:
@@ -339,7 +356,7 @@ def _cross_block(At, n_a, Bt, n_b, coef, Hrow, first_col):
 
 
 @njit(**KERNEL, fastmath=FASTMATH)
-def _trial_frame(Wc, w, B, alpha, R, c, ws, sg, k, step, s, terms, Rn, cn, Xt):
+def _trial_frame(Wc, w, B, alpha, R, c, ws, sg, k, step, terms, Rn, cn, Xt):
     """Apply frame's part of the joint step (rotation by the exponential map, coefficients clamped at 0)
     into ``Rn``, ``cn``; return the frame's own objective and fill its temporal points ``Xt``."""
     K, P = B.shape[0], B.shape[2]
@@ -356,11 +373,11 @@ def _trial_frame(Wc, w, B, alpha, R, c, ws, sg, k, step, s, terms, Rn, cn, Xt):
         if v * sg[m] < 0.0:
             v = 0.0
         cn[i] = v
-    return _frame_value(Wc, w, B, alpha, Rn, cn, s, terms, Xt)
+    return _frame_value(Wc, w, B, alpha, Rn, cn, terms, Xt)
 
 
 @njit(**KERNEL, fastmath=FASTMATH)
-def _frame_value(Wc, w, B, alpha, R, c, s, terms, Xt):
+def _frame_value(Wc, w, B, alpha, R, c, terms, Xt):
     """The frame's own objective (2) at ``(R, c)``; fills its temporal points ``Xt``."""
     P = B.shape[2]
     sw = 0.0
@@ -372,7 +389,7 @@ def _frame_value(Wc, w, B, alpha, R, c, s, terms, Xt):
     bres = np.zeros(_terms.n_rows(terms))
     work = _terms.new_work(terms)
     f = _lm_objective(Wc, w, sw, B, R, c, alpha, S, X, res, terms, work, bres)
-    _temporal_points(X, s, Xt)
+    _temporal_points(X, Xt)
     return f
 
 
@@ -383,8 +400,8 @@ def _frame_value(Wc, w, B, alpha, R, c, s, terms, Xt):
 LAMBDA0 = 1e-2
 
 
-@njit(**KERNEL, fastmath=FASTMATH)
-def joint_refine(Wc, w, s, d, model, alpha, topts, R, c, f_frame):
+@njit(**KERNEL)
+def joint_refine(Wc, w, d, model, alpha, topts, R, c, f_frame):
     """Minimise (4) jointly over every frame's rotation and coefficients, from ``(R, c)`` (updated in place).
 
     Parameters
@@ -393,10 +410,9 @@ def joint_refine(Wc, w, s, d, model, alpha, topts, R, c, f_frame):
         Normalised keypoints (minus the robust model's outliers), weighted-centred.
     w : (N, P) float64
         Joint weights (0 = missing).
-    s : (N,) float64
-        Each frame's 2D scale relative to the window's (``sigma_n / sigma_ref``).
     d : (N, 3) float64
-        Acceleration rows (:func:`acceleration_rows`).
+        Acceleration rows of (4), with the frames' scale ratios (:func:`acceleration_rows`,
+        :func:`scaled_rows`).
     model : SolverModel
         The shape prior (:mod:`lift2d3d.solvers.records`); each frame's extra
         terms (bone symmetry, the person's shared proportions) are
@@ -420,6 +436,10 @@ def joint_refine(Wc, w, s, d, model, alpha, topts, R, c, f_frame):
     """
     B = model.B
     N, K, P = c.shape[0], B.shape[0], B.shape[2]
+    # private copies: the vectorised (fast-math) reductions must not depend on where the caller's arrays
+    # sit in memory, so that a window gives the same bits whoever allocated it
+    R_out, c_out = R, c
+    Wc, w, d, R, c = Wc.copy(), w.copy(), d.copy(), R.copy(), c.copy()
     cap = min(K, topts.cap)
     nmax = 3 + cap
     ws = np.zeros((N, cap), dtype=np.int64)
@@ -445,7 +465,7 @@ def joint_refine(Wc, w, s, d, model, alpha, topts, R, c, f_frame):
     f2 = np.zeros(N)
     f = 0.0
     for n in range(N):
-        f_frame[n] = _frame_value(Wc[n], w[n], B, alpha, R[n], c[n], s[n], frame_terms(model, n), Xt[n])
+        f_frame[n] = _frame_value(Wc[n], w[n], B, alpha, R[n], c[n], frame_terms(model, n), Xt[n])
         f += f_frame[n]
     f += temporal_value(Xt, d, r)
     lam = LAMBDA0
@@ -457,7 +477,7 @@ def joint_refine(Wc, w, s, d, model, alpha, topts, R, c, f_frame):
         gnorm = 0.0
         for n in range(N):
             _gradient_field(d, r, n, G)
-            k = _frame_system(Wc[n], w[n], B, alpha, R[n], c[n], s[n], G, _coupling(d, n, n), frame_terms(model, n), cap,
+            k = _frame_system(Wc[n], w[n], B, alpha, R[n], c[n], G, _coupling(d, n, n), frame_terms(model, n), cap,
                               ws[n], sg[n], At[n], g[n], D[n])
             bn = 3 + k
             sizes[n] = bn
@@ -494,7 +514,7 @@ def joint_refine(Wc, w, s, d, model, alpha, topts, R, c, f_frame):
             block_solve(Linv, E1f, E2f, sizes, N, step, step)
             fn = 0.0
             for n in range(N):
-                f2[n] = _trial_frame(Wc[n], w[n], B, alpha, R[n], c[n], ws[n], sg[n], sizes[n] - 3, step[n], s[n],
+                f2[n] = _trial_frame(Wc[n], w[n], B, alpha, R[n], c[n], ws[n], sg[n], sizes[n] - 3, step[n],
                                      frame_terms(model, n), Rn[n], cn[n], Xt2[n])
                 fn += f2[n]
             fn += temporal_value(Xt2, d, r)
@@ -529,6 +549,12 @@ def joint_refine(Wc, w, s, d, model, alpha, topts, R, c, f_frame):
         if decrease <= topts.tol * max(f, 1e-300):
             converged = True
             break
+    for n in range(N):
+        for a in range(3):
+            for b2 in range(3):
+                R_out[n, a, b2] = R[n, a, b2]
+        for i in range(K):
+            c_out[n, i] = c[n, i]
     return it, converged, f
 
 
@@ -538,18 +564,18 @@ def weak_targets(W, w, E, Wc):
     """``Wc = (W - E) C_w``: the weak-perspective problem's keypoints, weighted-centred (N, 2, P)."""
     N, P = W.shape[0], W.shape[2]
     for n in range(N):
+        wn = w[n].copy()
+        Wn = W[n] - E[n]
         sw = 0.0
         for j in range(P):
-            sw += w[n, j]
+            sw += wn[j]
         for r in range(2):
             acc = 0.0
             for j in range(P):
-                v = W[n, r, j] - E[n, r, j]
-                Wc[n, r, j] = v
-                acc += w[n, j] * v
+                acc += wn[j] * Wn[r, j]
             m = acc / sw
             for j in range(P):
-                Wc[n, r, j] -= m
+                Wc[n, r, j] = Wn[r, j] - m
 
 
 @njit(**KERNEL, fastmath=FASTMATH)
@@ -567,21 +593,26 @@ def perspective_targets(Wpx, w, model, opts, Rbar, c, info, Wc, wc):
         for j in range(P):
             U[0, j] = (Wpx[n, 0, j] - opts.px) / sigma
             U[1, j] = (Wpx[n, 1, j] - opts.py) / sigma
-        perspective_points(B, c[n], Rbar[n], w[n], U, rho, X)
+        wn = w[n].copy()
+        perspective_points(B, c[n].copy(), Rbar[n].copy(), wn, U, rho, X)
+        V = np.empty((2, P))
+        wv = np.empty(P)
         sw = 0.0
         for j in range(P):
             g = X[2, j] / rho
-            Wc[n, 0, j] = U[0, j] * g
-            Wc[n, 1, j] = U[1, j] * g
-            wc[n, j] = w[n, j] / (g * g)
-            sw += wc[n, j]
+            V[0, j] = U[0, j] * g
+            V[1, j] = U[1, j] * g
+            wv[j] = wn[j] / (g * g)
+            sw += wv[j]
+        for j in range(P):
+            wc[n, j] = wv[j]
         for r in range(2):
             acc = 0.0
             for j in range(P):
-                acc += wc[n, j] * Wc[n, r, j]
+                acc += wv[j] * V[r, j]
             m = acc / sw
             for j in range(P):
-                Wc[n, r, j] -= m
+                Wc[n, r, j] = V[r, j] - m
 
 
 @njit(**KERNEL, fastmath=FASTMATH)
@@ -597,7 +628,11 @@ def perspective_outputs(Wpx, w, wr, model, opts, Rbar, c, E, X_out, info):
         for j in range(P):
             U[0, j] = (Wpx[n, 0, j] - opts.px) / sigma
             U[1, j] = (Wpx[n, 1, j] - opts.py) / sigma
-        tau_x, tau_y = perspective_points(B, c[n], Rbar[n], wr[n], U, rho, X_out[n])
+        X = np.empty((3, P))
+        tau_x, tau_y = perspective_points(B, c[n].copy(), Rbar[n].copy(), wr[n].copy(), U, rho, X)
+        for a in range(3):
+            for j in range(P):
+                X_out[n, a, j] = X[a, j]
         err = 0.0
         cnt = 0.0
         for j in range(P):
@@ -613,161 +648,6 @@ def perspective_outputs(Wpx, w, wr, model, opts, Rbar, c, E, X_out, info):
         info[n].tau_y = tau_y
         info[n].tau_z = rho
         info[n].reprojection_error = np.sqrt(err / cnt)
-
-
-# ---------------------------------------------------------------------------- windows
-def plan_windows(n_frames, window, overlap):
-    """How a sequence of ``n_frames`` (time order) is cut into overlapping windows, and which frames each keeps.
-
-    Window ``k`` covers frames ``[k (window - overlap), k (window - overlap) + window)`` (the last one is
-    cut at ``n_frames``) and keeps its middle: ``overlap // 2`` frames are left to the window before and
-    ``overlap - overlap // 2`` to the one after, so that every kept frame is at least ``overlap // 2``
-    frames from a cut end of its window.  The plan depends on nothing but the three numbers, so a
-    pipeline that streams a person's rows, or partitions them among workers, solves the same windows and
-    keeps the same frames.
-
-    Returns
-    -------
-    (n_windows, 4) int64
-        ``start, stop, keep_start, keep_stop`` (frame indices, ``keep`` within ``[start, stop)``).
-    """
-    window, overlap = int(window), int(overlap)
-    if window < 3:
-        raise ValueError(f"window must be at least 3 frames; got {window}")
-    if not 0 <= overlap < window:
-        raise ValueError(f"overlap must be in [0, window); got overlap={overlap} with window={window}")
-    if n_frames <= window:
-        return np.array([[0, n_frames, 0, n_frames]], dtype=np.int64)
-    stride = window - overlap
-    rows = []
-    start = 0
-    while True:
-        stop = min(start + window, n_frames)
-        keep_start = 0 if start == 0 else start + overlap // 2
-        last = stop == n_frames
-        keep_stop = n_frames if last else stop - (overlap - overlap // 2)
-        rows.append((start, stop, keep_start, keep_stop))
-        if last:
-            break
-        start += stride
-    return np.array(rows, dtype=np.int64)
-
-
-def bone_proportions(X, edges, lifted):
-    """Per-bone median fraction of the total bone length over the ``lifted`` frames of ``X`` (N, 3, P)."""
-    X = X[lifted]
-    if len(X) == 0:
-        return None
-    lengths = np.linalg.norm(X[:, :, edges[:, 0]] - X[:, :, edges[:, 1]], axis=1)
-    fractions = np.median(lengths / lengths.sum(axis=1, keepdims=True), axis=0)
-    return fractions / fractions.sum()
-
-
-def proportion_rows(proportions, weight):
-    """Rows ``sqrt(weight) (e_b - rho_b 1^T)`` of the bone term pulling the lengths ``l`` towards the
-    proportions ``rho``: ``weight / 2 sum_b (l_b - rho_b sum l)^2``."""
-    return np.sqrt(weight) * (np.eye(len(proportions)) - proportions[:, None])
-
-
-def solve_window(Wpx, w, status, times, model, opts, topts, proportions_weight, X, R, c, E, info):
-    """The temporal refinement of one window of one person's frames, from their per-frame solutions.
-
-    All arrays are the window's, in time order, as :func:`lift2d3d.solvers.batch.solve_frames` left
-    them (``X``, ``R``, ``c``, ``E`` in its units); the frames it lifted are refined jointly and
-    updated in place, the others are gaps.  The person's bone proportions are the medians over the
-    window's lifted frames, pulled towards with ``proportions_weight`` (0: off).
-
-    Parameters
-    ----------
-    Wpx : (N, 2, P), w : (N, P), status : (N,) int64, times : (N,) float
-        Keypoints (pixels), weights, statuses, frame times (increasing).
-    model, opts : SolverModel, SolverOptions
-    topts : TemporalOptions
-    X, R, c, E : (N, 3, P), (N, 3, 3), (N, K), (N, 2, P) float64, in/out
-    info : (N,) FRAME_RESULT, in/out
-    """
-    lifted = np.flatnonzero(status <= batch.ST_NOT_CONVERGED)
-    if len(lifted) == 0:
-        return
-    sub = lifted
-    Wpx_s = np.ascontiguousarray(Wpx[sub])
-    w_s = np.ascontiguousarray(w[sub])
-    info_s = info[sub].copy()
-    sigma = info_s["sigma"]
-    centre = np.stack([info_s["t0x"], info_s["t0y"]], axis=1)[:, :, None]
-    W = np.ascontiguousarray((Wpx_s - centre) / sigma[:, None, None])
-    En = np.ascontiguousarray(E[sub] / sigma[:, None, None])
-    wr = w_s
-    if opts.robust:
-        # the joints the per-frame robust fit dropped stay out of the fit
-        wr = np.ascontiguousarray(np.where(np.hypot(En[:, 0], En[:, 1]) > batch.TRIM_FACTOR * opts.beta, 0.0, w_s))
-        En = np.where(wr[:, None, :] > 0, En, 0.0)
-    Mb = model.Mb
-    proportions = bone_proportions(X[sub], model.edges, np.ones(len(sub), dtype=bool))
-    if proportions_weight > 0 and proportions is not None:
-        Mb = np.vstack([Mb, proportion_rows(proportions, proportions_weight)])
-    model_w = model._replace(Mb=np.ascontiguousarray(Mb, dtype=np.float64))
-    s = np.ascontiguousarray(sigma / np.median(sigma))
-    d = np.ascontiguousarray(acceleration_rows(times[sub], topts.smoothness, topts.max_gap))
-    Rw = np.ascontiguousarray(R[sub])
-    cw = np.ascontiguousarray(c[sub])
-    f_frame = np.zeros(len(sub))
-    Wc = np.empty_like(W)
-    total = 0
-    converged = True
-    if opts.perspective:
-        wc = np.empty_like(wr)
-        for _ in range(topts.n_posit):
-            perspective_targets(Wpx_s, wr, model_w, opts, np.ascontiguousarray(Rw[:, :2]), cw, info_s, Wc, wc)
-            its, conv, _ = joint_refine(Wc, wc, s, d, model_w, opts.refine_alpha, topts, Rw, cw, f_frame)
-            total += its
-            converged &= conv
-    else:
-        weak_targets(W, wr, En, Wc)
-        total, converged, _ = joint_refine(Wc, wr, s, d, model_w, opts.refine_alpha, topts, Rw, cw, f_frame)
-    Rbar = np.ascontiguousarray(Rw[:, :2])
-    active = np.ones(len(sub), dtype=np.bool_)
-    X_s = np.zeros((len(sub),) + X.shape[1:])
-    if opts.perspective:
-        perspective_outputs(Wpx_s, w_s, wr, model_w, opts, Rbar, cw, En, X_s, info_s)
-    else:
-        if opts.robust:
-            batch.dropped_frames(W, w_s, wr, active, model_w, Rbar, cw, En)
-        batch.weak_outputs(Wpx_s, w_s, active, model_w, Rbar, cw, En, X_s, info_s)
-    info_s["objective"] = f_frame + (opts.beta * np.abs(En).sum(axis=(1, 2)) if opts.robust else 0.0)
-    info_s["refine_iterations"] += total
-    info_s["converged"] = converged
-    st = status[sub].copy()
-    R_s, c_s, E_s = R[sub].copy(), c[sub].copy(), E[sub].copy()
-    batch.pack_frames(active, st, Rbar, cw, En, X_s, R_s, c_s, E_s, info_s)
-    X[sub], R[sub], c[sub], E[sub], info[sub], status[sub] = X_s, R_s, c_s, E_s, info_s, st
-
-
-def solve_sequence(Wpx, w, status, times, model, opts, topts, proportions_weight, X, R, c, E, info,
-                   window, overlap, n_threads=1):
-    """:func:`solve_window` over the windows of :func:`plan_windows` (frames in time order), each window's
-    middle kept; windows run on ``n_threads`` threads and give the same result on any number."""
-    plan = plan_windows(len(times), window, overlap)
-
-    def run(row):
-        start, stop, keep_start, keep_stop = row
-        part = slice(start, stop)
-        Xw, Rw, cw, Ew, iw, sw = X[part].copy(), R[part].copy(), c[part].copy(), E[part].copy(), info[part].copy(), \
-            status[part].copy()
-        solve_window(Wpx[part], w[part], sw, times[part], model, opts, topts, proportions_weight, Xw, Rw, cw, Ew, iw)
-        keep = slice(keep_start - start, keep_stop - start)
-        return slice(keep_start, keep_stop), (Xw[keep], Rw[keep], cw[keep], Ew[keep], iw[keep], sw[keep])
-
-    n_threads = max(1, min(int(n_threads), len(plan)))
-    if n_threads == 1:
-        results = [run(row) for row in plan]
-    else:
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(max_workers=n_threads) as pool:
-            results = list(pool.map(run, plan))
-    for keep, (Xk, Rk, ck, Ek, ik, sk) in results:
-        X[keep], R[keep], c[keep], E[keep], info[keep], status[keep] = Xk, Rk, ck, Ek, ik, sk
 
 
 # ---------------------------------------------------------------------------- compilation

@@ -80,8 +80,8 @@ def compile_temporal_stages(lifter, names) -> None:
     topts = temporal.TemporalOptions(smoothness=1.0, max_gap=1.0, max_iter=1, tol=1e-3, cap=2 * P, n_posit=1)
     wr = np.ones((1, P))
     calls = {
-        "joint_refine": lambda: temporal.joint_refine(a["W"], wr, np.ones(1), np.zeros((1, 3)), model, opts.refine_alpha,
-                                                      topts, np.eye(3)[None].copy(), a["c"], np.zeros(1)),
+        "joint_refine": lambda: temporal.joint_refine(a["W"], wr, np.zeros((1, 3)), model, opts.refine_alpha, topts,
+                                                      np.eye(3)[None].copy(), a["c"], np.zeros(1)),
         "weak_targets": lambda: temporal.weak_targets(a["W"], wr, a["E"], a["W"].copy()),
         "perspective_targets": lambda: temporal.perspective_targets(a["Wpx"], wr, model, opts, a["Rbar"], a["c"],
                                                                     a["info"], a["W"].copy(), wr.copy()),
