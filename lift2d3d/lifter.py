@@ -530,7 +530,8 @@ class Lifter:
         return self._lift(keypoints2d, scores, self._bone_terms())
 
     def lift_sequence(self, keypoints2d, scores=None, proportions_weight=1.0, *, frames=None, smoothness=1.0,
-                      max_gap=10.0, window=256, overlap=32, skeleton=None, image_size=None) -> LiftResult:
+                      max_gap=10.0, window=256, overlap=32, fix_swaps=None, skeleton=None,
+                      image_size=None) -> LiftResult:
         """Lift the frames ``(N, P, 2)`` of one person in a video jointly: smooth motion, shared proportions.
 
         Every frame is first lifted on its own (:meth:`lift`); then all
@@ -574,6 +575,12 @@ class Lifter:
             frames only, so a pipeline that streams a person's rows through
             the windows of :func:`~lift2d3d.solvers.windows.plan_windows`
             gets the same numbers.
+        fix_swaps : bool, optional
+            Find the frames where a 2D detector swapped the left and right
+            arms or legs (their keypoints jump to the other side and back:
+            :mod:`lift2d3d.solvers.labels`) and lift them with the labels
+            swapped back; their ``message`` says so.  Default: when
+            ``smoothness > 0`` (the frames are a video).
         skeleton, image_size
             As for :meth:`lift`.
 
@@ -602,6 +609,9 @@ class Lifter:
         keypoints2d, scores = self._as_bases_order(keypoints2d, scores, skeleton, image_size)
         times = _sequence_times(frames, np.shape(keypoints2d)[0])
         Wpx, w, status, reasons, single = self._validate(keypoints2d, scores)
+        if fix_swaps is None:
+            fix_swaps = smoothness > 0
+        swapped = self._unswap(Wpx, w, times, max_gap) if fix_swaps else np.zeros(len(times), dtype=np.int64)
         resolved = self.resolved_params()
         X, R, c, E, info, model, opts = self._solve_frames(Wpx, w, status, self._bone_terms(), resolved)
         if smoothness > 0 or proportions_weight > 0:
@@ -616,7 +626,52 @@ class Lifter:
                            window, overlap, n_threads=resolved["n_threads"])
             for a, ao in zip([status, X, R, c, E, info], [so, Xo, Ro, co, Eo, io]):
                 a[order] = ao
-        return self._assemble(Wpx, X, R, c, E, info, status, reasons, w, single, resolved)
+        result = self._assemble(Wpx, X, R, c, E, info, status, reasons, w, single, resolved)
+        if swapped.any():
+            from dataclasses import replace
+
+            what = {1: "arms", 2: "legs", 3: "arms and legs"}
+            message = result.message.astype(object)
+            for n in np.flatnonzero(swapped):
+                message[n] = (f"left and right {what[int(swapped[n])]} swapped back (they jumped against the "
+                              f"neighbouring frames); {message[n]}")
+            result = replace(result, message=message.astype(str))
+        return result
+
+    def _unswap(self, Wpx, w, times, max_gap):
+        """Swap back, in place, the frames whose left and right arms or legs a detector swapped
+        (:func:`lift2d3d.solvers.labels.label_path`); returns each frame's state (0: as given, 1: arms,
+        2: legs, 3: both swapped back)."""
+        from .solvers.labels import SWAP_PENALTY, label_path
+        from .solvers.temporal import acceleration_rows
+
+        perms = self._swap_permutations()
+        order = np.argsort(times, kind="stable")
+        U, wo = np.ascontiguousarray(Wpx[order]), np.ascontiguousarray(w[order])
+        sw = np.maximum(wo.sum(axis=1), 1e-300)
+        centre = (U * wo[:, None]).sum(axis=2) / sw[:, None]
+        sigma = np.sqrt((wo * ((U - centre[:, :, None]) ** 2).sum(axis=1)).sum(axis=1) / sw)
+        sigma = np.where(sigma > 0, sigma, 1.0)
+        d = np.ascontiguousarray(acceleration_rows(times[order], 1.0, max_gap))
+        states = np.zeros(len(times), dtype=np.int64)
+        label_path(U, wo, d, sigma, perms, SWAP_PENALTY, states)
+        swapped = np.zeros(len(times), dtype=np.int64)
+        swapped[order] = states
+        for n in np.flatnonzero(swapped):
+            Wpx[n] = Wpx[n][:, perms[swapped[n]]]
+            w[n] = w[n][perms[swapped[n]]]
+        return swapped
+
+    def _swap_permutations(self):
+        """Joint permutations (4, P) of the labellings :meth:`_unswap` considers: as given, left and
+        right arms swapped, legs swapped, both."""
+        sk = self.skeleton
+        mirror = np.array(sk.mirror_permutation())
+        leg = np.array([any(word in j for word in ("hip", "knee", "ankle", "heel", "toe", "foot")) for j in sk.joints])
+        identity = np.arange(sk.n_joints)
+        arms = np.where(~leg, mirror, identity)
+        legs = np.where(leg, mirror, identity)
+        return np.ascontiguousarray(np.stack([identity, arms, legs, mirror]), dtype=np.int64)
 
     def _solve_frames(self, Wpx, w, status, bone_terms, resolved):
         """The per-frame solve of validated input: kernel outputs (normalised units), model and options."""

@@ -395,3 +395,63 @@ def test_short_sequences_are_lifted(bases):
     # one frame: nothing couples it, and the joint solve only continues the frame's own descent
     one = lifter.lift_sequence(keypoints[:1], proportions_weight=0)
     assert one.objective[0] <= lifter.lift(keypoints[:1]).objective[0] * (1 + 1e-12)
+
+
+# ----------------------------------------------------------------------------- detector swaps
+def _brute_force_labels(U, w, d, sigma, perms, penalty):
+    """The labelling of least cost (lift2d3d.solvers.labels) by trying them all."""
+    import itertools
+
+    N, S = U.shape[0], perms.shape[0]
+    best, arg = np.inf, None
+    for states in itertools.product(range(S), repeat=N):
+        cost = penalty * sum(s != 0 for s in states)
+        for n in range(1, N - 1):
+            V = [U[n + k - 1][:, perms[states[n + k - 1]]] for k in range(3)]
+            seen = np.all([w[n + k - 1][perms[states[n + k - 1]]] > 0 for k in range(3)], axis=0)
+            acc = d[n, 0] * V[0] + d[n, 1] * V[1] + d[n, 2] * V[2]
+            cost += (acc[:, seen] ** 2).sum() / sigma[n] ** 2
+        if cost < best:
+            best, arg = cost, states
+    return best, np.array(arg)
+
+
+def test_label_path_finds_the_labelling_of_least_cost():
+    from lift2d3d.solvers.labels import label_path
+
+    rng = np.random.default_rng(7)
+    P = 6
+    perms = np.array([[0, 1, 2, 3, 4, 5], [1, 0, 2, 3, 4, 5], [0, 1, 3, 2, 4, 5], [1, 0, 3, 2, 4, 5]])
+    for trial in range(6):
+        N = 6
+        U = np.cumsum(rng.normal(size=(N, 2, P)), axis=0) * 5
+        w = (rng.random((N, P)) > 0.15).astype(float)
+        for n in rng.choice(N, 2, replace=False):
+            U[n] = U[n][:, perms[rng.integers(1, 4)]]
+        t = np.array([0.0, 1, 2, 4, 5, 6]) if trial % 2 else np.arange(N, dtype=float)
+        d = acceleration_rows(t, 1.0, 10)
+        sigma = rng.uniform(5, 20, N)
+        states = np.zeros(N, dtype=np.int64)
+        cost = label_path(U, w, d, sigma, perms, 0.3, states)
+        best, expected = _brute_force_labels(U, w, d, sigma, perms, 0.3)
+        assert cost == pytest.approx(best, rel=1e-12)
+        np.testing.assert_array_equal(states, expected)
+
+
+def test_detector_swaps_are_swapped_back_and_reported(bases):
+    cam, keypoints = smooth_clip(bases, 60, 70)
+    lifter = Lifter(bases)
+    perms = lifter._swap_permutations()
+    swapped = keypoints.copy()
+    swapped[[10, 31]] = swapped[[10, 31]][:, perms[1]]            # arms
+    swapped[45] = swapped[45][perms[2]]                            # legs
+    fixed = lifter.lift_sequence(swapped)
+    assert [n for n, m in enumerate(fixed.message) if "swapped back" in m] == [10, 31, 45]
+    assert "left and right legs swapped back" in fixed.message[45]
+    np.testing.assert_allclose(fixed.joints3d, lifter.lift_sequence(keypoints).joints3d, atol=1e-9)
+    as_given = lifter.lift_sequence(swapped, fix_swaps=False)
+    assert not any("swapped back" in m for m in as_given.message)
+    at = [10, 31, 45]
+    assert camera_error(fixed.joints3d[at], cam[at]).mean() < 0.5 * camera_error(as_given.joints3d[at], cam[at]).mean()
+    # clean keypoints: nothing is relabelled
+    assert not any("swapped back" in m for m in lifter.lift_sequence(keypoints).message)

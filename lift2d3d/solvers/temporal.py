@@ -49,8 +49,8 @@ from .batch import frame_terms
 from .prox import FASTMATH, KERNEL
 from .refine import _lm_objective, _rodrigues, normal_matrix, perspective_points
 
-__all__ = ["TemporalOptions", "acceleration_rows", "scaled_rows", "joint_refine", "temporal_value", "weak_targets", "perspective_targets",
-           "perspective_outputs", "stages_for", "uncompiled_stages"]
+__all__ = ["TemporalOptions", "acceleration_rows", "scaled_rows", "joint_refine", "temporal_value", "weak_targets",
+           "perspective_targets", "perspective_outputs", "stages_for", "uncompiled_stages"]
 
 
 
