@@ -611,7 +611,8 @@ class Lifter:
         Wpx, w, status, reasons, single = self._validate(keypoints2d, scores)
         if fix_swaps is None:
             fix_swaps = smoothness > 0
-        swapped = self._unswap(Wpx, w, times, max_gap) if fix_swaps else np.zeros(len(times), dtype=np.int64)
+        swapped = (self._unswap(Wpx, w, times, max_gap, window, overlap) if fix_swaps
+                   else np.zeros(len(times), dtype=np.int64))
         resolved = self.resolved_params()
         X, R, c, E, info, model, opts = self._solve_frames(Wpx, w, status, self._bone_terms(), resolved)
         if smoothness > 0 or proportions_weight > 0:
@@ -638,12 +639,14 @@ class Lifter:
             result = replace(result, message=message.astype(str))
         return result
 
-    def _unswap(self, Wpx, w, times, max_gap):
+    def _unswap(self, Wpx, w, times, max_gap, window, overlap):
         """Swap back, in place, the frames whose left and right arms or legs a detector swapped
-        (:func:`lift2d3d.solvers.labels.label_path`); returns each frame's state (0: as given, 1: arms,
-        2: legs, 3: both swapped back)."""
+        (:func:`lift2d3d.solvers.labels.label_path`, over each window of the sequence; a frame takes the
+        choice of its window's :func:`~lift2d3d.solvers.windows.owners`); returns each frame's state
+        (0: as given, 1: arms, 2: legs, 3: both swapped back)."""
         from .solvers.labels import SWAP_PENALTY, label_path
         from .solvers.temporal import acceleration_rows
+        from .solvers.windows import owners, plan_windows
 
         perms = self._swap_permutations()
         order = np.argsort(times, kind="stable")
@@ -652,9 +655,16 @@ class Lifter:
         centre = (U * wo[:, None]).sum(axis=2) / sw[:, None]
         sigma = np.sqrt((wo * ((U - centre[:, :, None]) ** 2).sum(axis=1)).sum(axis=1) / sw)
         sigma = np.where(sigma > 0, sigma, 1.0)
-        d = np.ascontiguousarray(acceleration_rows(times[order], 1.0, max_gap))
+        plan = plan_windows(len(times), window, overlap)
+        owner = owners(plan, len(times))
         states = np.zeros(len(times), dtype=np.int64)
-        label_path(U, wo, d, sigma, perms, SWAP_PENALTY, states)
+        for k, (start, stop) in enumerate(plan):
+            part = slice(start, stop)
+            d = np.ascontiguousarray(acceleration_rows(times[order][part], 1.0, max_gap))
+            chosen = np.zeros(stop - start, dtype=np.int64)
+            label_path(U[part], wo[part], d, sigma[part], perms, SWAP_PENALTY, chosen)
+            mine = owner[part] == k
+            states[start:stop][mine] = chosen[mine]
         swapped = np.zeros(len(times), dtype=np.int64)
         swapped[order] = states
         for n in np.flatnonzero(swapped):

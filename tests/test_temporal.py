@@ -287,6 +287,23 @@ def test_windows_are_seamless(bases):
     assert step.max() <= 1.5 * steps_whole.max()
 
 
+def test_a_window_needs_only_its_neighbours(bases):
+    """What a streaming pipeline or a cluster relies on: the frames of window k, lifted from the rows of
+    windows k-1 .. k+1 alone, are exactly those of the whole sequence's lift (swaps included)."""
+    cam, keypoints = smooth_clip(bases, 230, 8)
+    perms = Lifter(bases)._swap_permutations()
+    keypoints[[57, 58, 121]] = keypoints[[57, 58, 121]][:, perms[1]]
+    lifter = Lifter(bases, n_threads=1)
+    whole = lifter.lift_sequence(keypoints, window=60, overlap=20)
+    plan = plan_windows(230, 60, 20)
+    for k in (1, 2):
+        lo, hi = plan[k - 1, 0], plan[k + 1, 1]
+        part = lifter.lift_sequence(keypoints[lo:hi], frames=np.arange(lo, hi), window=60, overlap=20)
+        mine = slice(plan[k, 0] - lo, plan[k, 1] - lo)
+        np.testing.assert_array_equal(part.joints3d[mine], whole.joints3d[plan[k, 0]:plan[k, 1]])
+        np.testing.assert_array_equal(part.message[mine], whole.message[plan[k, 0]:plan[k, 1]])
+
+
 def test_windows_run_on_threads_with_the_same_bits(bases):
     _, keypoints = smooth_clip(bases, 150, 4)
     one = Lifter(bases, n_threads=1).lift_sequence(keypoints, window=50, overlap=10)

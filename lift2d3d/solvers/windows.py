@@ -17,7 +17,14 @@ by 25 mm on the synthetic clips of the tests.
 Everything a window's solution depends on is its own frames, so the same
 windows solved in any order, on any thread or machine, and stitched as
 :func:`stitch` does, give the same numbers (:func:`solve_sequence` is that
-recipe).
+recipe).  The frames ``[start_k, stop_k)`` of window ``k`` depend on windows
+``k-1, k, k+1`` only (their overlaps are blended, and the discrete choices of
+:func:`owners` come from them), so a pipeline that streams a person's rows
+(time order) can emit window ``k``'s frames once window ``k+1``'s rows are in;
+:meth:`lift2d3d.Lifter.lift_sequence` on the rows
+``[start_{k-1}, stop_{k+1})`` alone gives exactly those frames
+(``tests/test_temporal.py`` checks it), and so does a cluster that hands each
+worker such a stretch.
 """
 
 from __future__ import annotations
@@ -32,7 +39,7 @@ from .prox import KERNEL
 from .temporal import (acceleration_rows, joint_refine, perspective_outputs, perspective_targets, scaled_rows,
                        weak_targets)
 
-__all__ = ["plan_windows", "overlap_weights", "WindowSolution", "refine_window", "stitch", "sequence_outputs",
+__all__ = ["plan_windows", "owners", "overlap_weights", "WindowSolution", "refine_window", "stitch", "sequence_outputs",
            "solve_sequence", "bone_proportions", "proportion_rows", "fit_weights"]
 
 
@@ -61,6 +68,17 @@ def plan_windows(n_frames, window, overlap):
         start = rows[-1][0] + stride
         rows.append((start, min(start + window, n_frames)))
     return np.array(rows, dtype=np.int64)
+
+
+def owners(plan, n_frames):
+    """For each frame, the window whose discrete choices it takes (the left/right labelling of
+    :mod:`lift2d3d.solvers.labels`): in the frames two windows share, the first half belongs to the
+    earlier window and the rest to the later one, so every frame is at least ``overlap // 2`` frames
+    from a cut end of its owner."""
+    owner = np.zeros(n_frames, dtype=np.int64)
+    for k in range(1, len(plan)):
+        owner[plan[k, 0] + (plan[k - 1, 1] - plan[k, 0]) // 2:] = k
+    return owner
 
 
 def overlap_weights(overlap):
