@@ -59,16 +59,19 @@ def _cholesky_inverse(A, n, Linv, work):
             for k in range(j):
                 acc -= work[i, k] * work[j, k]
             work[i, j] = acc * inv
-    # forward substitution for the columns of L^{-1} (lower triangular)
+    # rows of L^{-1} (lower triangular): row i = (e_i - sum_{k<i} L[i, k] row k) / L[i, i], as
+    # contiguous row updates
     for i in range(n):
+        for j in range(n):
+            Linv[i, j] = 0.0
+        for k in range(i):
+            lik = work[i, k]
+            for j in range(k + 1):
+                Linv[i, j] -= lik * Linv[k, j]
+        Linv[i, i] = 1.0
         inv = 1.0 / work[i, i]
         for j in range(i + 1):
-            acc = 1.0 if i == j else 0.0
-            for k in range(j, i):
-                acc -= work[i, k] * Linv[k, j]
-            Linv[i, j] = acc * inv
-        for j in range(i + 1, n):
-            Linv[i, j] = 0.0
+            Linv[i, j] *= inv
     return True
 
 

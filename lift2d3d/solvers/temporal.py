@@ -653,7 +653,11 @@ def perspective_outputs(Wpx, w, wr, model, opts, Rbar, c, E, X_out, info):
 # ---------------------------------------------------------------------------- compilation
 def stages_for(opts) -> list:
     """The temporal stage kernels (numba dispatchers) a lift with these options runs (beyond the per-frame ones)."""
-    return [joint_refine] + ([perspective_targets, perspective_outputs] if opts.perspective else [weak_targets])
+    from .labels import label_path
+    from .windows import bone_fractions
+
+    return [joint_refine, label_path, bone_fractions] + (
+        [perspective_targets, perspective_outputs] if opts.perspective else [weak_targets])
 
 
 def uncompiled_stages(opts) -> list:

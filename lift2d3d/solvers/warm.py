@@ -73,7 +73,7 @@ def compile_stages(lifter, names) -> None:
 def compile_temporal_stages(lifter, names) -> None:
     """Compile (or load from the cache) the temporal stages ``names`` (:mod:`lift2d3d.solvers.temporal`) for
     ``lifter``'s options, on a one-frame window whose keypoints are all zero (nothing to solve)."""
-    from . import temporal
+    from . import labels, temporal, windows
 
     model, opts, a = _probe(lifter)
     P = lifter.bases.n_joints
@@ -83,6 +83,9 @@ def compile_temporal_stages(lifter, names) -> None:
         "joint_refine": lambda: temporal.joint_refine(a["W"], wr, np.zeros((1, 3)), model, opts.refine_alpha, topts,
                                                       np.eye(3)[None].copy(), a["c"], np.zeros(1)),
         "weak_targets": lambda: temporal.weak_targets(a["W"], wr, a["E"], a["W"].copy()),
+        "label_path": lambda: labels.label_path(a["Wpx"], wr, np.zeros((1, 3)), np.ones(1),
+                                                np.zeros((1, P), dtype=np.int64), 1.0, a["status"]),
+        "bone_fractions": lambda: windows.bone_fractions(a["X"], model.edges, np.zeros((1, model.edges.shape[0]))),
         "perspective_targets": lambda: temporal.perspective_targets(a["Wpx"], wr, model, opts, a["Rbar"], a["c"],
                                                                     a["info"], a["W"].copy(), wr.copy()),
         "perspective_outputs": lambda: temporal.perspective_outputs(a["Wpx"], wr, wr.copy(), model, opts, a["Rbar"],
