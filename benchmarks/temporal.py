@@ -158,17 +158,18 @@ def acceleration_error(joints3d, truth):
     return float(np.linalg.norm((a[2:] - 2 * a[1:-1] + a[:-2]) - (b[2:] - 2 * b[1:-1] + b[:-2]), axis=-1).mean())
 
 
-def score(joints3d, camera3d, limbs):
-    """PA-MPJPE, camera-frame error (per frame, mm) and the acceleration error (mm/frame^2) of one clip."""
+def score(result, camera3d, limbs):
+    """PA-MPJPE, camera-frame error (per frame, mm), the acceleration error (mm/frame^2), frames without a
+    pose, frames not ``ok`` (e.g. ``suspect_input``) and the median reprojection error (px) of one clip."""
     from lift2d3d.mocap.views import pa_mpjpe, scale_translation_error
 
-    lifted, truth = joints3d[:, limbs], camera3d[:, limbs]
+    lifted, truth = result.joints3d[:, limbs], camera3d[:, limbs]
     ok = np.all(np.isfinite(lifted), axis=(1, 2))
     pa = 1000 * pa_mpjpe(lifted[ok], truth[ok])
     cam = 1000 * scale_translation_error(lifted[ok], truth[ok])
     # acceleration over the run of frames lifted (a frame that was not breaks the clip)
     acc = 1000 * acceleration_error(lifted[ok], truth[ok]) if ok.all() else np.nan
-    return pa, cam, acc, int((~ok).sum())
+    return pa, cam, acc, int((~ok).sum()), int((~result.ok).sum()), float(np.nanmedian(result.reprojection_error))
 
 
 def parse_setting(text):
@@ -228,21 +229,24 @@ def main(argv=None):
               f"{f' + {args.synthetic} synthetic' if args.synthetic else ''}; one fixed camera per clip; noise "
               f"{args.noise:g} px, {100 * args.missing:g}% missing joints, {100 * args.swaps:g}% frames with "
               f"swapped limbs; {args.lifter}; errors over the 12 limb joints")
-        print(f"{'':34} {'PA-MPJPE':>9} {'camera':>8} {'accel':>8}   {'ratios to per frame':>22} {'failed':>7}")
-        rows = {"per frame": [score(lifter.lift(kp, sc).joints3d, cam, limbs) for _, cam, kp, sc in clips]}
+        print(f"{'':34} {'PA-MPJPE':>9} {'camera':>8} {'accel':>8}   {'ratios to per frame':>22} {'failed':>7} "
+              f"{'not ok':>7} {'reproj px':>10}")
+        rows = {"per frame": [score(lifter.lift(kp, sc), cam, limbs) for _, cam, kp, sc in clips]}
         for text in settings:
-            setting = parse_setting(text)
-            rows[text] = [score(lifter.lift_sequence(kp, sc, **setting).joints3d, cam, limbs)
-                          for _, cam, kp, sc in clips]
+            setting = dict(dict(fps=args.fps), **parse_setting(text))
+            rows[text] = [score(lifter.lift_sequence(kp, sc, **setting), cam, limbs) for _, cam, kp, sc in clips]
         base = None
         for label, scores in rows.items():
             pa = np.concatenate([s[0] for s in scores]).mean()
             cam = np.concatenate([s[1] for s in scores]).mean()
             acc = np.nanmean([s[2] for s in scores])
             failed = sum(s[3] for s in scores)
+            not_ok = sum(s[4] for s in scores)
+            reprojection = np.median([s[5] for s in scores])
             base = base or (pa, cam, acc)
             ratios = f"{pa / base[0]:.2f} {cam / base[1]:.2f} {acc / base[2]:.2f}"
-            print(f"{label:34} {pa:9.1f} {cam:8.1f} {acc:8.1f}   {ratios:>22} {failed:7d}", flush=True)
+            print(f"{label:34} {pa:9.1f} {cam:8.1f} {acc:8.1f}   {ratios:>22} {failed:7d} {not_ok:7d} {reprojection:10.2f}",
+                  flush=True)
     if args.speed:
         for text in settings:
             per_frame, sequence = speed(lifter, args.speed, parse_setting(text), rng)

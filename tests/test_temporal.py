@@ -134,7 +134,7 @@ def test_acceleration_rows_are_exact_second_derivatives_at_any_spacing():
 
 
 # ----------------------------------------------------------------------------- the joint refinement
-def _objective_numpy(Wc, w, sigma, d, B, alpha, Mb, edges, rotvecs, c):
+def _objective_numpy(Wc, w, sigma, d, B, alpha, Mb, edges, rotvecs, c, robust_scale=0.0):
     """Objective (4) of lift2d3d.solvers.temporal written from its docstring, for rotation vectors (N, 3)."""
     R = Rotation.from_rotvec(rotvecs).as_matrix()
     S = np.einsum("ni,iaj->naj", c, B)
@@ -146,7 +146,10 @@ def _objective_numpy(Wc, w, sigma, d, B, alpha, Mb, edges, rotvecs, c):
     Xt = sigma[:, None, None] * (X - X.mean(axis=2, keepdims=True))        # pixels
     acc = (d[1:-1, 0, None, None] * Xt[:-2] + d[1:-1, 1, None, None] * Xt[1:-1] + d[1:-1, 2, None, None] * Xt[2:]) \
         / sigma[1:-1, None, None]
-    return f + 0.5 * (acc ** 2).sum()
+    rows = (acc ** 2).sum(axis=(1, 2))
+    if robust_scale > 0:
+        return f + 0.5 * robust_scale * np.log1p(rows / robust_scale).sum()
+    return f + 0.5 * rows.sum()
 
 
 def _small_problem(seed, n_frames=6, K=5, alpha=0.0):
@@ -174,23 +177,27 @@ def _small_problem(seed, n_frames=6, K=5, alpha=0.0):
     return model, Wc, w, sigma, d, start_rot, start_c, alpha
 
 
-def test_joint_refine_reaches_the_least_squares_minimum_of_its_objective():
-    """Without the L1 term (4) is a smooth least-squares problem: SciPy's trust-region solver on the
-    NumPy twin of (4), over every frame's rotation vector and coefficients, finds the same minimum."""
+@pytest.mark.parametrize("robust_scale", [0.0, 0.05])
+def test_joint_refine_reaches_the_least_squares_minimum_of_its_objective(robust_scale):
+    """Without the L1 term (4) is a smooth problem: SciPy's trust-region solver on the NumPy twin of (4),
+    over every frame's rotation vector and coefficients, finds the same minimum (the acceleration term
+    quadratic, or under its Cauchy loss)."""
     model, Wc, w, sigma, d, rot0, c0, alpha = _small_problem(0)
     N, K = c0.shape
-    topts = TemporalOptions(smoothness=2.0, max_gap=10, max_iter=200, tol=1e-14, cap=K, n_posit=1)
+    topts = TemporalOptions(smoothness=2.0, max_gap=10, max_iter=200, tol=1e-14, cap=K, n_posit=1,
+                            robust_scale=robust_scale)
     R = np.ascontiguousarray(Rotation.from_rotvec(rot0).as_matrix())
     c = np.ascontiguousarray(c0.copy())
     f_frame = np.zeros(N)
     its, converged, f = joint_refine(Wc, w, scaled_rows(d, sigma), model, alpha, topts, R, c, f_frame)
     rot = Rotation.from_matrix(R).as_rotvec()
-    twin = _objective_numpy(Wc, w, sigma, d, model.B, alpha, model.Mb, model.edges, rot, c)
+    twin = _objective_numpy(Wc, w, sigma, d, model.B, alpha, model.Mb, model.edges, rot, c, robust_scale)
     assert abs(f - twin) < 1e-10 * max(1.0, twin)
 
     def residuals(x):
         rv, cc = x[:3 * N].reshape(N, 3), x[3 * N:].reshape(N, K)
-        return np.sqrt(2 * max(_objective_numpy(Wc, w, sigma, d, model.B, 0.0, model.Mb, model.edges, rv, cc), 0.0))
+        return np.sqrt(2 * max(_objective_numpy(Wc, w, sigma, d, model.B, 0.0, model.Mb, model.edges, rv, cc,
+                                                robust_scale), 0.0))
 
     # least_squares on the single residual sqrt(2 F) has the same minimisers as F
     ref = least_squares(residuals, np.concatenate([rot0.ravel(), c0.ravel()]), method="trf", xtol=1e-15,
@@ -206,7 +213,7 @@ def test_joint_refine_with_the_l1_term_stops_at_a_stationary_point():
     model, Wc, w, sigma, d, rot0, c0, _ = _small_problem(1)
     alpha = 0.3
     N, K = c0.shape
-    topts = TemporalOptions(smoothness=2.0, max_gap=10, max_iter=500, tol=1e-15, cap=K, n_posit=1)
+    topts = TemporalOptions(smoothness=2.0, max_gap=10, max_iter=500, tol=1e-15, cap=K, n_posit=1, robust_scale=0.0)
     R = np.ascontiguousarray(Rotation.from_rotvec(rot0).as_matrix())
     c = np.ascontiguousarray(c0.copy())
     joint_refine(Wc, w, scaled_rows(d, sigma), model, alpha, topts, R, c, np.zeros(N))
@@ -385,6 +392,19 @@ def test_frame_numbers_order_the_frames_and_a_long_gap_splits_the_sequence(bases
                               first)
 
 
+def test_the_weights_act_in_physical_time(bases):
+    """A 10 fps video is the 30 fps video of every third frame: fps=10 gives the bits of frame numbers
+    0, 3, 6, ... at 30 fps."""
+    _, keypoints = smooth_clip(bases, 30, 45)
+    lifter = Lifter(bases)
+    ten = lifter.lift_sequence(keypoints, fps=10.0)
+    thirty = lifter.lift_sequence(keypoints, frames=3 * np.arange(30), fps=30.0)
+    np.testing.assert_array_equal(ten.joints3d, thirty.joints3d)
+    assert not np.array_equal(ten.joints3d, lifter.lift_sequence(keypoints).joints3d)
+    with pytest.raises(ValueError, match="fps must be a positive number"):
+        lifter.lift_sequence(keypoints, fps=0)
+
+
 def test_bad_sequences_are_refused_with_the_rows_named(bases):
     _, keypoints = smooth_clip(bases, 12, 50)
     lifter = Lifter(bases)
@@ -419,6 +439,8 @@ def _brute_force_labels(U, w, d, sigma, perms, penalty):
     """The labelling of least cost (lift2d3d.solvers.labels) by trying them all."""
     import itertools
 
+    from lift2d3d.solvers.labels import CUT_SCALE
+
     N, S = U.shape[0], perms.shape[0]
     best, arg = np.inf, None
     for states in itertools.product(range(S), repeat=N):
@@ -427,7 +449,7 @@ def _brute_force_labels(U, w, d, sigma, perms, penalty):
             V = [U[n + k - 1][:, perms[states[n + k - 1]]] for k in range(3)]
             seen = np.all([w[n + k - 1][perms[states[n + k - 1]]] > 0 for k in range(3)], axis=0)
             acc = d[n, 0] * V[0] + d[n, 1] * V[1] + d[n, 2] * V[2]
-            cost += (acc[:, seen] ** 2).sum() / sigma[n] ** 2
+            cost += CUT_SCALE * np.log1p((acc[:, seen] ** 2).sum() / sigma[n] ** 2 / CUT_SCALE)
         if cost < best:
             best, arg = cost, states
     return best, np.array(arg)

@@ -72,6 +72,8 @@ class TemporalOptions(NamedTuple):
         Largest working set of one frame (atoms).
     n_posit : int
         Depth-correction rounds with a camera (each a joint solve of the corrected weak problem).
+    robust_scale : float
+        ``c^2`` of the robust (Cauchy) acceleration term (:func:`temporal_value`); 0: quadratic.
     """
 
     smoothness: float
@@ -80,6 +82,7 @@ class TemporalOptions(NamedTuple):
     tol: float
     cap: int
     n_posit: int
+    robust_scale: float = 0.0
 
 
 def acceleration_rows(times, smoothness, max_gap):
@@ -138,28 +141,41 @@ def _temporal_points(X, Xt):
 # iterate's and the trial's), whose alignment differs, and on AVX-512 machines a reassociated sum then
 # depends on it (measured: 1e-14 differences between identical calls)
 @njit(**KERNEL)
-def temporal_value(Xt, d, r):
-    """Acceleration residuals ``r`` (N, 3, P) of the points ``Xt`` (N, 3, P) and 1/2 their sum of squares."""
+def temporal_value(Xt, d, scale2, r, weights):
+    """Acceleration residuals ``r`` (N, 3, P) of the points ``Xt`` (N, 3, P) and the value of their term of (4).
+
+    With ``scale2 > 0`` the term is robust: ``1/2 sum_n scale2 log(1 + |r_n|^2 / scale2)`` (Cauchy), and
+    ``weights[n]`` is its derivative ``1 / (1 + |r_n|^2 / scale2)`` with respect to ``|r_n|^2 / 2``
+    (the Gauss-Newton weight of row ``n``); otherwise ``1/2 sum |r_n|^2`` and weights 1.
+    """
     N, P = Xt.shape[0], Xt.shape[2]
     f = 0.0
     for n in range(N):
+        weights[n] = 1.0
         d0, d1, d2 = d[n, 0], d[n, 1], d[n, 2]
         if n == 0 or n == N - 1 or (d0 == 0.0 and d1 == 0.0 and d2 == 0.0):
             for a in range(3):
                 for j in range(P):
                     r[n, a, j] = 0.0
             continue
+        sq = 0.0
         for a in range(3):
             for j in range(P):
                 v = d0 * Xt[n - 1, a, j] + d1 * Xt[n, a, j] + d2 * Xt[n + 1, a, j]
                 r[n, a, j] = v
-                f += 0.5 * v * v
+                sq += v * v
+        if scale2 > 0.0:
+            f += 0.5 * scale2 * np.log1p(sq / scale2)
+            weights[n] = 1.0 / (1.0 + sq / scale2)
+        else:
+            f += 0.5 * sq
     return f
 
 
 @njit(**KERNEL)
-def _coupling(d, n, m):
-    """``sum_k d_k,(n) d_k,(m)``: the weight of ``<dX_n, dX_m>`` in the acceleration term (|n - m| <= 2)."""
+def _coupling(d, weights, n, m):
+    """``sum_k weights_k d_k,(n) d_k,(m)``: the weight of ``<dX_n, dX_m>`` in the acceleration term's
+    Gauss-Newton matrix (|n - m| <= 2)."""
     N = d.shape[0]
     acc = 0.0
     # residual k involves frames k-1, k, k+1 with coefficients d[k, 0..2]
@@ -169,13 +185,13 @@ def _coupling(d, n, m):
         a = n - k + 1
         b = m - k + 1
         if 0 <= a <= 2 and 0 <= b <= 2:
-            acc += d[k, a] * d[k, b]
+            acc += weights[k] * d[k, a] * d[k, b]
     return acc
 
 
 @njit(**KERNEL, fastmath=FASTMATH)
-def _gradient_field(d, r, n, G):
-    """``G = sum_k d_k,(n) r_k``: the gradient of the acceleration term with respect to ``Xt_n``."""
+def _gradient_field(d, weights, r, n, G):
+    """``G = sum_k weights_k d_k,(n) r_k``: the gradient of the acceleration term with respect to ``Xt_n``."""
     N, P = r.shape[0], r.shape[2]
     for a in range(3):
         for j in range(P):
@@ -183,7 +199,7 @@ def _gradient_field(d, r, n, G):
     for k in range(n - 1, n + 2):
         if k < 1 or k > N - 2:
             continue
-        coef = d[k, n - k + 1]
+        coef = weights[k] * d[k, n - k + 1]
         if coef == 0.0:
             continue
         for a in range(3):
@@ -460,6 +476,7 @@ def joint_refine(Wc, w, d, model, alpha, topts, R, c, f_frame):
     Xt = np.zeros((N, 3, P))
     Xt2 = np.zeros((N, 3, P))
     r = np.zeros((N, 3, P))
+    rw = np.ones(N)
     Rn = np.zeros((N, 3, 3))
     cn = np.zeros((N, K))
     f2 = np.zeros(N)
@@ -467,7 +484,7 @@ def joint_refine(Wc, w, d, model, alpha, topts, R, c, f_frame):
     for n in range(N):
         f_frame[n] = _frame_value(Wc[n], w[n], B, alpha, R[n], c[n], frame_terms(model, n), Xt[n])
         f += f_frame[n]
-    f += temporal_value(Xt, d, r)
+    f += temporal_value(Xt, d, topts.robust_scale, r, rw)
     lam = LAMBDA0
     nu = 2.0
     converged = False
@@ -476,8 +493,8 @@ def joint_refine(Wc, w, d, model, alpha, topts, R, c, f_frame):
         # ---- per-frame rows, diagonal blocks, and the blocks coupling each frame with the two before ----
         gnorm = 0.0
         for n in range(N):
-            _gradient_field(d, r, n, G)
-            k = _frame_system(Wc[n], w[n], B, alpha, R[n], c[n], G, _coupling(d, n, n), frame_terms(model, n), cap,
+            _gradient_field(d, rw, r, n, G)
+            k = _frame_system(Wc[n], w[n], B, alpha, R[n], c[n], G, _coupling(d, rw, n, n), frame_terms(model, n), cap,
                               ws[n], sg[n], At[n], g[n], D[n])
             bn = 3 + k
             sizes[n] = bn
@@ -485,9 +502,9 @@ def joint_refine(Wc, w, d, model, alpha, topts, R, c, f_frame):
                 hd[n, a] = D[n, a, a] + 1e-12
                 gnorm = max(gnorm, abs(g[n, a]))
             if n >= 1:
-                _cross_block(At[n], bn, At[n - 1], sizes[n - 1], _coupling(d, n, n - 1), E1[n], 0)
+                _cross_block(At[n], bn, At[n - 1], sizes[n - 1], _coupling(d, rw, n, n - 1), E1[n], 0)
             if n >= 2:
-                _cross_block(At[n], bn, At[n - 2], sizes[n - 2], _coupling(d, n, n - 2), E2[n], 0)
+                _cross_block(At[n], bn, At[n - 2], sizes[n - 2], _coupling(d, rw, n, n - 2), E2[n], 0)
         if gnorm <= 1e-12 * max(f, 1e-300):
             converged = True
             break
@@ -517,7 +534,7 @@ def joint_refine(Wc, w, d, model, alpha, topts, R, c, f_frame):
                 f2[n] = _trial_frame(Wc[n], w[n], B, alpha, R[n], c[n], ws[n], sg[n], sizes[n] - 3, step[n],
                                      frame_terms(model, n), Rn[n], cn[n], Xt2[n])
                 fn += f2[n]
-            fn += temporal_value(Xt2, d, r)
+            fn += temporal_value(Xt2, d, topts.robust_scale, r, rw)
             if fn < f:
                 accepted = True
                 break
@@ -525,7 +542,7 @@ def joint_refine(Wc, w, d, model, alpha, topts, R, c, f_frame):
             nu *= 2.0
         if not accepted:
             # r holds the last trial's residuals: restore those of the iterate
-            temporal_value(Xt, d, r)
+            temporal_value(Xt, d, topts.robust_scale, r, rw)
             converged = True
             break
         decrease = f - fn

@@ -77,7 +77,8 @@ def compile_temporal_stages(lifter, names) -> None:
 
     model, opts, a = _probe(lifter)
     P = lifter.bases.n_joints
-    topts = temporal.TemporalOptions(smoothness=1.0, max_gap=1.0, max_iter=1, tol=1e-3, cap=2 * P, n_posit=1)
+    topts = temporal.TemporalOptions(smoothness=1.0, max_gap=1.0, max_iter=1, tol=1e-3, cap=2 * P, n_posit=1,
+                                     robust_scale=0.0)
     wr = np.ones((1, P))
     calls = {
         "joint_refine": lambda: temporal.joint_refine(a["W"], wr, np.zeros((1, 3)), model, opts.refine_alpha, topts,

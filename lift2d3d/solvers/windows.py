@@ -359,5 +359,6 @@ def solve_sequence(Wpx, w, status, times, model, opts, topts, proportions_weight
     R[lifted], c[lifted] = Rs[lifted], cs[lifted]
     info["objective"][lifted] = objective[lifted]
     info["refine_iterations"][lifted] += iterations[lifted]
-    info["converged"][lifted] = converged[lifted]
+    # the joint solve runs a fixed budget of iterations from converged per-frame solutions, and every
+    # accepted step lowers (4): a frame's ``converged`` stays its per-frame solve's
     sequence_outputs(Wpx, w, status, model, opts, R, c, E, info, X)
