@@ -392,6 +392,21 @@ def test_frame_numbers_order_the_frames_and_a_long_gap_splits_the_sequence(bases
                               first)
 
 
+def test_a_cut_in_the_video_does_no_harm(bases):
+    """Two people's clips back to back: the frames at the cut, which no smooth motion joins, keep their
+    per-frame lifts (and say so); no frame turns suspect, and nothing is relabelled."""
+    cam_a, a = smooth_clip(bases, 30, 1)
+    cam_b, b = smooth_clip(bases, 30, 2)
+    keypoints = np.concatenate([a, b])
+    lifter = Lifter(bases)
+    result = lifter.lift_sequence(keypoints)
+    assert np.all(result.status == "ok")
+    own = [n for n, m in enumerate(result.message) if m.startswith("lifted on its own")]
+    assert own and set(own) <= set(range(26, 34))
+    np.testing.assert_array_equal(result.joints3d[own], lifter.lift(keypoints).joints3d[own])
+    assert not any("swapped back" in m for m in result.message)
+
+
 def test_the_weights_act_in_physical_time(bases):
     """A 10 fps video is the 30 fps video of every third frame: fps=10 gives the bits of frame numbers
     0, 3, 6, ... at 30 fps."""

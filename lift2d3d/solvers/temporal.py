@@ -25,15 +25,23 @@ times ``t_n`` (frame numbers; gaps allowed) the refinement minimises::
   unequal spacing ``h1 = t_n - t_{n-1}``, ``h2 = t_{n+1} - t_n``, weighted by
   the time it stands for, ``(h1 + h2) / 2``, and by the ``smoothness``
   (:func:`acceleration_rows`); a gap longer than ``max_gap`` frames splits the
-  sequence (no row spans it).
+  sequence (no row spans it).  With ``robust_scale = c^2 > 0`` each row's
+  squared norm ``s`` counts as ``c^2 log(1 + s / c^2)`` (Cauchy): a cut in the
+  video pulls its neighbours with a bounded force.
 
 It is solved by a joint Levenberg-Marquardt iteration over every frame's
 rotation (local exponential map) and working-set coefficients, with the L1
 term linear on fixed signs, as :func:`lift2d3d.solvers.refine.lm_weak` does for
 one frame (:func:`joint_refine`).  The acceleration rows couple each frame
 with the two before and after it, so the normal matrix is block-pentadiagonal
-and its envelope Cholesky (:mod:`lift2d3d.solvers.banded`) costs time linear in
-the number of frames.
+and its block Cholesky (:mod:`lift2d3d.solvers.banded`) costs time linear in
+the number of frames.  The per-frame terms are the refinement's own kernels
+(:func:`lift2d3d.solvers.batch.frame_terms`, :mod:`lift2d3d.solvers.terms`),
+so every per-frame term works in temporal mode too.
+
+The stages around the joint solve (:func:`weak_targets`,
+:func:`perspective_targets`, :func:`perspective_outputs`) and the windowed
+driver (:mod:`lift2d3d.solvers.windows`) complete it.
 """
 
 from __future__ import annotations
@@ -51,8 +59,6 @@ from .refine import _lm_objective, _rodrigues, normal_matrix, perspective_points
 
 __all__ = ["TemporalOptions", "acceleration_rows", "scaled_rows", "joint_refine", "temporal_value", "weak_targets",
            "perspective_targets", "perspective_outputs", "stages_for", "uncompiled_stages"]
-
-
 
 
 class TemporalOptions(NamedTuple):
@@ -360,15 +366,15 @@ def _frame_system(Wc, w, B, alpha, R, c, G, lnn, terms, cap, ws, sg, At, g, H):
 
 
 @njit(**KERNEL, fastmath=FASTMATH)
-def _cross_block(At, n_a, Bt, n_b, coef, Hrow, first_col):
-    """``Hrow[a, first_col + b] = coef <At[a], Bt[b]>``: an off-diagonal block of the normal matrix."""
+def _cross_block(At, n_a, Bt, n_b, coef, H):
+    """``H[a, b] = coef <At[a], Bt[b]>``: the block of the normal matrix coupling two frames."""
     q_len = At.shape[1]
     for a in range(n_a):
         for b in range(n_b):
             acc = 0.0
             for q in range(q_len):
                 acc += At[a, q] * Bt[b, q]
-            Hrow[a, first_col + b] = coef * acc
+            H[a, b] = coef * acc
 
 
 @njit(**KERNEL, fastmath=FASTMATH)
@@ -502,9 +508,9 @@ def joint_refine(Wc, w, d, model, alpha, topts, R, c, f_frame):
                 hd[n, a] = D[n, a, a] + 1e-12
                 gnorm = max(gnorm, abs(g[n, a]))
             if n >= 1:
-                _cross_block(At[n], bn, At[n - 1], sizes[n - 1], _coupling(d, rw, n, n - 1), E1[n], 0)
+                _cross_block(At[n], bn, At[n - 1], sizes[n - 1], _coupling(d, rw, n, n - 1), E1[n])
             if n >= 2:
-                _cross_block(At[n], bn, At[n - 2], sizes[n - 2], _coupling(d, rw, n, n - 2), E2[n], 0)
+                _cross_block(At[n], bn, At[n - 2], sizes[n - 2], _coupling(d, rw, n, n - 2), E2[n])
         if gnorm <= 1e-12 * max(f, 1e-300):
             converged = True
             break
@@ -512,19 +518,16 @@ def joint_refine(Wc, w, d, model, alpha, topts, R, c, f_frame):
         accepted = False
         fn = f
         for attempt in range(12):
+            # the factorisation overwrites its blocks: work on copies, damped
             for n in range(N):
                 bn = sizes[n]
                 for a in range(bn):
-                    for q in range(bn):
+                    for q in range(nmax):
                         Df[n, a, q] = D[n, a, q]
                         E1f[n, a, q] = E1[n, a, q]
                         E2f[n, a, q] = E2[n, a, q]
                     Df[n, a, a] += lam * hd[n, a]
                     step[n, a] = -g[n, a]
-                for a in range(bn):
-                    for q in range(bn, nmax):
-                        E1f[n, a, q] = E1[n, a, q]
-                        E2f[n, a, q] = E2[n, a, q]
             if not block_cholesky(Df, E1f, E2f, sizes, N, Linv):
                 lam *= 4.0
                 continue

@@ -335,10 +335,20 @@ def sequence_outputs(Wpx, w, status, model, opts, R, c, E, info, X):
 
 
 def solve_sequence(Wpx, w, status, times, model, opts, topts, proportions_weight, X, R, c, E, info,
-                   window, overlap, n_threads=1):
+                   window, overlap, max_drift=np.inf, n_threads=1):
     """Refine one person's frames (time order) in the windows of :func:`plan_windows`, stitch them
     (:func:`stitch`) and write the outputs in place; windows run on ``n_threads`` threads, with the same
-    result on any number.  The arrays are those of :func:`lift2d3d.solvers.batch.solve_frames`."""
+    result on any number.  The arrays are those of :func:`lift2d3d.solvers.batch.solve_frames`.
+
+    A frame whose temporal fit leaves its keypoints by more than ``max_drift`` of the pose's size (RMS
+    reprojection error over the keypoints' RMS radius) while its own fit did not (a motion too fast for
+    the smoothness, a cut) keeps its per-frame solution.
+
+    Returns
+    -------
+    (N,) bool
+        The frames that kept their per-frame solution.
+    """
     plan = plan_windows(len(times), window, overlap)
 
     def run(row):
@@ -354,6 +364,7 @@ def solve_sequence(Wpx, w, status, times, model, opts, topts, proportions_weight
 
         with ThreadPoolExecutor(max_workers=n_threads) as pool:
             solutions = list(pool.map(run, plan))
+    own = (X.copy(), R.copy(), c.copy(), E.copy(), info.copy(), status.copy())
     Rs, cs, objective, iterations, converged = stitch(plan, solutions, len(times), c.shape[1])
     lifted = status <= batch.ST_NOT_CONVERGED
     R[lifted], c[lifted] = Rs[lifted], cs[lifted]
@@ -362,3 +373,10 @@ def solve_sequence(Wpx, w, status, times, model, opts, topts, proportions_weight
     # the joint solve runs a fixed budget of iterations from converged per-frame solutions, and every
     # accepted step lowers (4): a frame's ``converged`` stays its per-frame solve's
     sequence_outputs(Wpx, w, status, model, opts, R, c, E, info, X)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        drifted = own[4]["reprojection_error"] / own[4]["sigma"] <= max_drift
+        drifted &= info["reprojection_error"] / info["sigma"] > max_drift
+    drifted &= lifted
+    for mine, kept in zip((X, R, c, E, info, status), own):
+        mine[drifted] = kept[drifted]
+    return drifted
