@@ -50,16 +50,24 @@ import numpy as np
 
 # ----------------------------------------------------------------------------- clips
 def read_takes(args):
-    """MocapClips from the folders given (at least ``length`` frames after resampling)."""
+    """MocapClips from the folders given; a file the reader refuses is skipped with a note on stderr."""
+    import sys
+
     from lift2d3d.mocap import read_bvh, read_deepmimic
 
-    takes = []
+    jobs = []
     if args.deepmimic_dir:
-        takes += [read_deepmimic(p) for p in sorted(glob.glob(str(Path(args.deepmimic_dir) / "**" / "*.txt"),
-                                                             recursive=True))]
+        jobs += [(read_deepmimic, p, {}) for p in sorted(glob.glob(str(Path(args.deepmimic_dir) / "**" / "*.txt"),
+                                                                   recursive=True))]
     if args.bvh_dir:
-        takes += [read_bvh(p, rig=args.rig, mapping=args.map)
-                  for p in sorted(glob.glob(str(Path(args.bvh_dir) / "**" / "*.bvh"), recursive=True))]
+        jobs += [(read_bvh, p, dict(rig=args.rig, mapping=args.map))
+                 for p in sorted(glob.glob(str(Path(args.bvh_dir) / "**" / "*.bvh"), recursive=True))]
+    takes = []
+    for reader, path, options in jobs:
+        try:
+            takes.append(reader(path, **options))
+        except ValueError as exc:
+            print(f"temporal benchmark: skipping {path}: {str(exc)[:160]}", file=sys.stderr)
     return takes
 
 
