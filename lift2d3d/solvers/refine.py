@@ -388,7 +388,7 @@ def damped_step(H, g, hd, n, lam, Hd, mg, L, step):
 LM_CAP = 2
 
 
-@njit(**KERNEL, fastmath=FASTMATH, inline="always")
+@njit(**KERNEL, fastmath=FASTMATH)
 def lm_weak(Wc, w, B, alpha, R, c, max_iter, tol, terms):
     """Joint damped Gauss-Newton (Levenberg-Marquardt) on rotation and coefficients.
 

@@ -93,7 +93,7 @@ class TermWork(NamedTuple):
 
 
 # ----------------------------------------------------------------------------- bones
-@njit(**KERNEL, fastmath=FASTMATH)
+@njit(**KERNEL, fastmath=FASTMATH, inline="always")
 def bone_residuals(S, edges, Mb, lengths, units, out):
     """Residuals ``out = Mb l`` of the bone lengths ``l`` of the shape S; returns 1/2 their sum of squares.
 
@@ -125,12 +125,12 @@ def bone_residuals(S, edges, Mb, lengths, units, out):
     return f
 
 
-@njit(**KERNEL, fastmath=FASTMATH)
+@njit(**KERNEL, fastmath=FASTMATH, inline="always")
 def bone_values(terms, S, work, res):
     return bone_residuals(S, terms.edges, terms.Mb, work.lengths, work.units, res)
 
 
-@njit(**KERNEL, fastmath=FASTMATH)
+@njit(**KERNEL, fastmath=FASTMATH, inline="always")
 def bone_shape_gradient(terms, work, res, scratch, Q):
     # minus the gradient with respect to S: sum_e kappa_e d|S_a - S_b|/dS with kappa = Mb^T res
     edges, Mb, units = terms.edges, terms.Mb, work.units
@@ -148,7 +148,7 @@ def bone_shape_gradient(terms, work, res, scratch, Q):
             Q[x, edges[e, 1]] += gx
 
 
-@njit(**KERNEL, fastmath=FASTMATH)
+@njit(**KERNEL, fastmath=FASTMATH, inline="always")
 def bone_jacobian_atom(terms, work, B, i, scratch, Jt, row, col0):
     edges, Mb, units = terms.edges, terms.Mb, work.units
     n_e, n_b = edges.shape[0], Mb.shape[0]
@@ -166,7 +166,7 @@ def bone_jacobian_atom(terms, work, B, i, scratch, Jt, row, col0):
 
 
 # ----------------------------------------------------------------------------- depth order
-@njit(**KERNEL, fastmath=FASTMATH)
+@njit(**KERNEL, fastmath=FASTMATH, inline="always")
 def _depth_violation(terms, X, h):
     """(violation v, sign s) of relation ``h``: the residual is sqrt(w) max(v, 0) and dv/dz = s (dz_a - dz_b)."""
     a, b = terms.hints[h, 0], terms.hints[h, 1]
@@ -178,7 +178,7 @@ def _depth_violation(terms, X, h):
     return -dz - terms.depth_tol, -1.0
 
 
-@njit(**KERNEL, fastmath=FASTMATH)
+@njit(**KERNEL, fastmath=FASTMATH, inline="always")
 def depth_values(terms, X, res):
     root = np.sqrt(terms.depth_weight)
     f = 0.0
@@ -190,7 +190,7 @@ def depth_values(terms, X, res):
     return f
 
 
-@njit(**KERNEL, fastmath=FASTMATH)
+@njit(**KERNEL, fastmath=FASTMATH, inline="always")
 def depth_shape_gradient(terms, R, X, res, Q):
     # F = 1/2 r^2 with dr/dS_a = sqrt(w) s R[2], dr/dS_b = -sqrt(w) s R[2]
     root = np.sqrt(terms.depth_weight)
@@ -205,7 +205,7 @@ def depth_shape_gradient(terms, R, X, res, Q):
             Q[x, b] += g * R[2, x]
 
 
-@njit(**KERNEL, fastmath=FASTMATH)
+@njit(**KERNEL, fastmath=FASTMATH, inline="always")
 def depth_jacobian_rotation(terms, X, res, Jt, col0):
     # dz_j / d omega = (X_1j, -X_0j, 0) for R <- exp([omega]x) R
     root = np.sqrt(terms.depth_weight)
@@ -221,7 +221,7 @@ def depth_jacobian_rotation(terms, X, res, Jt, col0):
         Jt[2, col0 + h] = 0.0
 
 
-@njit(**KERNEL, fastmath=FASTMATH)
+@njit(**KERNEL, fastmath=FASTMATH, inline="always")
 def depth_jacobian_atom(terms, R, X, res, B, i, Jt, row, col0):
     # dz_a/dc_i - dz_b/dc_i = R[2] . (B_i[:, a] - B_i[:, b]) (the centring cancels in the difference)
     root = np.sqrt(terms.depth_weight)
@@ -264,7 +264,7 @@ def scratch_size(terms):
     return terms.edges.shape[0]
 
 
-@njit(**KERNEL, fastmath=FASTMATH)
+@njit(**KERNEL, fastmath=FASTMATH, inline="always")
 def values(terms, S, X, work, res):
     """Fill the residual rows ``res`` at shape ``S`` and camera points ``X``; return 1/2 their sum of squares."""
     n_b = terms.Mb.shape[0]
@@ -276,7 +276,7 @@ def values(terms, S, X, work, res):
     return f
 
 
-@njit(**KERNEL, fastmath=FASTMATH)
+@njit(**KERNEL, fastmath=FASTMATH, inline="always")
 def shape_gradient(terms, R, X, work, res, scratch, Q):
     """Subtract the terms' gradient with respect to ``S`` from ``Q`` (3, P)."""
     n_b = terms.Mb.shape[0]
@@ -286,7 +286,7 @@ def shape_gradient(terms, R, X, work, res, scratch, Q):
         depth_shape_gradient(terms, R, X, res[n_b:], Q)
 
 
-@njit(**KERNEL, fastmath=FASTMATH)
+@njit(**KERNEL, fastmath=FASTMATH, inline="always")
 def jacobian_rotation(terms, X, work, res, Jt, col0):
     """Columns ``col0 + t`` of the rotation rows 0-2 of the transposed Jacobian ``Jt``."""
     n_b = terms.Mb.shape[0]
@@ -297,7 +297,7 @@ def jacobian_rotation(terms, X, work, res, Jt, col0):
         depth_jacobian_rotation(terms, X, res[n_b:], Jt, col0 + n_b)
 
 
-@njit(**KERNEL, fastmath=FASTMATH)
+@njit(**KERNEL, fastmath=FASTMATH, inline="always")
 def jacobian_atom(terms, R, X, work, res, B, i, scratch, Jt, row, col0):
     """Columns ``col0 + t`` of row ``row`` of ``Jt``: the terms' derivatives by the coefficient of atom ``i``."""
     n_b = terms.Mb.shape[0]

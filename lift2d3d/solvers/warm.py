@@ -22,7 +22,7 @@ import sys
 
 import numpy as np
 
-__all__ = ["prepare", "compile_stages", "CHILD_STAGES"]
+__all__ = ["prepare", "compile_stages", "compile_temporal_stages", "CHILD_STAGES"]
 
 #: Stages compiled in the child process (the refinement: about half of the compile time).
 CHILD_STAGES = ("refine_frames", "perspective_frames")
@@ -75,6 +75,32 @@ def compile_stages(names, method="convex+refine", perspective=False) -> None:
         "pack_frames": lambda: batch.pack_frames(a["active"], a["status"], a["Rbar"], a["c"], a["E"], a["X"], a["R"],
                                                  a["c"].copy(), a["E"].copy(), a["info"]),
         "metric_units": lambda: batch.metric_units(a["X"], model.edges, np.ones(model.edges.shape[0]), np.zeros(1)),
+    }
+    for name in names:
+        calls[name]()
+
+
+def compile_temporal_stages(names, method="convex+refine", perspective=False) -> None:
+    """Compile (or load from the cache) the temporal stages ``names`` (:mod:`lift2d3d.solvers.temporal`) for a
+    method and camera, on a one-frame window whose keypoints are all zero (nothing to solve)."""
+    from . import labels, temporal, windows
+
+    model, opts, a = _probe(method, perspective)
+    P = a["w"].shape[1]
+    topts = temporal.TemporalOptions(smoothness=1.0, max_gap=1.0, max_iter=1, tol=1e-3, cap=2 * P, n_posit=1,
+                                     robust_scale=0.0)
+    wr = np.ones((1, P))
+    calls = {
+        "joint_refine": lambda: temporal.joint_refine(a["W"], wr, np.zeros((1, 3)), model, opts, topts,
+                                                      np.eye(3)[None].copy(), a["c"], np.zeros(1)),
+        "weak_targets": lambda: temporal.weak_targets(a["W"], wr, a["E"], a["W"].copy()),
+        "label_path": lambda: labels.label_path(a["Wpx"], wr, np.zeros((1, 3)), np.ones(1),
+                                                np.zeros((1, P), dtype=np.int64), 1.0, a["status"]),
+        "bone_fractions": lambda: windows.bone_fractions(a["X"], model.edges, np.zeros((1, model.edges.shape[0]))),
+        "perspective_targets": lambda: temporal.perspective_targets(a["Wpx"], wr, model, opts, a["Rbar"], a["c"],
+                                                                    a["info"], a["W"].copy(), wr.copy()),
+        "perspective_outputs": lambda: temporal.perspective_outputs(a["Wpx"], wr, wr.copy(), model, opts, a["Rbar"],
+                                                                    a["c"], a["E"], a["X"], a["info"]),
     }
     for name in names:
         calls[name]()

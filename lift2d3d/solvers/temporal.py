@@ -1,0 +1,672 @@
+"""Temporal refinement: one person's frames fitted jointly, with smooth 3D motion.
+
+The frames of a video constrain each other (MonoCap, Zhou et al., TPAMI 2018;
+VideoPose3D, Pavllo et al., CVPR 2019): the body's proportions are fixed and
+its rotation and pose change smoothly, so a depth flip or a wrong rotation in
+one frame is out-voted by its neighbours.  For frames ``n = 0 .. N-1`` at
+times ``t_n`` (frame numbers; gaps allowed) the refinement minimises::
+
+    sum_n [ 1/2 || (W_n - R̄_n S_n) C_w D_n ||_F^2 + alpha ||c_n||_1 + 1/2 || M_b l(S_n) ||^2 ]
+        + 1/2 sum_n || sum_{a=0,1,2} d_na (sigma_{n-1+a} / sigma_n) X_{n-1+a} ||_F^2                (4)
+
+* the first line is each frame's own objective (2) of
+  :mod:`lift2d3d.solvers.refine`, with its extra terms
+  (:mod:`lift2d3d.solvers.terms`: bone symmetry, and the person's shared
+  proportions), in the frame's normalised units;
+* ``X_n = R_n (S_n - mean_j S_n)`` are the frame's camera-frame joints about
+  their centroid in its normalised units, and ``sigma_n`` the frame's 2D
+  scale (pixels per unit): row ``n`` compares its frames in pixels, divided
+  by frame ``n``'s scale (:func:`scaled_rows`), so that the term does not
+  depend on which other frames share the window.  Weak perspective
+  normalises each frame to unit RMS radius, and a pose seen side-on is
+  smaller in the image than the same pose seen frontally: smoothing the
+  normalised shapes themselves would smooth the wrong thing;
+* ``d_n`` is the second difference (acceleration, per frame squared) at
+  unequal spacing ``h1 = t_n - t_{n-1}``, ``h2 = t_{n+1} - t_n``, weighted by
+  the time it stands for, ``(h1 + h2) / 2``, and by the ``smoothness``
+  (:func:`acceleration_rows`); a gap longer than ``max_gap`` frames splits the
+  sequence (no row spans it).  With ``robust_scale = c^2 > 0`` each row's
+  squared norm ``s`` counts as ``c^2 log(1 + s / c^2)`` (Cauchy): a cut in the
+  video pulls its neighbours with a bounded force.
+
+It is solved by a joint Levenberg-Marquardt iteration over every frame's
+rotation (local exponential map) and working-set coefficients, with the L1
+term linear on fixed signs, as :func:`lift2d3d.solvers.refine.lm_weak` does for
+one frame (:func:`joint_refine`).  The acceleration rows couple each frame
+with the two before and after it, so the normal matrix is block-pentadiagonal
+and its block Cholesky (:mod:`lift2d3d.solvers.banded`) costs time linear in
+the number of frames.  The per-frame terms are the refinement's own kernels
+(:func:`lift2d3d.solvers.terms.frame_terms`, :mod:`lift2d3d.solvers.terms`),
+so every per-frame term works in temporal mode too.
+
+The stages around the joint solve (:func:`weak_targets`,
+:func:`perspective_targets`, :func:`perspective_outputs`) and the windowed
+driver (:mod:`lift2d3d.solvers.windows`) complete it.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from numba import njit
+
+from . import terms as _terms
+from .banded import block_cholesky, block_solve
+from .terms import frame_terms
+from .prox import FASTMATH, KERNEL
+from .refine import _lm_objective, _rodrigues, normal_matrix, perspective_points
+
+__all__ = ["TemporalOptions", "acceleration_rows", "scaled_rows", "joint_refine", "temporal_value", "weak_targets",
+           "perspective_targets", "perspective_outputs"]
+
+
+class TemporalOptions(NamedTuple):
+    """Settings of the temporal refinement (:func:`joint_refine`).
+
+    Attributes
+    ----------
+    smoothness : float
+        Weight of the acceleration term of (4) (normalised units, per frame squared).
+    max_gap : float
+        Frames further apart than this are not coupled (the sequence splits).
+    max_iter : int
+        Levenberg-Marquardt iteration cap of the joint solve.
+    tol : float
+        Relative decrease of the objective that ends the joint solve.
+    cap : int
+        Largest working set of one frame (atoms).
+    n_posit : int
+        Depth-correction rounds with a camera (each a joint solve of the corrected weak problem).
+    robust_scale : float
+        ``c^2`` of the robust (Cauchy) acceleration term (:func:`temporal_value`); 0: quadratic.
+    """
+
+    smoothness: float
+    max_gap: float
+    max_iter: int
+    tol: float
+    cap: int
+    n_posit: int
+    robust_scale: float = 0.0
+
+
+def acceleration_rows(times, smoothness, max_gap):
+    """Coefficients ``d`` (N, 3) of the acceleration residuals of (4) for frame times ``times`` (N,).
+
+    Row ``n`` weighs frames ``n-1, n, n+1``: the second divided difference
+    ``2 / (h1 + h2) ((X_{n+1} - X_n) / h2 - (X_n - X_{n-1}) / h1)`` (per frame
+    squared), times ``sqrt(smoothness (h1 + h2) / 2)`` so that the sum of
+    squares approximates ``smoothness`` times the integral of the squared
+    acceleration whatever the spacing.  Rows at the ends, and rows spanning a
+    gap longer than ``max_gap`` frames, are zero.  ``times`` must increase
+    strictly.
+    """
+    t = np.asarray(times, dtype=np.float64)
+    d = np.zeros((len(t), 3))
+    if len(t) < 3 or smoothness <= 0:
+        return d
+    h1 = t[1:-1] - t[:-2]
+    h2 = t[2:] - t[1:-1]
+    q = np.sqrt(smoothness * (h1 + h2) / 2)
+    rows = np.stack([2 / (h1 * (h1 + h2)), -2 / (h1 * h2), 2 / (h2 * (h1 + h2))], axis=1) * q[:, None]
+    rows[(h1 > max_gap) | (h2 > max_gap)] = 0.0
+    d[1:-1] = rows
+    return d
+
+
+def scaled_rows(d, sigma):
+    """Acceleration rows ``d`` (N, 3) with each frame's scale ratio: ``d[n, a] sigma_{n-1+a} / sigma_n``.
+
+    ``sigma`` (N,) are the frames' 2D normalisations (pixels per normalised unit), so row ``n`` of
+    (4) compares the frames' camera points in frame ``n``'s units, whatever the window.
+    """
+    out = np.array(d, dtype=np.float64, copy=True)
+    sigma = np.asarray(sigma, dtype=np.float64)
+    if len(sigma) >= 3:
+        out[1:-1, 0] *= sigma[:-2] / sigma[1:-1]
+        out[1:-1, 2] *= sigma[2:] / sigma[1:-1]
+    return out
+
+
+# ---------------------------------------------------------------------------- pieces
+@njit(**KERNEL, fastmath=FASTMATH)
+def _temporal_points(X, Xt):
+    """``Xt = X - mean_j X``: a frame's camera points about their centroid (normalised units)."""
+    P = X.shape[1]
+    for a in range(3):
+        m = 0.0
+        for j in range(P):
+            m += X[a, j]
+        m /= P
+        for j in range(P):
+            Xt[a, j] = X[a, j] - m
+
+
+# no fast-math here nor in joint_refine: their sums run over arrays that swap between iterations (the
+# iterate's and the trial's), whose alignment differs, and on AVX-512 machines a reassociated sum then
+# depends on it (measured: 1e-14 differences between identical calls)
+@njit(**KERNEL)
+def temporal_value(Xt, d, scale2, r, weights):
+    """Acceleration residuals ``r`` (N, 3, P) of the points ``Xt`` (N, 3, P) and the value of their term of (4).
+
+    With ``scale2 > 0`` the term is robust: ``1/2 sum_n scale2 log(1 + |r_n|^2 / scale2)`` (Cauchy), and
+    ``weights[n]`` is its derivative ``1 / (1 + |r_n|^2 / scale2)`` with respect to ``|r_n|^2 / 2``
+    (the Gauss-Newton weight of row ``n``); otherwise ``1/2 sum |r_n|^2`` and weights 1.
+    """
+    N, P = Xt.shape[0], Xt.shape[2]
+    f = 0.0
+    for n in range(N):
+        weights[n] = 1.0
+        d0, d1, d2 = d[n, 0], d[n, 1], d[n, 2]
+        if n == 0 or n == N - 1 or (d0 == 0.0 and d1 == 0.0 and d2 == 0.0):
+            for a in range(3):
+                for j in range(P):
+                    r[n, a, j] = 0.0
+            continue
+        sq = 0.0
+        for a in range(3):
+            for j in range(P):
+                v = d0 * Xt[n - 1, a, j] + d1 * Xt[n, a, j] + d2 * Xt[n + 1, a, j]
+                r[n, a, j] = v
+                sq += v * v
+        if scale2 > 0.0:
+            f += 0.5 * scale2 * np.log1p(sq / scale2)
+            weights[n] = 1.0 / (1.0 + sq / scale2)
+        else:
+            f += 0.5 * sq
+    return f
+
+
+@njit(**KERNEL)
+def _coupling(d, weights, n, m):
+    """``sum_k weights_k d_k,(n) d_k,(m)``: the weight of ``<dX_n, dX_m>`` in the acceleration term's
+    Gauss-Newton matrix (|n - m| <= 2)."""
+    N = d.shape[0]
+    acc = 0.0
+    # residual k involves frames k-1, k, k+1 with coefficients d[k, 0..2]
+    for k in range(max(n, m) - 1, min(n, m) + 2):
+        if k < 1 or k > N - 2:
+            continue
+        a = n - k + 1
+        b = m - k + 1
+        if 0 <= a <= 2 and 0 <= b <= 2:
+            acc += weights[k] * d[k, a] * d[k, b]
+    return acc
+
+
+@njit(**KERNEL, fastmath=FASTMATH)
+def _gradient_field(d, weights, r, n, G):
+    """``G = sum_k weights_k d_k,(n) r_k``: the gradient of the acceleration term with respect to ``Xt_n``."""
+    N, P = r.shape[0], r.shape[2]
+    for a in range(3):
+        for j in range(P):
+            G[a, j] = 0.0
+    for k in range(n - 1, n + 2):
+        if k < 1 or k > N - 2:
+            continue
+        coef = weights[k] * d[k, n - k + 1]
+        if coef == 0.0:
+            continue
+        for a in range(3):
+            for j in range(P):
+                G[a, j] += coef * r[k, a, j]
+
+
+@njit(**KERNEL, fastmath=FASTMATH)
+def _frame_system(Wc, w, B, alpha, R, c, G, lnn, terms, cap, ws, sg, At, g, H):
+    """One frame's rows of the joint Gauss-Newton system at ``(R, c)``.
+
+    Chooses the working set (non-zero coefficients, then those violating
+    ``|dF/dc_i| <= alpha`` with the temporal gradient ``G`` included), and
+    fills the transposed temporal Jacobian ``At`` (3 + k, 3P) of ``Xt``, the
+    gradient ``g`` (3 + k) of (4) with respect to the frame's unknowns and
+    their diagonal block ``H`` (the data and terms' ``J^T J`` plus ``lnn``
+    times ``At At^T``).  Returns ``k``.
+    """
+    K, P = B.shape[0], B.shape[2]
+    sw = 0.0
+    for j in range(P):
+        sw += w[j]
+    S = np.empty((3, P))
+    X = np.empty((3, P))
+    res = np.empty((2, P))
+    n_b = _terms.n_rows(terms)
+    bres = np.zeros(n_b)
+    work = _terms.new_work(terms)
+    scratch = np.empty(_terms.scratch_size(terms))
+    _lm_objective(Wc, w, sw, B, R, c, alpha, S, X, res, terms, work, bres)
+    Xc = np.empty((3, P))
+    _temporal_points(X, Xc)
+    # minus the gradient with respect to S: data, terms, and the temporal term R^T G
+    Q = np.empty((3, P))
+    for a in range(3):
+        for j in range(P):
+            Q[a, j] = (R[0, a] * res[0, j] + R[1, a] * res[1, j]) * w[j] \
+                - (R[0, a] * G[0, j] + R[1, a] * G[1, j] + R[2, a] * G[2, j])
+    if n_b > 0:
+        _terms.shape_gradient(terms, R, X, work, bres, scratch, Q)
+    grad = np.empty(K)
+    n_nz = 0
+    for i in range(K):
+        gi = 0.0
+        for a in range(3):
+            for j in range(P):
+                gi -= B[i, a, j] * Q[a, j]
+        grad[i] = gi
+        if c[i] != 0.0:
+            n_nz += 1
+    k = 0
+    if n_nz <= cap:
+        for i in range(K):
+            if c[i] != 0.0:
+                ws[k] = i
+                sg[k] = 1.0 if c[i] > 0.0 else -1.0
+                k += 1
+    else:
+        # the largest coefficients move; the others keep their values
+        taken = np.zeros(K, dtype=np.bool_)
+        for m in range(cap):
+            best = 0.0
+            ib = -1
+            for i in range(K):
+                if not taken[i] and abs(c[i]) > best:
+                    best = abs(c[i])
+                    ib = i
+            taken[ib] = True
+            ws[k] = ib
+            sg[k] = 1.0 if c[ib] > 0.0 else -1.0
+            k += 1
+    for i in range(K):
+        if k >= cap:
+            break
+        gi = grad[i]
+        if c[i] == 0.0 and abs(gi) > alpha * (1.0 + 1e-9):
+            ws[k] = i
+            sg[k] = -1.0 if gi > 0.0 else 1.0
+            k += 1
+    n = 3 + k
+    m2 = 2 * P + n_b
+    sqw = np.empty(P)
+    for j in range(P):
+        sqw[j] = np.sqrt(w[j])
+    Jt = np.empty((n, m2))
+    wres = np.empty(m2)
+    A = np.empty((2, P))
+    # data rows (as lm_weak): d(R̄ S)/d omega_k = rows 0, 1 of e_k x X
+    for j in range(P):
+        Jt[0, j] = 0.0
+        Jt[0, P + j] = sqw[j] * X[2, j]
+        Jt[1, j] = -sqw[j] * X[2, j]
+        Jt[1, P + j] = 0.0
+        Jt[2, j] = sqw[j] * X[1, j]
+        Jt[2, P + j] = -sqw[j] * X[0, j]
+    # temporal rows: dXt/d omega_k = e_k x Xt
+    for j in range(P):
+        At[0, j] = 0.0
+        At[0, P + j] = -Xc[2, j]
+        At[0, 2 * P + j] = Xc[1, j]
+        At[1, j] = Xc[2, j]
+        At[1, P + j] = 0.0
+        At[1, 2 * P + j] = -Xc[0, j]
+        At[2, j] = -Xc[1, j]
+        At[2, P + j] = Xc[0, j]
+        At[2, 2 * P + j] = 0.0
+    for m in range(k):
+        i = ws[m]
+        for r in range(2):
+            acc = 0.0
+            for j in range(P):
+                v = R[r, 0] * B[i, 0, j] + R[r, 1] * B[i, 1, j] + R[r, 2] * B[i, 2, j]
+                A[r, j] = v
+                acc += w[j] * v
+            mean = acc / sw
+            for j in range(P):
+                Jt[3 + m, r * P + j] = -sqw[j] * (A[r, j] - mean)
+        for r in range(3):
+            acc = 0.0
+            for j in range(P):
+                v = R[r, 0] * B[i, 0, j] + R[r, 1] * B[i, 1, j] + R[r, 2] * B[i, 2, j]
+                At[3 + m, r * P + j] = v
+                acc += v
+            mean = acc / P
+            for j in range(P):
+                At[3 + m, r * P + j] -= mean
+        if n_b > 0:
+            _terms.jacobian_atom(terms, R, X, work, bres, B, i, scratch, Jt, 3 + m, 2 * P)
+    if n_b > 0:
+        _terms.jacobian_rotation(terms, X, work, bres, Jt, 2 * P)
+    for t in range(n_b):
+        wres[2 * P + t] = bres[t]
+    for j in range(P):
+        wres[j] = sqw[j] * res[0, j]
+        wres[P + j] = sqw[j] * res[1, j]
+    for a in range(n):
+        acc = 0.0
+        for q in range(m2):
+            acc += Jt[a, q] * wres[q]
+        acc2 = 0.0
+        for r in range(3):
+            for j in range(P):
+                acc2 += At[a, r * P + j] * G[r, j]
+        g[a] = acc + acc2
+        if a >= 3:
+            g[a] += alpha * sg[a - 3]
+    normal_matrix(Jt, n, H)
+    if lnn != 0.0:
+        for a in range(n):
+            for b in range(a, n):
+                acc = 0.0
+                for q in range(3 * P):
+                    acc += At[a, q] * At[b, q]
+                H[a, b] += lnn * acc
+                if b != a:
+                    H[b, a] += lnn * acc
+    return k
+
+
+@njit(**KERNEL, fastmath=FASTMATH)
+def _cross_block(At, n_a, Bt, n_b, coef, H):
+    """``H[a, b] = coef <At[a], Bt[b]>``: the block of the normal matrix coupling two frames."""
+    q_len = At.shape[1]
+    for a in range(n_a):
+        for b in range(n_b):
+            acc = 0.0
+            for q in range(q_len):
+                acc += At[a, q] * Bt[b, q]
+            H[a, b] = coef * acc
+
+
+@njit(**KERNEL, fastmath=FASTMATH)
+def _trial_frame(Wc, w, B, alpha, R, c, ws, sg, k, step, terms, Rn, cn, Xt):
+    """Apply frame's part of the joint step (rotation by the exponential map, coefficients clamped at 0)
+    into ``Rn``, ``cn``; return the frame's own objective and fill its temporal points ``Xt``."""
+    K, P = B.shape[0], B.shape[2]
+    dR = np.empty((3, 3))
+    _rodrigues(step[0], step[1], step[2], dR)
+    for a in range(3):
+        for b in range(3):
+            Rn[a, b] = dR[a, 0] * R[0, b] + dR[a, 1] * R[1, b] + dR[a, 2] * R[2, b]
+    for i in range(K):
+        cn[i] = c[i]
+    for m in range(k):
+        i = ws[m]
+        v = c[i] + step[3 + m]
+        if v * sg[m] < 0.0:
+            v = 0.0
+        cn[i] = v
+    return _frame_value(Wc, w, B, alpha, Rn, cn, terms, Xt)
+
+
+@njit(**KERNEL, fastmath=FASTMATH)
+def _frame_value(Wc, w, B, alpha, R, c, terms, Xt):
+    """The frame's own objective (2) at ``(R, c)``; fills its temporal points ``Xt``."""
+    P = B.shape[2]
+    sw = 0.0
+    for j in range(P):
+        sw += w[j]
+    S = np.empty((3, P))
+    X = np.empty((3, P))
+    res = np.empty((2, P))
+    bres = np.zeros(_terms.n_rows(terms))
+    work = _terms.new_work(terms)
+    f = _lm_objective(Wc, w, sw, B, R, c, alpha, S, X, res, terms, work, bres)
+    _temporal_points(X, Xt)
+    return f
+
+
+# ---------------------------------------------------------------------------- the joint solve
+#: Initial damping of the joint solve, relative to the normal matrix's diagonal: the per-frame
+#: solutions are close, but the shared proportions move every frame at once, and from 1e-4 (the
+#: per-frame refinement's) the first step was rejected three times out of three on the CMU clips.
+LAMBDA0 = 1e-2
+
+
+@njit(**KERNEL)
+def joint_refine(Wc, w, d, model, opts, topts, R, c, f_frame):
+    """Minimise (4) jointly over every frame's rotation and coefficients, from ``(R, c)`` (updated in place).
+
+    Parameters
+    ----------
+    Wc : (N, 2, P) float64
+        Normalised keypoints (minus the robust model's outliers), weighted-centred.
+    w : (N, P) float64
+        Joint weights (0 = missing).
+    d : (N, 3) float64
+        Acceleration rows of (4), with the frames' scale ratios (:func:`acceleration_rows`,
+        :func:`scaled_rows`).
+    model : SolverModel
+        The shape prior (:mod:`lift2d3d.solvers.records`); each frame's extra
+        terms (bone symmetry, the person's shared proportions) are
+        :func:`lift2d3d.solvers.terms.frame_terms`, as in the per-frame refinement
+        (the model's per-frame data, e.g. depth-order relations, indexed by the rows here).
+    opts : SolverOptions
+        The refinement's sparsity weight ``refine_alpha`` and the terms' settings.
+    topts : TemporalOptions
+    R : (N, 3, 3) float64, in/out
+        Rotations.
+    c : (N, K) float64, in/out
+        Coefficients.
+    f_frame : (N,) float64, out
+        Each frame's own objective (2) at the solution.
+
+    Returns
+    -------
+    iterations : int
+    converged : bool
+    objective : float
+        (4) at the solution.
+    """
+    B = model.B
+    alpha = opts.refine_alpha
+    N, K, P = c.shape[0], B.shape[0], B.shape[2]
+    # private copies: the vectorised (fast-math) reductions must not depend on where the caller's arrays
+    # sit in memory, so that a window gives the same bits whoever allocated it
+    R_out, c_out = R, c
+    Wc, w, d, R, c = Wc.copy(), w.copy(), d.copy(), R.copy(), c.copy()
+    cap = min(K, topts.cap)
+    nmax = 3 + cap
+    ws = np.zeros((N, cap), dtype=np.int64)
+    sg = np.zeros((N, cap))
+    sizes = np.zeros(N, dtype=np.int64)
+    At = np.zeros((N, nmax, 3 * P))
+    g = np.zeros((N, nmax))
+    step = np.zeros((N, nmax))
+    hd = np.zeros((N, nmax))
+    D = np.zeros((N, nmax, nmax))
+    E1 = np.zeros((N, nmax, nmax))
+    E2 = np.zeros((N, nmax, nmax))
+    Df = np.zeros((N, nmax, nmax))
+    E1f = np.zeros((N, nmax, nmax))
+    E2f = np.zeros((N, nmax, nmax))
+    Linv = np.zeros((N, nmax, nmax))
+    G = np.zeros((3, P))
+    Xt = np.zeros((N, 3, P))
+    Xt2 = np.zeros((N, 3, P))
+    r = np.zeros((N, 3, P))
+    rw = np.ones(N)
+    Rn = np.zeros((N, 3, 3))
+    cn = np.zeros((N, K))
+    f2 = np.zeros(N)
+    f = 0.0
+    for n in range(N):
+        f_frame[n] = _frame_value(Wc[n], w[n], B, alpha, R[n], c[n], frame_terms(model, opts, n), Xt[n])
+        f += f_frame[n]
+    f += temporal_value(Xt, d, topts.robust_scale, r, rw)
+    lam = LAMBDA0
+    nu = 2.0
+    converged = False
+    it = 0
+    for it in range(1, topts.max_iter + 1):
+        # ---- per-frame rows, diagonal blocks, and the blocks coupling each frame with the two before ----
+        gnorm = 0.0
+        for n in range(N):
+            _gradient_field(d, rw, r, n, G)
+            k = _frame_system(Wc[n], w[n], B, alpha, R[n], c[n], G, _coupling(d, rw, n, n), frame_terms(model, opts, n), cap,
+                              ws[n], sg[n], At[n], g[n], D[n])
+            bn = 3 + k
+            sizes[n] = bn
+            for a in range(bn):
+                hd[n, a] = D[n, a, a] + 1e-12
+                gnorm = max(gnorm, abs(g[n, a]))
+            if n >= 1:
+                _cross_block(At[n], bn, At[n - 1], sizes[n - 1], _coupling(d, rw, n, n - 1), E1[n])
+            if n >= 2:
+                _cross_block(At[n], bn, At[n - 2], sizes[n - 2], _coupling(d, rw, n, n - 2), E2[n])
+        if gnorm <= 1e-12 * max(f, 1e-300):
+            converged = True
+            break
+        # ---- damped joint step, retried with more damping until (4) drops ----
+        accepted = False
+        fn = f
+        for attempt in range(12):
+            # the factorisation overwrites its blocks: work on copies, damped
+            for n in range(N):
+                bn = sizes[n]
+                for a in range(bn):
+                    for q in range(nmax):
+                        Df[n, a, q] = D[n, a, q]
+                        E1f[n, a, q] = E1[n, a, q]
+                        E2f[n, a, q] = E2[n, a, q]
+                    Df[n, a, a] += lam * hd[n, a]
+                    step[n, a] = -g[n, a]
+            if not block_cholesky(Df, E1f, E2f, sizes, N, Linv):
+                lam *= 4.0
+                continue
+            block_solve(Linv, E1f, E2f, sizes, N, step, step)
+            fn = 0.0
+            for n in range(N):
+                f2[n] = _trial_frame(Wc[n], w[n], B, alpha, R[n], c[n], ws[n], sg[n], sizes[n] - 3, step[n],
+                                     frame_terms(model, opts, n), Rn[n], cn[n], Xt2[n])
+                fn += f2[n]
+            fn += temporal_value(Xt2, d, topts.robust_scale, r, rw)
+            if fn < f:
+                accepted = True
+                break
+            lam *= nu
+            nu *= 2.0
+        if not accepted:
+            # r holds the last trial's residuals: restore those of the iterate
+            temporal_value(Xt, d, topts.robust_scale, r, rw)
+            converged = True
+            break
+        decrease = f - fn
+        for n in range(N):
+            for a in range(3):
+                for b2 in range(3):
+                    R[n, a, b2] = Rn[n, a, b2]
+            for i in range(K):
+                c[n, i] = cn[n, i]
+            f_frame[n] = f2[n]
+        Xt, Xt2 = Xt2, Xt
+        pred = 0.0
+        for n in range(N):
+            for a in range(sizes[n]):
+                pred += lam * hd[n, a] * step[n, a] * step[n, a] - g[n, a] * step[n, a]
+        pred *= 0.5
+        rho = decrease / pred if pred > 0.0 else 0.0
+        f = fn
+        lam = max(lam * max(1.0 / 3.0, 1.0 - (2.0 * rho - 1.0) ** 3), 1e-9)
+        nu = 2.0
+        if decrease <= topts.tol * max(f, 1e-300):
+            converged = True
+            break
+    for n in range(N):
+        for a in range(3):
+            for b2 in range(3):
+                R_out[n, a, b2] = R[n, a, b2]
+        for i in range(K):
+            c_out[n, i] = c[n, i]
+    return it, converged, f
+
+
+# ---------------------------------------------------------------------------- stages around the joint solve
+@njit(**KERNEL, fastmath=FASTMATH)
+def weak_targets(W, w, E, Wc):
+    """``Wc = (W - E) C_w``: the weak-perspective problem's keypoints, weighted-centred (N, 2, P)."""
+    N, P = W.shape[0], W.shape[2]
+    for n in range(N):
+        wn = w[n].copy()
+        Wn = W[n] - E[n]
+        sw = 0.0
+        for j in range(P):
+            sw += wn[j]
+        for r in range(2):
+            acc = 0.0
+            for j in range(P):
+                acc += wn[j] * Wn[r, j]
+            m = acc / sw
+            for j in range(P):
+                Wc[n, r, j] = Wn[r, j] - m
+
+
+@njit(**KERNEL, fastmath=FASTMATH)
+def perspective_targets(Wpx, w, model, opts, Rbar, c, info, Wc, wc):
+    """The weak problem whose solution refines model (3) at the current depths (the POSIT step of
+    :func:`lift2d3d.solvers.refine.refine_perspective`): corrected points ``u' (1 + eps_j)``,
+    weighted-centred, into ``Wc`` and weights ``w_j / (1 + eps_j)^2`` into ``wc``."""
+    B = model.B
+    N, P = Wpx.shape[0], B.shape[2]
+    U = np.empty((2, P))
+    X = np.empty((3, P))
+    for n in range(N):
+        sigma = info[n].sigma
+        rho = opts.focal / sigma
+        for j in range(P):
+            U[0, j] = (Wpx[n, 0, j] - opts.px) / sigma
+            U[1, j] = (Wpx[n, 1, j] - opts.py) / sigma
+        wn = w[n].copy()
+        perspective_points(B, c[n].copy(), Rbar[n].copy(), wn, U, rho, X)
+        V = np.empty((2, P))
+        wv = np.empty(P)
+        sw = 0.0
+        for j in range(P):
+            g = X[2, j] / rho
+            V[0, j] = U[0, j] * g
+            V[1, j] = U[1, j] * g
+            wv[j] = wn[j] / (g * g)
+            sw += wv[j]
+        for j in range(P):
+            wc[n, j] = wv[j]
+        for r in range(2):
+            acc = 0.0
+            for j in range(P):
+                acc += wv[j] * V[r, j]
+            m = acc / sw
+            for j in range(P):
+                Wc[n, r, j] = V[r, j] - m
+
+
+@njit(**KERNEL, fastmath=FASTMATH)
+def perspective_outputs(Wpx, w, wr, model, opts, Rbar, c, E, X_out, info):
+    """Model (3) at the temporal solution: camera points, translation, reprojection error, and the robust
+    model's outliers of the joints it dropped (their residuals, normalised units)."""
+    B = model.B
+    N, P = Wpx.shape[0], B.shape[2]
+    U = np.empty((2, P))
+    for n in range(N):
+        sigma = info[n].sigma
+        rho = opts.focal / sigma
+        for j in range(P):
+            U[0, j] = (Wpx[n, 0, j] - opts.px) / sigma
+            U[1, j] = (Wpx[n, 1, j] - opts.py) / sigma
+        X = np.empty((3, P))
+        tau_x, tau_y = perspective_points(B, c[n].copy(), Rbar[n].copy(), wr[n].copy(), U, rho, X)
+        for a in range(3):
+            for j in range(P):
+                X_out[n, a, j] = X[a, j]
+        err = 0.0
+        cnt = 0.0
+        for j in range(P):
+            if w[n, j] > 0.0:
+                ux = opts.px + opts.focal * X_out[n, 0, j] / X_out[n, 2, j]
+                uy = opts.py + opts.focal * X_out[n, 1, j] / X_out[n, 2, j]
+                err += (ux - Wpx[n, 0, j]) ** 2 + (uy - Wpx[n, 1, j]) ** 2
+                cnt += 1.0
+                if opts.robust:
+                    E[n, 0, j] = (Wpx[n, 0, j] - ux) / sigma if wr[n, j] == 0.0 else 0.0
+                    E[n, 1, j] = (Wpx[n, 1, j] - uy) / sigma if wr[n, j] == 0.0 else 0.0
+        info[n].tau_x = tau_x
+        info[n].tau_y = tau_y
+        info[n].tau_z = rho
+        info[n].reprojection_error = np.sqrt(err / cnt)
