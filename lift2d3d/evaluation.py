@@ -336,7 +336,7 @@ def sample_depth_relations(camera3d: np.ndarray, joint_names, k: int, rng: np.ra
 
 
 def score_lifts(lifter, keypoints: np.ndarray, camera3d: np.ndarray, takes=None, joints=None,
-                depth_order=None) -> dict:
+                depth_order=None, sequence_options=None) -> dict:
     """Lift ``keypoints`` with ``lifter`` and score the lifts against ``camera3d``.
 
     Parameters
@@ -356,6 +356,9 @@ def score_lifts(lifter, keypoints: np.ndarray, camera3d: np.ndarray, takes=None,
         :data:`lift2d3d.skeletons.LIMB_JOINTS`).
     depth_order : list of lists, optional
         Ordinal depth hints per frame (:func:`sample_depth_relations`).
+    sequence_options : dict, optional
+        Keyword arguments of :meth:`~lift2d3d.lifter.Lifter.lift_sequence` (e.g.
+        ``smoothness=0`` for frames that are not a video: a random camera each).
 
     Returns
     -------
@@ -377,7 +380,7 @@ def score_lifts(lifter, keypoints: np.ndarray, camera3d: np.ndarray, takes=None,
         for take in np.unique(takes):
             rows = np.flatnonzero(takes == take)
             take_hints = {} if depth_order is None else {"depth_order": [depth_order[r] for r in rows]}
-            joints3d[rows] = lifter.lift_sequence(keypoints[rows], **take_hints).joints3d
+            joints3d[rows] = lifter.lift_sequence(keypoints[rows], **take_hints, **(sequence_options or {})).joints3d
     seconds = time.perf_counter() - start
     index = [lifter.skeleton.index(j) for j in (LIMB_JOINTS if joints is None else joints)]
     return dict(lift_errors(joints3d, camera3d, index), seconds=seconds)

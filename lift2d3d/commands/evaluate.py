@@ -24,8 +24,8 @@ def add_arguments(parser):
     # the lifter's options; the camera is not one of them: --camera below chooses the views' projection
     add_lifter_arguments(parser, camera=False)
     parser.add_argument("--sequence", action="store_true",
-                        help="also lift each take as one person's sequence (Lifter.lift_sequence: shared bone "
-                             "proportions)")
+                        help="also lift each take's frames together as one person's (Lifter.lift_sequence with "
+                             "smoothness=0: shared bone proportions; the frames' random cameras are no video)")
     parser.add_argument("--camera", choices=("weak", "perspective", "both"), default="both",
                         help="projection of the synthetic views (default both)")
     parser.add_argument("--frames-per-take", type=int, default=20,
@@ -83,7 +83,8 @@ def _score(params, camera3d, keypoints, perspective, takes=None, depth_order=Non
     lifter.lift(keypoints[:2])  # compile the kernels outside the timing
     if depth_order is not None:
         lifter.lift(keypoints[:2], depth_order=depth_order[:2])
-    scores = score_lifts(lifter, keypoints, camera3d, takes=takes, depth_order=depth_order)
+    scores = score_lifts(lifter, keypoints, camera3d, takes=takes, depth_order=depth_order,
+                         sequence_options=dict(smoothness=0.0))
     return dict(scores, ms=1000.0 * scores["seconds"] / len(keypoints))
 
 
