@@ -404,7 +404,7 @@ def read_corpus(paths, fps: float = DEFAULT_FPS, min_distance_mm: float = DEFAUL
     from .bvh import BVHError
 
     formats = tuple(FORMATS if formats is None else formats)
-    unknown = [f for f in formats if f not in FORMATS]
+    unknown = [f for f in list(formats) + list(prefer or []) if f not in FORMATS]
     if unknown:
         raise ValueError(f"unknown format(s) {', '.join(unknown)}; choose from {', '.join(FORMATS)}")
     found = find_takes(paths)
