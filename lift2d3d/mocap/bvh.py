@@ -352,7 +352,7 @@ def guess_units(leg_length: float) -> float:
 
 
 def read_bvh(path, rig=None, mapping=None, units="auto", up="y", head_offset=0.10,
-             position_channels="replace"):
+             position_channels="replace", rest_frames="auto"):
     """Read a BVH take as body15 joints in metres.
 
     Parameters
@@ -375,6 +375,11 @@ def read_bvh(path, rig=None, mapping=None, units="auto", up="y", head_offset=0.1
         head joint has no usable end site (see Notes).
     position_channels : {"replace", "add"}
         See :func:`forward_kinematics`.
+    rest_frames : "auto" or int
+        Leading frames to drop because they hold the figure's rest pose, not
+        motion; ``"auto"``: the shipped rig's count in
+        :data:`lift2d3d.mocap.rigs.RIG_REST_FRAMES` (1 for ``cgspeed-daz``,
+        whose frame 0 is a T-pose), 0 with a user map.
 
     Returns
     -------
@@ -394,7 +399,7 @@ def read_bvh(path, rig=None, mapping=None, units="auto", up="y", head_offset=0.1
     the head joint's rotation (or the file's up axis if the OFFSET is zero).
     """
     from .clip import MocapClip, assemble_body15
-    from .rigs import MAP_FORMAT_HELP, RIGS, detect_rig, load_joint_map, missing_joints, resolve_joint
+    from .rigs import MAP_FORMAT_HELP, RIG_REST_FRAMES, RIGS, detect_rig, load_joint_map, missing_joints, resolve_joint
 
     data = load_bvh(path)
     names = data.joint_names
@@ -419,6 +424,16 @@ def read_bvh(path, rig=None, mapping=None, units="auto", up="y", head_offset=0.1
     up = joint_map.get("up", up) if mapping is not None else up
     if up not in ("y", "z"):
         raise ValueError(f"up must be 'y' or 'z'; got {up!r}")
+    if isinstance(rest_frames, str):
+        if rest_frames != "auto":
+            raise ValueError(f"rest_frames must be 'auto' or a number of frames; got {rest_frames!r}")
+        rest_frames = RIG_REST_FRAMES.get(rig, 0) if mapping is None else 0
+    rest_frames = int(rest_frames)
+    if rest_frames < 0 or (rest_frames and rest_frames >= data.n_frames):
+        raise ValueError(f"{data.source}: cannot drop {rest_frames} rest frame(s) of {data.n_frames}")
+    if rest_frames:
+        data = BVHData(joints=data.joints, motion=data.motion[rest_frames:], frame_time=data.frame_time,
+                       source=data.source)
     positions, rotations = forward_kinematics(data, position_channels)
 
     def joint_index(rig_name):

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from ..skeletons import LIMB_JOINTS
 
-__all__ = ["RIGS", "MAP_FORMAT_HELP", "load_joint_map", "detect_rig", "resolve_joint", "MAPPED_JOINTS"]
+__all__ = ["RIGS", "RIG_REST_FRAMES", "MAP_FORMAT_HELP", "load_joint_map", "detect_rig", "resolve_joint", "MAPPED_JOINTS"]
 
 #: body15 joints a rig map must provide.
 MAPPED_JOINTS = LIMB_JOINTS + ("head",)
@@ -62,7 +62,34 @@ RIGS = {
     "bandai-namco": _sided({"left_shoulder": "UpperArm_L", "left_elbow": "LowerArm_L", "left_wrist": "Hand_L",
                             "left_hip": "UpperLeg_L", "left_knee": "LowerLeg_L", "left_ankle": "Foot_L",
                             "head": "Head"}),
+    # cgspeed's "Daz-friendly" conversion of the CMU database (root "hip"; abdomen, chest, neck, head;
+    # lCollar/lShldr/lForeArm/lHand; lButtock/lThigh/lShin/lFoot), also Poser/Daz figures.  The
+    # rotation centres are lShldr (upper arm; lCollar is the clavicle's root), lThigh (thigh;
+    # lButtock is a pelvis bone 2.8 cm above it), lShin and lFoot.  The head joint has no End Site,
+    # so the head uses the single-joint rule of read_bvh.  Units: centimetres of the Daz figure
+    # (hip to ankle 82 cm in every take).  Frame 0 of every take is the figure's T-pose (see
+    # RIG_REST_FRAMES).
+    "cgspeed-daz": {"left_shoulder": "lShldr", "left_elbow": "lForeArm", "left_wrist": "lHand",
+                    "left_hip": "lThigh", "left_knee": "lShin", "left_ankle": "lFoot",
+                    "right_shoulder": "rShldr", "right_elbow": "rForeArm", "right_wrist": "rHand",
+                    "right_hip": "rThigh", "right_knee": "rShin", "right_ankle": "rFoot", "head": "head"},
+    # BVH converted straight from CMU's ASF/AMC (joints named after the ASF bones, as amc2bvh
+    # writes them).  A BVH joint sits at its bone's *start*, i.e. at the end of the parent bone,
+    # so these are the joints of lift2d3d.mocap.read_asf_amc: shoulder = lhumerus (end of
+    # lclavicle), elbow = lradius, wrist = lwrist, hip = lfemur (end of lhipjoint), knee = ltibia,
+    # ankle = lfoot; the head joint's End Site is the end of the head bone, so the head is the
+    # midpoint of the head bone there too.  Units: the ASF's (``units="cmu"``, found by "auto").
+    "cmu-asf": {"left_shoulder": "lhumerus", "left_elbow": "lradius", "left_wrist": "lwrist",
+                "left_hip": "lfemur", "left_knee": "ltibia", "left_ankle": "lfoot",
+                "right_shoulder": "rhumerus", "right_elbow": "rradius", "right_wrist": "rwrist",
+                "right_hip": "rfemur", "right_knee": "rtibia", "right_ankle": "rfoot", "head": "head"},
 }
+
+#: Leading frames of every take of a shipped rig that hold the figure's rest pose rather than the
+#: performer's motion; ``read_bvh`` drops them.  cgspeed writes the Daz figure's T-pose as frame 0
+#: (in all 73 Daz-friendly takes of the CMU corpus checked: root rotation exactly zero, arms within
+#: 5 degrees of horizontal, 61 degrees away from frame 1 in the median).
+RIG_REST_FRAMES = {"cgspeed-daz": 1}
 
 MAP_FORMAT_HELP = (
     "A joint map is a JSON object from body15 joint names to the rig's joint names, with entries for "
