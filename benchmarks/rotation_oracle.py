@@ -43,7 +43,7 @@ import numpy as np
 from lift2d3d import Lifter
 from lift2d3d.commands import evaluate
 from lift2d3d.evaluation import kabsch, pa_mpjpe, random_projections, scale_translation_error
-from lift2d3d.learn import TORSO_JOINTS
+from lift2d3d.mocap.poses import TORSO_JOINTS
 from lift2d3d.skeletons import LIMB_JOINTS
 from lift2d3d.solvers.refine import lasso_cd, projected_bases, refine_weak
 from lift2d3d.solvers.terms import Terms

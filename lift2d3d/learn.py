@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .mocap.poses import TORSO_JOINTS, align_torso, normalise_poses, thin_poses
 from .skeletons import BODY15, get_skeleton
 
 __all__ = ["BasisLearner", "normalise_poses", "redraw_with_lengths", "align_torso", "mirror_poses", "jitter_proportions",
@@ -49,8 +50,6 @@ __all__ = ["BasisLearner", "normalise_poses", "redraw_with_lengths", "align_tors
 SOLVERS = ("batch", "online")
 
 #: Joints whose rigid fit defines a pose's orientation.
-TORSO_JOINTS = ("pelvis", "neck", "left_shoulder", "right_shoulder", "left_hip", "right_hip")
-
 #: Bone groups and the (low, high) factors by which augmentation scales them.  The spread is
 #: wider than adult anthropometry because MoCap rigs place shoulder, hip and head joints
 #: differently (e.g. a rig's shoulder joint may sit at the clavicle's end, 20-35 cm apart).
@@ -64,11 +63,6 @@ def _bone_group(parent: str, child: str) -> str:
     name = child.replace("left_", "").replace("right_", "")
     return {"neck": "torso", "head": "head", "shoulder": "shoulder", "elbow": "upper_arm",
             "wrist": "forearm", "hip": "hip", "knee": "thigh", "ankle": "shank"}.get(name, name)
-
-
-def _bone_sum(poses: np.ndarray, skeleton) -> np.ndarray:
-    edges = np.array(skeleton.edge_indices())
-    return np.linalg.norm(poses[:, :, edges[:, 0]] - poses[:, :, edges[:, 1]], axis=1).sum(axis=1)
 
 
 def _bone_lengths(poses: np.ndarray, skeleton) -> np.ndarray:
@@ -96,73 +90,6 @@ def redraw_with_lengths(pose: np.ndarray, lengths: np.ndarray, skeleton=BODY15) 
         direction = pose[:, b] - pose[:, a]
         out[:, b] = out[:, a] + length * direction / max(np.linalg.norm(direction), 1e-12)
     return out - out.mean(axis=1, keepdims=True)
-
-
-def normalise_poses(poses: np.ndarray, skeleton=BODY15, size: float | None = None):
-    """Centre each pose and scale it to a common total bone length.
-
-    Parameters
-    ----------
-    poses : (n, 3, P) float, metres
-    skeleton : Skeleton or str
-    size : float, metres, optional
-        Target total bone length; default: the median over ``poses``.
-
-    Returns
-    -------
-    normalised : (n, 3, P) float, metres
-    size : float
-        The total bone length used.
-    """
-    skeleton = get_skeleton(skeleton)
-    centred = poses - poses.mean(axis=2, keepdims=True)
-    lengths = _bone_sum(centred, skeleton)
-    if size is None:
-        size = float(np.median(lengths))
-    return centred * (size / lengths)[:, None, None], size
-
-
-def _kabsch(source: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """Rotations (n, 3, 3) taking centred ``source`` (n, 3, m) closest to ``target`` (3, m)."""
-    H = source @ target.T  # (n, 3, 3)
-    U, _, Vt = np.linalg.svd(H)
-    d = np.sign(np.linalg.det(np.transpose(Vt, (0, 2, 1)) @ np.transpose(U, (0, 2, 1))))
-    S = np.tile(np.eye(3), (len(source), 1, 1))
-    S[:, 2, 2] = d  # rotations only: a reflection would mirror the person
-    return np.transpose(Vt, (0, 2, 1)) @ S @ np.transpose(U, (0, 2, 1))
-
-
-def align_torso(poses: np.ndarray, skeleton=BODY15, reference: np.ndarray | None = None, n_iter: int = 5):
-    """Rotate each pose so that its torso best matches a reference torso.
-
-    Parameters
-    ----------
-    poses : (n, 3, P) float
-        Centred poses.
-    skeleton : Skeleton or str
-    reference : (3, P) float, optional
-        Target pose; default: generalised Procrustes, starting from the first
-        pose and re-estimating the mean torso ``n_iter`` times.
-
-    Returns
-    -------
-    aligned : (n, 3, P) float
-    reference : (3, P) float
-        The reference the poses were aligned to.
-    """
-    skeleton = get_skeleton(skeleton)
-    torso = [skeleton.index(j) for j in TORSO_JOINTS]
-    part = poses[:, :, torso]
-    part = part - part.mean(axis=2, keepdims=True)
-    fixed = reference is not None
-    reference = (np.array(reference) if fixed else poses[0]).astype(np.float64)
-    for _ in range(1 if fixed else n_iter):
-        ref_part = reference[:, torso] - reference[:, torso].mean(axis=1, keepdims=True)
-        rotations = _kabsch(part, ref_part)
-        aligned = rotations @ poses
-        if not fixed:
-            reference = aligned.mean(axis=0)
-    return aligned, reference
 
 
 def mirror_poses(poses: np.ndarray, skeleton=BODY15) -> np.ndarray:
@@ -424,47 +351,6 @@ def learn_dictionary_online(X: np.ndarray, n_atoms: int, alpha: float, rng: np.r
             _update_atoms(D, A, Bm, batch, C)
         history.append(total / n)
     return D, history
-
-
-def thin_poses(poses: np.ndarray, min_distance: float, skeleton=BODY15) -> np.ndarray:
-    """Indices of the poses to keep so that no two kept poses are near-duplicates.
-
-    Poses are compared after centring, scaling to a common total bone length
-    (the median of ``poses``) and torso alignment, by the mean joint
-    distance; a pose is kept when it is at least ``min_distance`` from every
-    pose kept before it (a greedy sweep in frame order, so the first of a
-    group of repeats is the one kept).
-
-    Parameters
-    ----------
-    poses : (n, P, 3) float, metres
-        One take (NaN frames are never kept).
-    min_distance : float, metres
-        0 keeps every valid pose.
-
-    Returns
-    -------
-    (m,) int
-        Increasing frame indices.
-    """
-    poses = np.asarray(poses, dtype=np.float64)
-    valid = np.flatnonzero(np.all(np.isfinite(poses), axis=(1, 2)))
-    if min_distance <= 0 or len(valid) < 2:
-        return valid
-    skeleton = get_skeleton(skeleton)
-    normalised, _ = normalise_poses(poses[valid].transpose(0, 2, 1), skeleton)
-    aligned, _ = align_torso(normalised, skeleton)
-    flat = aligned.transpose(0, 2, 1)      # (n, P, 3)
-    kept = np.empty_like(flat)
-    kept[0] = flat[0]
-    keep, m = [0], 1
-    for i in range(1, len(flat)):
-        distance = np.linalg.norm(kept[:m] - flat[i], axis=2).mean(axis=1)
-        if distance.min() >= min_distance:
-            kept[m] = flat[i]
-            m += 1
-            keep.append(i)
-    return valid[np.array(keep)]
 
 
 def performer_folds(performers, n_folds: int, weights=None) -> np.ndarray:
@@ -752,24 +638,16 @@ def lifting_error(bases, poses3d, seed: int = 0, method: str = "convex+refine", 
         joints; the latter after aligning scale and translation only), and
         ``failed`` (frames the lifter could not solve).
     """
-    from .lifter import Camera, Lifter
-    from .mocap.views import pa_mpjpe, project_views, random_views, scale_translation_error
-    from .skeletons import LIMB_JOINTS
+    from .evaluation import VIEW_CAMERA, random_projections, score_lifts
+    from .lifter import Lifter
 
     poses3d = np.asarray(poses3d, dtype=np.float64)
     poses3d = poses3d[np.all(np.isfinite(poses3d), axis=(1, 2))]
-    rng = np.random.default_rng(seed)
-    angles, distances = random_views(len(poses3d), rng)
-    camera3d, keypoints = project_views(poses3d, angles, distances, perspective=perspective)
-    camera = Camera(focal=1000.0, principal=(640.0, 360.0)) if perspective else None
-    lifter = Lifter(bases, method=method, alpha=alpha, camera=camera)
-    result = lifter.lift(keypoints)
-    limbs = [lifter.skeleton.index(j) for j in LIMB_JOINTS]
-    ok = np.all(np.isfinite(result.joints3d), axis=(1, 2))
-    pa = pa_mpjpe(result.joints3d[ok][:, limbs], camera3d[ok][:, limbs]) * 1000.0
-    st = scale_translation_error(result.joints3d[ok][:, limbs], camera3d[ok][:, limbs]) * 1000.0
-    return dict(pa_mpjpe_mm=float(pa.mean()), camera_error_mm=float(st.mean()),
-                failed=int(np.count_nonzero(~ok)))
+    views = random_projections(poses3d, seed, perspective)
+    lifter = Lifter(bases, method=method, alpha=alpha, camera=VIEW_CAMERA if perspective else None)
+    scores = score_lifts(lifter, views.keypoints, views.camera3d)
+    return dict(pa_mpjpe_mm=float(scores["pa"].mean()), camera_error_mm=float(scores["st"].mean()),
+                failed=scores["failed"])
 
 
 def select_hyperparameters(clips, n_bases_grid=(32, 64, 128), alpha_grid=(0.003, 0.01, 0.03), n_folds=3,

@@ -28,7 +28,7 @@ the result does not depend on the order the file system lists them in, and
    the anti-aliasing a signal resampler provides.  Takes recorded below the
    target rate are kept whole (never up-sampled);
 2. **thins near-duplicate poses** within each take
-   (:func:`lift2d3d.learn.thin_poses`): a pose is dropped when, after
+   (:func:`lift2d3d.mocap.poses.thin_poses`): a pose is dropped when, after
    normalisation and torso alignment, its mean joint distance to a pose
    already kept from the same take is below ``min_distance`` (default
    :data:`DEFAULT_MIN_DISTANCE_MM`);
@@ -329,7 +329,7 @@ def read_take(take: TakeFile, fps: float = DEFAULT_FPS, min_distance_mm: float =
     take : TakeFile
     fps : float
     min_distance_mm : float
-        See :func:`lift2d3d.learn.thin_poses`; 0 keeps every pose.
+        See :func:`lift2d3d.mocap.poses.thin_poses`; 0 keeps every pose.
     amc_fps : float
         Frame rate of AMC files.
     skeletons : dict, optional
@@ -340,7 +340,7 @@ def read_take(take: TakeFile, fps: float = DEFAULT_FPS, min_distance_mm: float =
     -------
     Take
     """
-    from ..learn import thin_poses
+    from .poses import thin_poses
     from .acclaim import find_asf, load_asf, read_asf_amc
     from .bvh import read_bvh
     from .deepmimic import read_deepmimic
