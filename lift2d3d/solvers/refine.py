@@ -672,7 +672,7 @@ def refine_weak(W, w, B, alpha, beta, E, Rbar, c, max_outer, n_inner, tol, terms
 PRUNE = 0.05
 
 
-@njit(**KERNEL, inline="always")
+@njit(**KERNEL)
 def refine_multistart(W, w, model, opts, terms, E, Z, Rbar, c, n_starts):
     """Refine (2) from several rotations read off the convex blocks; keep the best.
 
@@ -891,7 +891,7 @@ def perspective_residual(U, w, rho, X):
     return f
 
 
-@njit(**KERNEL, inline="always")
+@njit(**KERNEL)
 def refine_perspective(U, w, B, alpha, rho, Rbar, c, n_posit, max_outer, n_inner, tol, terms):
     """Refine model (3) from a weak-perspective ``(Rbar, c)`` by depth-corrected re-solves.
 
