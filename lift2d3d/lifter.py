@@ -661,7 +661,7 @@ class Lifter:
         resolved = self.resolved_params()
         X, R, c, E, info, model, opts = self._solve_frames(Wpx, w, status, self._bone_terms(), resolved, hints)
         if smoothness > 0 or proportions_weight > 0:
-            _prepare_temporal_kernels(self, opts)
+            _prepare_kernels(self, opts, temporal=True)
             order = np.argsort(times, kind="stable")
             arrays = [Wpx, w, status, X, R, c, E, info]
             Wo, wo, so, Xo, Ro, co, Eo, io = [np.ascontiguousarray(a[order]) for a in arrays]
@@ -884,24 +884,32 @@ class Lifter:
 _ANNOUNCED = set()
 
 
-def _prepare_kernels(lifter, opts):
-    """Before a cold first run: say so (once per process) and compile the stages, two processes at a time."""
-    from .solvers.batch import uncompiled_stages
+def _prepare_kernels(lifter, opts, temporal=False):
+    """Before a cold first run: say so (once per process) and compile the stages (the per-frame ones in two
+    processes; with ``temporal`` the temporal solver's)."""
+    from .solvers import warm
 
-    key = (opts.refine, opts.robust, opts.perspective)
+    key = (temporal, opts.refine, opts.robust, opts.perspective)
     if key in _ANNOUNCED:
         return
     _ANNOUNCED.add(key)
+    if temporal:
+        from .solvers.windows import uncompiled_stages
+    else:
+        from .solvers.batch import uncompiled_stages
     cold = uncompiled_stages(opts)
     if cold:
         import logging
 
-        from .solvers.warm import prepare
-
+        what, seconds = ("temporal solver", 25) if temporal else ("solver", 20)
         logging.getLogger("lift2d3d").warning(
-            "lift2d3d: compiling the solver kernels (first run only, about 20 s on 2 cores; numba caches them on "
-            "disk for the next runs)")
-        prepare(cold, lifter.resolved_params()["method"], opts.perspective)
+            f"lift2d3d: compiling the {what} kernels (first run only, about {seconds} s on 2 cores; numba caches "
+            "them on disk for the next runs)")
+        method = lifter.resolved_params()["method"]
+        if temporal:
+            warm.compile_temporal_stages(cold, method, opts.perspective)
+        else:
+            warm.prepare(cold, method, opts.perspective)
 
 
 #: Joint iterations of the temporal refinement (each one solves every frame of a window together).
@@ -949,26 +957,6 @@ def _sequence_times(frames, n):
                          f"{' (and more)' if len(twice) > 5 else ''}; split the rows by person (and video) first, "
                          "or drop the duplicates")
     return times
-
-
-def _prepare_temporal_kernels(lifter, opts):
-    """Before a cold first temporal run: say so (once per process) and compile its stages."""
-    from .solvers.windows import uncompiled_stages
-
-    key = ("temporal", opts.robust, opts.perspective)
-    if key in _ANNOUNCED:
-        return
-    _ANNOUNCED.add(key)
-    cold = uncompiled_stages(opts)
-    if cold:
-        import logging
-
-        from .solvers.warm import compile_temporal_stages
-
-        logging.getLogger("lift2d3d").warning(
-            "lift2d3d: compiling the temporal solver kernels (first run only, about 25 s; numba caches them on disk "
-            "for the next runs)")
-        compile_temporal_stages(cold, lifter.resolved_params()["method"], opts.perspective)
 
 
 def default_threads() -> int:

@@ -290,12 +290,35 @@ def test_sequence_lifts_each_person_together(frame, tmp_path):
     lift_file(path, out, lifter, sequence=True, progress=False)
     lifted = pd.read_csv(out)
     keypoints, scores = table.for_lifter(lifter)
-    for g in groups:
-        expected = lifter.lift_sequence(keypoints[g], scores[g]).joints3d
+    for g in groups:      # in the order of the frame column, spaced in time by it
+        frames = two["frame"].to_numpy(dtype=float)[g]
+        expected = lifter.lift_sequence(keypoints[g], scores[g], frames=frames).joints3d
         got = lifted[[f"{j}_{a}" for j in lifter.joint_names for a in "xyz"]].to_numpy()[g].reshape(-1, 15, 3)
         np.testing.assert_allclose(got, expected, rtol=0, atol=1e-6)     # the CSV keeps 6 decimals
     # without the time column everything else names the person; no id columns at all: one sequence
     assert len(person_groups(table.ids[["frame"]], np.arange(len(two)))) == 1
+
+
+def test_sequence_follows_the_frame_column_and_explains_the_rows_it_lifts_alone(frame):
+    """Rows out of time order are lifted in time order; a repeated or unreadable frame number is lifted on
+    its own, and its message says so (nothing is dropped)."""
+    lifter = Lifter(bases=toy_bases())
+    cols = [f"{j}_{a}" for j in lifter.joint_names for a in "xyz"]
+    ordered = lift_table(frame, lifter, sequence=True)
+    shuffled = frame.iloc[np.random.default_rng(0).permutation(len(frame))].reset_index(drop=True)
+    back = lift_table(shuffled, lifter, sequence=True).sort_values("frame").reset_index(drop=True)
+    np.testing.assert_allclose(back[cols].to_numpy(), ordered[cols].to_numpy(), atol=1e-9)
+    broken = frame.copy()
+    broken["frame"] = broken["frame"].astype(object)
+    broken.loc[5, "frame"] = broken.loc[4, "frame"]           # two poses of the person at one time
+    broken.loc[9, "frame"] = "n/a"
+    out = lift_table(broken, lifter, sequence=True)
+    assert len(out) == len(frame)
+    assert out.loc[5, "status"] == "bad_input" and "duplicate id (frame=4, person=0)" in out.loc[5, "message"]
+    assert out.loc[9, "status"] == "ok" and "is not a number" in out.loc[9, "message"]
+    assert not out.drop(index=[9])["message"].str.contains("not part of the person").any()
+    single = lift_table(broken.iloc[[9]], lifter)
+    np.testing.assert_allclose(out.loc[[9], cols].to_numpy(), single[cols].to_numpy(), atol=1e-9)
 
 
 def test_json_npz_and_csv_outputs_keep_the_id_types(lifter, frame, tmp_path):

@@ -71,7 +71,7 @@ def run_distributed(args) -> int:
                              progress=bool(args.progress) and not args.quiet,
                              sequence=args.sequence, image_size=getattr(args, "image_size", None),
                              joint_map=getattr(args, "joint_map", None),
-                             write_camera=getattr(args, "write_camera", False))
+                             write_camera=getattr(args, "write_camera", False), fps=getattr(args, "fps", 30.0))
     except ImportError as exc:
         return _error(f"{exc}; install the distributed extra: pip install 'lift2d3d[distributed]'")
     except (BasesFileError, ValueError, FileNotFoundError, ConnectionError, PermissionError) as exc:

@@ -70,7 +70,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "(relation < : joint_a is nearer the camera; > : farther; = : about the same depth)")
     parser.add_argument("--sequence", action="store_true",
                         help="lift each person's frames (rows equal in the id columns apart from the frame) as one "
-                             "sequence with shared bone proportions (Lifter.lift_sequence; pooled per chunk)")
+                             "sequence (Lifter.lift_sequence: smooth motion, shared bone proportions; in the order "
+                             "of the frame column; pooled per chunk: a person's rows in one chunk are one sequence)")
+    parser.add_argument("--fps", type=float, default=30.0,
+                        help="--sequence: the video's frame rate (default: %(default)s)")
     add_lifter_arguments(parser)
     parser.add_argument("--chunk-size", type=int, default=5000, help="poses per chunk (default: %(default)s)")
     parser.add_argument("--resume", action="store_true",
@@ -113,7 +116,7 @@ def run(args) -> int:
                             progress=False if args.quiet else args.progress, log=say,
                             sequence=args.sequence, image_size=args.image_size, joint_map=args.joint_map,
                             write_camera=args.write_camera, output_skeleton=args.output_skeleton,
-                            depth_order=args.depth_order)
+                            depth_order=args.depth_order, fps=args.fps)
     except (KeypointFormatError, ValueError) as exc:
         return _error(str(exc))
     except OSError as exc:

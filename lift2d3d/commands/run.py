@@ -67,6 +67,27 @@ def overlay_paths(overlay, sources) -> dict:
     return paths
 
 
+def _lift(table, lifter, sequence: bool, fps: dict):
+    """Lift the detected keypoints; with ``sequence``, each video at its own frame rate (the detector's
+    confidences weigh the joints)."""
+    import numpy as np
+    import pandas as pd
+
+    from ..pipeline import lift_table
+
+    if not sequence:
+        return lift_table(table, lifter, format="coco17")
+    sources = table["source"].astype(str).to_numpy()
+    parts, order = [], []
+    for source in dict.fromkeys(sources):
+        rows = np.flatnonzero(sources == source)
+        parts.append(lift_table(table.iloc[rows], lifter, format="coco17", sequence=True,
+                                fps=fps.get(source) or 30.0))
+        order.append(rows)
+    lifted = pd.concat(parts, ignore_index=True)
+    return lifted.iloc[np.argsort(np.concatenate(order), kind="stable")].reset_index(drop=True)
+
+
 def run(args) -> int:
     from pathlib import Path
 
@@ -74,7 +95,6 @@ def run(args) -> int:
     from ..bases import BasesFileError
     from ..detect import ModelError, detect_keypoints
     from ..io import atomic_path, check_suffix, write_lifted
-    from ..pipeline import lift_table
     from .detect import detector_from_args
 
     say = (lambda text: None) if args.quiet else (lambda text: print(text, file=sys.stderr))
@@ -92,11 +112,11 @@ def run(args) -> int:
     except (ModelError, BasesFileError, ValueError, FileNotFoundError) as exc:
         return _error(str(exc))
 
-    fps = []
+    fps = {}        # source -> frame rate, for the videos
 
     def remember_fps(frame, result):
-        if frame.is_video and not fps:
-            fps.append(frame.fps)
+        if frame.is_video and frame.source not in fps:
+            fps[frame.source] = frame.fps
 
     try:
         table, errors = detect_keypoints(args.input, format="coco17", detector=detector, on_frame=remember_fps)
@@ -107,13 +127,13 @@ def run(args) -> int:
     if args.keypoints:
         with atomic_path(args.keypoints) as tmp:
             table.to_csv(tmp, index=False, float_format="%.3f", na_rep="")
-    lifted = lift_table(table, lifter, format="coco17", sequence=args.sequence)
+    lifted = _lift(table, lifter, args.sequence, fps)
     write_lifted(lifted, args.output)
     n_ok = int(lifted["status"].isin(status.LIFTED).sum())
     say(f"wrote {args.output}: {len(lifted)} rows, {n_ok} lifted")
     if overlay is not None:
         from ..detect.overlay import write_overlay
-        rate = (fps or [30.0])[0] or 30.0
+        rate = next(iter(fps.values()), 30.0) or 30.0
         if Path(args.input).is_dir() and overlay.suffix.lower() != ".mp4":
             # a folder: one picture per file (one PNG cannot show them all)
             written, empty = [], []

@@ -161,7 +161,7 @@ def _status_counts(frame) -> dict:
 
 def _lift_partition(partition: Partition, spec: LifterSpec, staging: str, fmt: str, skeleton_name,
                     delimiter, chunk_rows: int, earlier_ids=None, sequence: bool = False,
-                    reader_options=None, write_camera: bool = False) -> PartResult:
+                    reader_options=None, write_camera: bool = False, fps: float = 30.0) -> PartResult:
     """Worker task: read, lift and write one partition; a data error becomes a report, not a crash."""
     import pandas as pd
 
@@ -179,7 +179,7 @@ def _lift_partition(partition: Partition, spec: LifterSpec, staging: str, fmt: s
                 if not (mapping.direct or mapping.derived):
                     raise KeypointFormatError(f"no joint of {table.skeleton.name} maps onto the bases' "
                                               f"skeleton {lifter.skeleton.name}")
-            frames.append(lift_keypoints(table, lifter, sequence, write_camera=write_camera))
+            frames.append(lift_keypoints(table, lifter, sequence, write_camera=write_camera, fps=fps))
             hashes.append(row_hashes)
             notes.extend(table.notes)
             problems.extend(str(p) for p in table.problems[table.bad][: 3 - len(problems)])
@@ -216,7 +216,7 @@ def _spec(lifter, bases, lifter_options) -> LifterSpec:
 def lift_files(inputs, output_dir, *, lifter=None, scheduler="local", bases="default", format=None, layout=None,
                delimiter=None, output_format=None, rows_per_partition=None, chunk_rows=DEFAULT_CHUNK_ROWS,
                progress=False, sequence=False, image_size=None, joint_map=None, write_camera=False,
-               **lifter_options) -> LiftFilesSummary:
+               fps=30.0, **lifter_options) -> LiftFilesSummary:
     """Lift keypoint files on a Dask cluster into partitioned outputs.
 
     Parameters
@@ -255,6 +255,8 @@ def lift_files(inputs, output_dir, *, lifter=None, scheduler="local", bases="def
         Lift each person's rows of a chunk together with shared bone
         proportions, as ``lift2d3d lift --sequence`` does (partitions are
         whole chunks, so the result is the same).
+    fps : float
+        The video's frame rate, for ``sequence``.
     image_size, joint_map
         Reader options, as for :func:`lift2d3d.io.read_keypoints` (normalised
         coordinates to pixels; DeepLabCut/TRC part names to joints).
@@ -333,7 +335,7 @@ def lift_files(inputs, output_dir, *, lifter=None, scheduler="local", bases="def
                     key = f"lift2d3d-{run_id}-{stage}-{file_numbers[partition.path]}-{partition.number}"
                     future = client.submit(_lift_partition, partition, spec_future, str(stagings[partition.path]),
                                            fmt, skeleton_name, delimiter, int(chunk_rows), earlier, bool(sequence),
-                                           reader_options, bool(write_camera), key=key, pure=False)
+                                           reader_options, bool(write_camera), float(fps), key=key, pure=False)
                     futures.append(future)
                     where[future.key] = partition
                 try:

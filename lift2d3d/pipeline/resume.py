@@ -63,7 +63,7 @@ def input_identity(path) -> dict:
 
 
 def build_manifest(input, lifter, *, format, layout, delimiter, chunk_rows, sequence, image_size, joint_map,
-                   write_camera, output_skeleton=None, depth_order=None) -> dict:
+                   write_camera, output_skeleton=None, depth_order=None, fps=None) -> dict:
     """What a parts folder records about the run that wrote it (JSON)."""
     manifest = {"format_version": FORMAT_VERSION,
                 "input": input_identity(input) if Path(input).exists() else str(input),
@@ -74,6 +74,8 @@ def build_manifest(input, lifter, *, format, layout, delimiter, chunk_rows, sequ
                 "image_size": image_size, "write_camera": bool(write_camera),
                 "joint_map": joint_map if joint_map is None or isinstance(joint_map, dict) else str(joint_map),
                 "output_skeleton": output_skeleton, "depth_order": depth_order}
+    if fps is not None:     # only a sequence's lift depends on it
+        manifest["fps"] = fps
     return json.loads(json.dumps(manifest, default=str))
 
 

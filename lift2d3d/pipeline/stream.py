@@ -117,7 +117,7 @@ def _progress_bar(show, total):
 
 def lift_file(input, output, lifter, format=None, layout=None, delimiter=None, chunk_rows=5000, resume=False,
               progress=None, log=None, sequence=False, image_size=None, joint_map=None,
-              write_camera=False, output_skeleton=None, depth_order=None) -> BatchSummary:
+              write_camera=False, output_skeleton=None, depth_order=None, fps=30.0) -> BatchSummary:
     """Lift a keypoint file to a CSV/JSON/NPZ output, streaming in chunks.
 
     Parameters
@@ -145,6 +145,8 @@ def lift_file(input, output, lifter, format=None, layout=None, delimiter=None, c
         Lift each person's rows (equal id columns apart from the frame) as one
         sequence with shared bone proportions (:meth:`Lifter.lift_sequence`);
         a person whose rows span several chunks is pooled per chunk.
+    fps : float
+        The video's frame rate, for ``sequence``.
     image_size : (width, height), optional
         Converts normalised coordinates to pixels (see :func:`~lift2d3d.io.read_keypoints`).
     joint_map : dict or path, optional
@@ -191,7 +193,8 @@ def lift_file(input, output, lifter, format=None, layout=None, delimiter=None, c
                                       chunk_rows=chunk_rows, sequence=sequence, image_size=image_size,
                                       joint_map=joint_map, write_camera=write_camera,
                                       output_skeleton=output_skeleton,
-                                      depth_order=None if depth_order is None else _resume.input_identity(depth_order))
+                                      depth_order=None if depth_order is None else _resume.input_identity(depth_order),
+                                      fps=float(fps) if sequence else None)
     summary = BatchSummary(input=str(input), output=str(output), lifter=manifest["lifter"])
     parts = output.with_name(output.name + ".parts")
     if resume and not parts.exists() and _resume.finished(input, output):
@@ -254,7 +257,7 @@ def lift_file(input, output, lifter, format=None, layout=None, delimiter=None, c
             else:
                 t0 = time.perf_counter()
                 lifted = lift_mapped(table, keypoints, scores, lifter, sequence, write_camera=write_camera,
-                                     output_skeleton=output_skeleton, depth_order=hints)
+                                     output_skeleton=output_skeleton, depth_order=hints, fps=fps)
                 if hints is not None:
                     seen_ids.update(table.ids[list(hints.id_columns)].astype(str).itertuples(index=False, name=None)
                                     if all(c in table.ids.columns for c in hints.id_columns) else ())

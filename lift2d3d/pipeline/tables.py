@@ -18,7 +18,7 @@ from .. import status as _status
 from ..io import CAMERA_COLUMNS, NO_PERSON_MESSAGE, KeypointFormatError, KeypointTable, output_columns, \
     table_from_frame
 
-__all__ = ["lift_keypoints", "lift_table", "person_groups", "TIME_COLUMNS"]
+__all__ = ["lift_keypoints", "lift_table", "person_groups", "sequence_frames", "time_column", "TIME_COLUMNS"]
 
 #: Id columns that number frames in time rather than name a person or a video.
 TIME_COLUMNS = ("frame", "frame_id", "frame_idx", "frame_index", "time", "timestamp", "t")
@@ -31,6 +31,39 @@ def person_groups(ids: pd.DataFrame, rows: np.ndarray) -> list:
         return [rows]
     groups = ids.iloc[rows][keys].astype(str).groupby(keys, sort=False).indices
     return [rows[g] for g in groups.values()]
+
+
+def time_column(ids: pd.DataFrame):
+    """The id column that numbers frames in time (the first of :data:`TIME_COLUMNS` present), or None."""
+    by_name = {str(c).lower(): c for c in ids.columns}
+    return next((by_name[name] for name in TIME_COLUMNS if name in by_name), None)
+
+
+def sequence_frames(ids: pd.DataFrame, group: np.ndarray):
+    """Frame numbers of one person's rows and the rows that cannot join the sequence.
+
+    Returns ``(frames, alone)``: ``frames`` (float, one per row of ``group``)
+    from the time column, or None when the table has none (the rows are then
+    consecutive frames in row order); ``alone`` maps a row to the reason it is
+    lifted on its own: a frame number that is missing or not a number, or one
+    that an earlier row of the same person already has.
+    """
+    column = time_column(ids)
+    if column is None:
+        return None, {}
+    frames = pd.to_numeric(ids[column].iloc[group], errors="coerce").to_numpy(dtype=np.float64)
+    alone = {}
+    seen = {}
+    for row, frame in zip(group, frames):
+        if not np.isfinite(frame):
+            alone[row] = f"{column} {ids[column].iloc[row]!r} is not a number, so this row is not part of the " \
+                         "person's sequence: lifted on its own"
+        elif frame in seen:
+            alone[row] = (f"{column} {frame:g} appears again for this person (first at row {seen[frame] + 1}): "
+                          "lifted on its own; give each person one row per frame")
+        else:
+            seen[frame] = row
+    return frames, alone
 
 
 def output_joints(lifter, output_skeleton=None) -> tuple:
@@ -47,7 +80,7 @@ def output_joints(lifter, output_skeleton=None) -> tuple:
 
 
 def lift_keypoints(table: KeypointTable, lifter, sequence: bool = False, write_camera: bool = False,
-                   output_skeleton=None, depth_order=None) -> pd.DataFrame:
+                   output_skeleton=None, depth_order=None, fps: float = 30.0) -> pd.DataFrame:
     """Map a :class:`~lift2d3d.io.KeypointTable` onto ``lifter``'s skeleton, lift it, and tabulate the result.
 
     Rows with a reader problem are not lifted: they get status ``bad_input``
@@ -60,13 +93,16 @@ def lift_keypoints(table: KeypointTable, lifter, sequence: bool = False, write_c
     ``output_skeleton``: write the joints in that skeleton's order (e.g.
     ``h36m17``; joints the bases cannot give are empty).  ``depth_order``: a
     :class:`~lift2d3d.io.DepthOrderTable` of ordinal depth hints by row id.
+    ``fps``: the video's frame rate, for ``sequence`` (the frame column,
+    :func:`time_column`, orders a person's rows and spaces them in time).
     """
     keypoints, scores = table.mapping_to(lifter).apply(table.keypoints, table.scores)
-    return lift_mapped(table, keypoints, scores, lifter, sequence, write_camera, output_skeleton, depth_order)
+    return lift_mapped(table, keypoints, scores, lifter, sequence, write_camera, output_skeleton, depth_order, fps)
 
 
 def lift_mapped(table: KeypointTable, keypoints, scores, lifter, sequence: bool = False,
-                write_camera: bool = False, output_skeleton=None, depth_order=None) -> pd.DataFrame:
+                write_camera: bool = False, output_skeleton=None, depth_order=None,
+                fps: float = 30.0) -> pd.DataFrame:
     """:func:`lift_keypoints` for a table whose keypoints (N, P, 2) and scores (N, P) are already
     mapped onto ``lifter``'s skeleton (so that a caller who needs them too maps once)."""
     joints = output_joints(lifter, output_skeleton)
@@ -86,17 +122,28 @@ def lift_mapped(table: KeypointTable, keypoints, scores, lifter, sequence: bool 
     iterations = np.zeros(n, dtype=np.int64)
     pose = np.full((n, len(CAMERA_COLUMNS)), np.nan) if write_camera else None
     rows = np.flatnonzero(table.good)
-    lift = lifter.lift_sequence if sequence else lifter.lift
+    lifts = []                 # (rows, how): one call of the lifter each
     for group in (person_groups(table.ids, rows) if sequence else [rows]):
         if len(group) == 0:
             continue
+        if not sequence:
+            lifts.append((group, lifter.lift, {}, {}))
+            continue
+        frames, alone = sequence_frames(table.ids, group)
+        keep = np.array([r not in alone for r in group], dtype=bool)
+        timing = {"fps": fps} if frames is None else {"fps": fps, "frames": frames[keep]}
+        if keep.any():
+            lifts.append((group[keep], lifter.lift_sequence, timing, {}))
+        if not keep.all():
+            lifts.append((group[~keep], lifter.lift, {}, alone))
+    for group, lift, timing, why in lifts:
         hints = {} if relations is None else {"depth_order": [relations[r] for r in group]}
-        result = lift(keypoints[group], scores[group], **hints)
+        result = lift(keypoints[group], scores[group], **timing, **hints)
         if output_skeleton is not None:
             result = result.to_skeleton(output_skeleton)
         xyz[group] = result.joints3d
         status[group] = result.status
-        message[group] = result.message
+        message[group] = [f"{why[r]}; {m}" if r in why else m for r, m in zip(group, result.message)]
         error[group] = result.reprojection_error
         iterations[group] = result.iterations
         if write_camera:
@@ -116,7 +163,8 @@ def lift_mapped(table: KeypointTable, keypoints, scores, lifter, sequence: bool 
 
 
 def lift_table(df: pd.DataFrame, lifter, format=None, sequence: bool = False, image_size=None,
-               write_camera: bool = False, output_skeleton=None, depth_order=None) -> pd.DataFrame:
+               write_camera: bool = False, output_skeleton=None, depth_order=None,
+               fps: float = 30.0) -> pd.DataFrame:
     """Lift one in-memory wide keypoint table (a pure function: same rows -> same output).
 
     Parameters
@@ -143,6 +191,8 @@ def lift_table(df: pd.DataFrame, lifter, format=None, sequence: bool = False, im
         ...); joints the bases cannot give are NaN.
     depth_order : DepthOrderTable or path, optional
         Ordinal depth hints by row id (:func:`lift2d3d.io.read_depth_order`).
+    fps : float, default 30
+        The video's frame rate, for ``sequence``.
 
     Returns
     -------
@@ -165,4 +215,4 @@ def lift_table(df: pd.DataFrame, lifter, format=None, sequence: bool = False, im
 
         depth_order = read_depth_order(depth_order)
     return lift_keypoints(table, lifter, sequence=sequence, write_camera=write_camera,
-                          output_skeleton=output_skeleton, depth_order=depth_order)
+                          output_skeleton=output_skeleton, depth_order=depth_order, fps=fps)

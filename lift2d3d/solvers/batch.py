@@ -497,17 +497,9 @@ def stages_for(opts) -> list:
 def uncompiled_stages(opts) -> list:
     """Names of the stages these options need that are neither compiled in this process nor in numba's
     on-disk cache (a cold first run compiles them)."""
-    cold = []
-    for stage in stages_for(opts):
-        if stage.overloads:
-            continue
-        try:
-            cached = bool(stage._cache._cache_file._load_index())
-        except Exception:     # numba's cache layout is internal; when in doubt, say nothing
-            cached = True
-        if not cached:
-            cold.append(stage.__name__)
-    return cold
+    from .cache import uncompiled
+
+    return uncompiled(stages_for(opts))
 
 
 def solve_frames(Wpx, w, status, model, opts, X_out, R_out, c_out, E_out, info, n_threads=1):

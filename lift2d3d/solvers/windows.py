@@ -398,14 +398,6 @@ def stages_for(opts) -> list:
 
 def uncompiled_stages(opts) -> list:
     """Names of the temporal stages that are neither compiled in this process nor in numba's on-disk cache."""
-    cold = []
-    for stage in stages_for(opts):
-        if stage.overloads:
-            continue
-        try:
-            cached = bool(stage._cache._cache_file._load_index())
-        except Exception:     # numba's cache layout is internal; when in doubt, say nothing
-            cached = True
-        if not cached:
-            cold.append(stage.__name__)
-    return cold
+    from .cache import uncompiled
+
+    return uncompiled(stages_for(opts))
