@@ -47,6 +47,8 @@ from pathlib import Path
 
 import numpy as np
 
+from lift2d3d.evaluation import fixed_camera, view_clip, video_errors
+
 
 # ----------------------------------------------------------------------------- clips
 def read_takes(args):
@@ -76,18 +78,6 @@ def resampled(clip, fps):
     step = max(1, int(round(clip.fps / fps))) if np.isfinite(clip.fps) else 1
     joints = clip.joints3d[::step]
     return joints[np.all(np.isfinite(joints), axis=(1, 2))]
-
-
-def fixed_camera(joints3d, up, rng, focal=1000.0, principal=(640.0, 360.0)):
-    """Camera-frame joints (n, P, 3) and pixel keypoints (n, P, 2) of one fixed camera looking at the
-    clip's mean pelvis (joint 0) from a random direction and distance."""
-    from lift2d3d.mocap.views import camera_rotation, random_views
-
-    angles, distance = random_views(1, rng)
-    R = camera_rotation(*angles[0], up=up)
-    camera3d = np.einsum("ij,npj->npi", R, joints3d - joints3d[:, 0].mean(axis=0))
-    camera3d[..., 2] += distance[0]
-    return camera3d, focal * camera3d[..., :2] / camera3d[..., 2:3] + np.asarray(principal)
 
 
 def synthetic_video(bases, n_frames, rng, turn_deg=90.0):
@@ -131,13 +121,7 @@ def make_clips(args, takes, bases, rng):
             joints = joints[start:start + args.length]
         else:
             name, joints, up = "synthetic", synthetic_video(bases, args.length, rng), np.array([0.0, 1.0, 0.0])
-        camera3d, keypoints = fixed_camera(joints, up, rng)
-        keypoints = keypoints + rng.normal(0.0, args.noise, keypoints.shape)
-        scores = np.ones(keypoints.shape[:2])
-        if args.missing > 0:
-            gone = rng.random(scores.shape) < args.missing
-            keypoints[gone] = np.nan
-            scores[gone] = 0.0
+        camera3d, keypoints, scores = view_clip(joints, up, rng, args.noise, args.missing)
         if args.swaps > 0:
             keypoints = detector_swaps(keypoints, bases.skeleton, args.swaps, rng)
         clips.append((name, camera3d, keypoints, scores))
@@ -158,26 +142,12 @@ def detector_swaps(keypoints, skeleton, fraction, rng):
 
 
 # ----------------------------------------------------------------------------- scores
-def acceleration_error(joints3d, truth):
-    """VideoPose3D's acceleration error of one clip (units of the inputs per frame^2)."""
-    a = joints3d - joints3d.mean(axis=1, keepdims=True)
-    b = truth - truth.mean(axis=1, keepdims=True)
-    a = a * (a * b).sum() / (a * a).sum()
-    return float(np.linalg.norm((a[2:] - 2 * a[1:-1] + a[:-2]) - (b[2:] - 2 * b[1:-1] + b[:-2]), axis=-1).mean())
-
-
 def score(result, camera3d, limbs):
     """PA-MPJPE, camera-frame error (per frame, mm), the acceleration error (mm/frame^2), frames without a
     pose, frames not ``ok`` (e.g. ``suspect_input``) and the median reprojection error (px) of one clip."""
-    from lift2d3d.mocap.views import pa_mpjpe, scale_translation_error
-
-    lifted, truth = result.joints3d[:, limbs], camera3d[:, limbs]
-    ok = np.all(np.isfinite(lifted), axis=(1, 2))
-    pa = 1000 * pa_mpjpe(lifted[ok], truth[ok])
-    cam = 1000 * scale_translation_error(lifted[ok], truth[ok])
-    # acceleration over the run of frames lifted (a frame that was not breaks the clip)
-    acc = 1000 * acceleration_error(lifted[ok], truth[ok]) if ok.all() else np.nan
-    return pa, cam, acc, int((~ok).sum()), int((~result.ok).sum()), float(np.nanmedian(result.reprojection_error))
+    errors = video_errors(result.joints3d, camera3d, limbs)
+    return (errors["pa"], errors["st"], errors["accel"], errors["failed"], int((~result.ok).sum()),
+            float(np.nanmedian(result.reprojection_error)))
 
 
 def parse_setting(text):
@@ -253,8 +223,8 @@ def main(argv=None):
             reprojection = np.median([s[5] for s in scores])
             base = base or (pa, cam, acc)
             ratios = f"{pa / base[0]:.2f} {cam / base[1]:.2f} {acc / base[2]:.2f}"
-            print(f"{label:34} {pa:9.1f} {cam:8.1f} {acc:8.1f}   {ratios:>22} {failed:7d} {not_ok:7d} {reprojection:10.2f}",
-                  flush=True)
+            print(f"{label:34} {pa:9.1f} {cam:8.1f} {acc:8.1f}   {ratios:>22} {failed:7d} {not_ok:7d} "
+                  f"{reprojection:10.2f}", flush=True)
     if args.speed:
         for text in settings:
             per_frame, sequence = speed(lifter, args.speed, parse_setting(text), rng)

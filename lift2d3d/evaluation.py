@@ -14,7 +14,12 @@ benchmark (``lift2d3d bench``) and the scripts in ``benchmarks/`` share:
 * **errors**: :func:`pa_mpjpe` (after similarity Procrustes) and
   :func:`scale_translation_error` (the *camera-frame* error: only scale and
   translation aligned, so a depth flip or a wrong rotation cannot hide);
-* :func:`score_lifts`: lift keypoints with a given lifter and score them.
+* :func:`score_lifts`: lift keypoints with a given lifter and score them;
+* **video**: :func:`clip_starts` cuts clips of consecutive frames from a
+  take, :func:`fixed_camera` / :func:`view_clip` show a clip to one camera
+  (fixed, or orbiting slowly) with pixel noise and missing joints,
+  :func:`acceleration_error` is the jitter measure and :func:`video_errors`
+  / :func:`score_clips` score clips lifted frame by frame and as sequences.
 
 Everything here is plain NumPy over arrays; nothing reads files or builds a
 lifter, so the learner, the commands and the benchmarks can all use it.
@@ -34,7 +39,8 @@ import numpy as np
 
 __all__ = ["ACCURACY_VIEWS", "VIEW_CAMERA", "camera_rotations", "random_angles", "random_views", "project_views",
            "random_projections", "Projections", "kabsch", "procrustes_rotations", "similarity_align", "pa_mpjpe",
-           "scale_translation_error", "lift_errors", "score_lifts"]
+           "scale_translation_error", "lift_errors", "score_lifts", "clip_starts", "fixed_camera", "VideoView",
+           "view_clip", "acceleration_error", "video_errors", "score_clips"]
 
 #: The accuracy benchmark's cameras (``lift2d3d evaluate``, ``learn.lifting_error``): ranges of
 #: :func:`random_views` in degrees and metres.  The azimuth runs over a full turn from -90 so that
@@ -384,3 +390,171 @@ def score_lifts(lifter, keypoints: np.ndarray, camera3d: np.ndarray, takes=None,
     seconds = time.perf_counter() - start
     index = [lifter.skeleton.index(j) for j in (LIMB_JOINTS if joints is None else joints)]
     return dict(lift_errors(joints3d, camera3d, index), seconds=seconds)
+
+
+# ---------------------------------------------------------------------------------------------- video
+def clip_starts(n_frames: int, clip_frames: int, n_clips: int) -> np.ndarray:
+    """First frames of up to ``n_clips`` clips of ``clip_frames`` consecutive frames, evenly spread over a take.
+
+    The clips overlap only when the take is shorter than ``n_clips *
+    clip_frames``; none when the take is shorter than one clip.
+
+    Returns
+    -------
+    (m,) int, increasing, m <= n_clips
+    """
+    if n_frames < clip_frames or n_clips < 1:
+        return np.zeros(0, dtype=int)
+    return np.unique(np.linspace(0, n_frames - clip_frames, n_clips).round().astype(int))
+
+
+def fixed_camera(joints3d: np.ndarray, up, rng: np.random.Generator, perspective: bool = True,
+                 orbit_deg: float = 0.0, focal: float = VIEW_CAMERA["focal"], principal=VIEW_CAMERA["principal"]):
+    """One camera for a whole clip, looking at the clip's mean pelvis from a random direction and distance.
+
+    The camera does not follow the person: they move in the image as in a
+    video from a tripod.  Its angles and distance are one draw of
+    :func:`random_views` (the azimuth counted as
+    :func:`lift2d3d.mocap.views.camera_rotation` counts it, so that
+    ``benchmarks/temporal.py`` keeps the cameras of its published figures).
+
+    Parameters
+    ----------
+    joints3d : (n, P, 3) float, metres, world frame
+        Consecutive frames; joint 0 is the pelvis.
+    up : (3,) float
+        The world's up axis.
+    rng : numpy.random.Generator
+    perspective : bool
+        Pinhole projection; otherwise weak perspective with scale
+        ``focal / distance``.
+    orbit_deg : float, degrees
+        The camera turns this far about the up axis through the mean pelvis
+        over the clip, at a constant rate (0: a fixed camera).
+
+    Returns
+    -------
+    camera3d : (n, P, 3) float, metres, camera frame
+    keypoints2d : (n, P, 2) float, pixels
+    """
+    angles, distance = random_views(1, rng)
+    angles = angles[0] - [90.0, 0.0, 0.0]
+    centred = joints3d - joints3d[:, 0].mean(axis=0)
+    if orbit_deg:
+        path = np.tile(angles, (len(joints3d), 1))
+        path[:, 0] += np.linspace(0.0, orbit_deg, len(joints3d))
+        camera3d = np.einsum("nij,npj->npi", camera_rotations(path, up), centred)
+    else:
+        camera3d = np.einsum("ij,npj->npi", camera_rotations(angles[None], up)[0], centred)
+    camera3d[..., 2] += distance[0]
+    if perspective:
+        return camera3d, focal * camera3d[..., :2] / camera3d[..., 2:3] + np.asarray(principal)
+    return camera3d, (focal / distance[0]) * camera3d[..., :2] + np.asarray(principal)
+
+
+class VideoView(NamedTuple):
+    """What :func:`view_clip` returns."""
+
+    #: (n, P, 3) metres, the clip in the camera's frame (the truth)
+    camera3d: np.ndarray
+    #: (n, P, 2) pixels, with noise; NaN where a joint is missing
+    keypoints: np.ndarray
+    #: (n, P) 1 where a joint is seen, 0 where it is missing
+    scores: np.ndarray
+
+
+def view_clip(joints3d: np.ndarray, up, rng: np.random.Generator, noise_px: float = 0.0, missing: float = 0.0,
+              perspective: bool = True, orbit_deg: float = 0.0) -> VideoView:
+    """A clip seen by :func:`fixed_camera`, with Gaussian pixel noise and joints missing at random.
+
+    Parameters
+    ----------
+    joints3d : (n, P, 3) float, metres, world frame
+    up : (3,) float
+    rng : numpy.random.Generator
+        Draws the camera, then the noise, then (when ``missing > 0``) the
+        missing joints.
+    noise_px : float, pixels
+        Standard deviation of the noise added to each coordinate.
+    missing : float
+        Probability that a joint is missing in a frame (NaN, score 0).
+    perspective, orbit_deg
+        As :func:`fixed_camera`.
+    """
+    camera3d, keypoints = fixed_camera(joints3d, up, rng, perspective=perspective, orbit_deg=orbit_deg)
+    keypoints = keypoints + rng.normal(0.0, noise_px, keypoints.shape)
+    scores = np.ones(keypoints.shape[:2])
+    if missing > 0:
+        gone = rng.random(scores.shape) < missing
+        keypoints[gone] = np.nan
+        scores[gone] = 0.0
+    return VideoView(camera3d, keypoints, scores)
+
+
+def acceleration_error(joints3d: np.ndarray, truth: np.ndarray) -> float:
+    """VideoPose3D's acceleration error of one clip (units of the inputs per frame^2).
+
+    The mean over joints and inner frames of ``|(x_{t+1} - 2 x_t + x_{t-1})
+    - (same for the truth)|``, both centred on their joints' mean each
+    frame, the lift scaled to the truth by one factor for the clip.
+
+    Parameters
+    ----------
+    joints3d, truth : (n, P, 3) float
+        Consecutive frames, n >= 3.
+    """
+    a = joints3d - joints3d.mean(axis=1, keepdims=True)
+    b = truth - truth.mean(axis=1, keepdims=True)
+    a = a * (a * b).sum() / (a * a).sum()
+    return float(np.linalg.norm((a[2:] - 2 * a[1:-1] + a[:-2]) - (b[2:] - 2 * b[1:-1] + b[:-2]), axis=-1).mean())
+
+
+def video_errors(joints3d: np.ndarray, camera3d: np.ndarray, joints=None) -> dict:
+    """:func:`lift_errors` of one clip, plus its acceleration error ``accel`` (mm/frame^2).
+
+    ``accel`` is NaN when a frame of the clip was not lifted (a gap breaks
+    the second differences).
+    """
+    errors = lift_errors(joints3d, camera3d, joints)
+    index = slice(None) if joints is None else list(joints)
+    ok = errors["lifted"]
+    predicted = np.asarray(joints3d, dtype=np.float64)[ok][:, index]
+    truth = np.asarray(camera3d, dtype=np.float64)[ok][:, index]
+    accel = 1000.0 * acceleration_error(predicted, truth) if ok.all() and len(ok) >= 3 else np.nan
+    return dict(errors, accel=accel)
+
+
+def score_clips(lifter, views, fps: float = 30.0, joints=None, sequence_options=None) -> dict:
+    """Lift clips frame by frame (``lifter.lift``) and as sequences (``lifter.lift_sequence``) and score both.
+
+    Parameters
+    ----------
+    lifter : Lifter
+    views : sequence of VideoView
+        One per clip (:func:`view_clip`), keypoints in ``lifter.joint_names`` order.
+    fps : float
+        The clips' frame rate (passed to ``lift_sequence``).
+    joints : sequence of str, optional
+        Joints scored (default: the 12 limb joints).
+    sequence_options : dict, optional
+        Further keyword arguments of ``lift_sequence``.
+
+    Returns
+    -------
+    dict
+        ``per_frame`` and ``temporal``: lists of :func:`video_errors`, one per
+        clip; ``seconds``: the wall time of each way (dict).
+    """
+    import time
+
+    from .skeletons import LIMB_JOINTS
+
+    index = [lifter.skeleton.index(j) for j in (LIMB_JOINTS if joints is None else joints)]
+    out, seconds = {}, {}
+    for way in ("per_frame", "temporal"):
+        start = time.perf_counter()
+        lifts = [lifter.lift(v.keypoints, v.scores) if way == "per_frame" else
+                 lifter.lift_sequence(v.keypoints, v.scores, fps=fps, **(sequence_options or {})) for v in views]
+        seconds[way] = time.perf_counter() - start
+        out[way] = [video_errors(lift.joints3d, v.camera3d, index) for lift, v in zip(lifts, views)]
+    return dict(out, seconds=seconds)

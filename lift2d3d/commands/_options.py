@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 
 __all__ = ["METHODS", "add_lifter_arguments", "lifter_params_from_args", "lifter_from_args", "camera_from_args",
-           "check_workers"]
+           "check_workers", "add_corpus_arguments", "corpus_prefer"]
 
 #: The solver methods, as :data:`lift2d3d.lifter.METHODS` (a test checks they agree; the lifter
 #: module is not imported here, its numba kernels would slow every ``--help``).
@@ -30,13 +30,18 @@ def add_lifter_arguments(parser: argparse.ArgumentParser, *, camera: bool = True
     solver threads (``--workers``).
     """
     group = parser.add_argument_group("lifter")
-    group.add_argument("--bases", default="default", metavar="NAME|NPZ", help="shipped bases name or a .npz path (default: %(default)s)")
+    group.add_argument("--bases", default="default", metavar="NAME|NPZ",
+                       help="shipped bases name or a .npz path (default: %(default)s)")
     group.add_argument("--method", default="convex+refine", choices=METHODS, help="solver (default: %(default)s)")
-    group.add_argument("--alpha", type=float, metavar="A", help="sparsity weight of the convex relaxation (default: the bases' own)")
-    group.add_argument("--refine-alpha", type=float, metavar="A", help="sparsity weight of the refinement (default: alpha / 4)")
-    group.add_argument("--symmetry", type=float, metavar="W", help="weight of the left-right bone-length term (default 3; 0 = off)")
+    group.add_argument("--alpha", type=float, metavar="A",
+                       help="sparsity weight of the convex relaxation (default: the bases' own)")
+    group.add_argument("--refine-alpha", type=float, metavar="A",
+                       help="sparsity weight of the refinement (default: alpha / 4)")
+    group.add_argument("--symmetry", type=float, metavar="W",
+                       help="weight of the left-right bone-length term (default 3; 0 = off)")
     group.add_argument("--beta", type=float, metavar="B", help="outlier weight of --method robust (default 0.04)")
-    group.add_argument("--n-starts", type=int, metavar="N", help="refinement starts; the lowest objective wins (default 1)")
+    group.add_argument("--n-starts", type=int, metavar="N",
+                       help="refinement starts; the lowest objective wins (default 1)")
     if camera:
         group.add_argument("--camera", default="weak", choices=("weak", "perspective"),
                            help="camera model (default: %(default)s); perspective needs --focal and --principal")
@@ -57,7 +62,8 @@ def camera_from_args(args):
     """
     from ..lifter import Camera
 
-    kind, focal, principal = getattr(args, "camera", "weak"), getattr(args, "focal", None), getattr(args, "principal", None)
+    kind = getattr(args, "camera", "weak")
+    focal, principal = getattr(args, "focal", None), getattr(args, "principal", None)
     if kind == "perspective":
         if focal is None or principal is None:
             raise ValueError("--camera perspective needs --focal F and --principal CX CY (pixels)")
@@ -107,3 +113,36 @@ def lifter_from_args(args, **overrides):
     from ..lifter import Lifter
 
     return Lifter(**{**lifter_params_from_args(args), **overrides})
+
+
+def add_corpus_arguments(group, *, thinning: bool = True) -> None:
+    """Add the options of a MoCap corpus walk (``--mocap``; :func:`lift2d3d.mocap.read_corpus`) to a group.
+
+    ``--fps``, ``--formats``, ``--keep-duplicate-takes``, ``--amc-fps``; with
+    ``thinning`` also ``--min-distance-mm`` (the near-duplicate poses a
+    learner drops; an evaluation of videos needs every frame).
+    """
+    from ..mocap.corpus import AMC_FPS, DEFAULT_FPS, DEFAULT_MIN_DISTANCE_MM, FORMATS
+
+    group.add_argument("--fps", type=float, default=DEFAULT_FPS,
+                       help="common frame rate: the nearest recorded frame to each 1/fps step "
+                            f"(default {DEFAULT_FPS:g})")
+    if thinning:
+        group.add_argument("--min-distance-mm", type=float, default=DEFAULT_MIN_DISTANCE_MM,
+                           help="drop a pose closer than this (mean joint distance after normalisation and torso "
+                                f"alignment) to a pose kept from the same take (default {DEFAULT_MIN_DISTANCE_MM:g}; "
+                                "0 keeps all)")
+    group.add_argument("--formats", nargs="+", choices=FORMATS, default=list(FORMATS),
+                       help="formats to use (default all)")
+    group.add_argument("--keep-duplicate-takes", action="store_true",
+                       help="use every copy of a take found in several formats (default: only the first of "
+                            + ", ".join(FORMATS) + ")")
+    group.add_argument("--amc-fps", type=float, default=AMC_FPS,
+                       help=f"frame rate of AMC files (default {AMC_FPS:g}, CMU's)")
+
+
+def corpus_prefer(args):
+    """The ``prefer`` argument of :func:`lift2d3d.mocap.read_corpus` for the parsed corpus options."""
+    from ..mocap.corpus import FORMATS
+
+    return None if args.keep_duplicate_takes else list(FORMATS)

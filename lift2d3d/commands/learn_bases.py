@@ -12,7 +12,7 @@ DEFAULT_ALPHA = 0.03
 
 
 def add_arguments(parser):
-    from ..mocap.corpus import DEFAULT_FPS, DEFAULT_MIN_DISTANCE_MM, FORMATS
+    from ._options import add_corpus_arguments
 
     source = parser.add_argument_group("training data (at least one)")
     source.add_argument("--mocap", nargs="+", metavar="DIR", default=[],
@@ -29,18 +29,7 @@ def add_arguments(parser):
     source.add_argument("--joints", nargs="+", metavar="FILE", default=[],
                         help="3D joints as CSV (columns <joint>_x/_y/_z) or NPZ, in metres")
     corpus = parser.add_argument_group("corpus (--mocap)")
-    corpus.add_argument("--fps", type=float, default=DEFAULT_FPS,
-                        help=f"common frame rate: the nearest recorded frame to each 1/fps step (default {DEFAULT_FPS:g})")
-    corpus.add_argument("--min-distance-mm", type=float, default=DEFAULT_MIN_DISTANCE_MM,
-                        help="drop a pose closer than this (mean joint distance after normalisation and torso "
-                             f"alignment) to a pose kept from the same take (default {DEFAULT_MIN_DISTANCE_MM:g}; "
-                             "0 keeps all)")
-    corpus.add_argument("--formats", nargs="+", choices=FORMATS, default=list(FORMATS),
-                        help="formats to learn from (default all)")
-    corpus.add_argument("--keep-duplicate-takes", action="store_true",
-                        help="learn from every copy of a take found in several formats (default: only the first of "
-                             + ", ".join(FORMATS) + ")")
-    corpus.add_argument("--amc-fps", type=float, default=120.0, help="frame rate of AMC files (default 120, CMU's)")
+    add_corpus_arguments(corpus)
     corpus.add_argument("--report", metavar="FILE", help="also write the per-file report (JSON)")
     parser.add_argument("-o", "--output", required=True, help="bases file to write (.npz)")
     parser.add_argument("--n-bases", type=int, default=DEFAULT_N_BASES, help=f"K (default {DEFAULT_N_BASES})")
@@ -129,9 +118,9 @@ def _load_corpus(args):
 
 
 def _prefer(args):
-    from ..mocap.corpus import FORMATS
+    from ._options import corpus_prefer
 
-    return None if args.keep_duplicate_takes else list(FORMATS)
+    return corpus_prefer(args)
 
 
 def _command(args, n_bases, alpha, solver):

@@ -51,7 +51,7 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["TakeFile", "Take", "Corpus", "find_takes", "read_take", "read_corpus", "resample_indices",
-           "file_sha256", "FORMATS", "DEFAULT_FPS", "DEFAULT_MIN_DISTANCE_MM", "AMC_FPS"]
+           "file_sha256", "performer_of", "FORMATS", "DEFAULT_FPS", "DEFAULT_MIN_DISTANCE_MM", "AMC_FPS"]
 
 #: Formats the walk recognises, in the default order of preference for a take found in several.
 FORMATS = ("asf-amc", "bvh", "deepmimic")
@@ -216,7 +216,10 @@ def _classify(path: Path):
     return None
 
 
-def _performer(path: Path):
+def performer_of(path) -> tuple:
+    """The performer of a take file and whether it is known: ``("07", True)`` for ``07_03.*``, else
+    ``(folder name, False)``."""
+    path = Path(path)
     match = _CMU_TAKE.match(path.stem)
     if match:
         return match["subject"], True
@@ -294,7 +297,7 @@ def find_takes(paths) -> list:
                 relpath = resolved.relative_to(base).as_posix()
             except ValueError:   # a pattern reaching outside its fixed prefix (../)
                 relpath = resolved.as_posix()
-            performer, known = _performer(path)
+            performer, known = performer_of(path)
             found[resolved] = TakeFile(path=path, relpath=relpath, format=fmt, take=path.stem, performer=performer,
                                        performer_known=known)
     return sorted(found.values(), key=lambda t: t.relpath)
