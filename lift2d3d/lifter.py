@@ -133,6 +133,26 @@ class LiftResult:
     def __len__(self):
         return 1 if self.joints3d.ndim == 2 else self.joints3d.shape[0]
 
+    def __getitem__(self, index) -> "LiftResult":
+        """The frames ``index`` (an index array, boolean mask or slice) of a batched result.
+
+        Examples
+        --------
+        >>> import numpy as np, lift2d3d
+        >>> lifter = lift2d3d.Lifter()
+        >>> keypoints = 400.0 * lifter.bases.mean_pose[:2].T + [320.0, 240.0]
+        >>> result = lifter.lift(np.stack([keypoints] * 3))
+        >>> len(result[result.ok][:2])
+        2
+        """
+        from dataclasses import fields, replace
+
+        if self.joints3d.ndim != 3:
+            raise TypeError("a single frame's LiftResult cannot be indexed; lift a batch (N, P, 2)")
+        per_frame = {f.name: getattr(self, f.name)[index] for f in fields(self)
+                     if isinstance(getattr(self, f.name), np.ndarray)}
+        return replace(self, **per_frame)
+
     @property
     def ok(self):
         """True (per frame) where a usable 3D pose was produced (``ok`` or ``not_converged``:

@@ -305,8 +305,9 @@ def test_csv_parts_join_to_the_cli_output_byte_for_byte(workdir, inputs, single_
 
 
 def test_sequence_parts_join_to_the_cli_sequence_output(workdir, inputs, single_machine, client, bases_path):
-    """--sequence pools each person's rows per chunk; partitions are whole chunks, so the parts
-    are the single-machine `lift --sequence` output, and differ from the per-frame lift."""
+    """--sequence lifts a person's rows across chunks (each chunk with its neighbours' frames); a
+    sequence's task is its whole file, so the parts are the single-machine `lift --sequence` output
+    byte for byte, and differ from the per-frame lift."""
     out = workdir / "out_sequence"
     summary = lift_files([str(inputs[1])], out, scheduler=client, bases=bases_path, rows_per_partition=300,
                          chunk_rows=CHUNK, output_format="csv", sequence=True)

@@ -412,3 +412,51 @@ def test_camera_columns_hold_the_fitted_rotation_scale_and_translation(lifter, f
         assert data["rotation"].shape == (8, 3, 3) and data["translation"].shape == (8, 3)
     plain = pd.read_csv(lift_file(path, tmp_path / "plain.csv", lifter).output)
     assert "scale" not in plain.columns                                          # only when asked for
+
+
+def test_sequence_streams_a_person_across_chunks(tmp_path):
+    """A person's video cut into chunks is lifted with the neighbouring chunks' frames as context: the
+    frames at the cuts move less from the one-chunk lift than when each chunk is pooled on its own,
+    and the rows of another person in the same chunks do not join the sequence."""
+    from lift2d3d.pipeline.tables import SequenceContext, sequence_context
+    from lift2d3d.skeletons import BODY15
+    from test_temporal import smooth_clip
+
+    lifter = Lifter()
+    cam, keypoints = smooth_clip(lifter.bases, 120, seed=3, noise_px=1.0)
+    rows = {"frame": np.arange(120), "person": 0}
+    for j, joint in enumerate(BODY15.joints):
+        rows[f"{joint}_x"], rows[f"{joint}_y"] = keypoints[:, j, 0], keypoints[:, j, 1]
+    frame = pd.DataFrame(rows)
+    path = tmp_path / "video.csv"
+    frame.to_csv(path, index=False, float_format="%.17g")
+    cols = [f"{j}_{a}" for j in lifter.joint_names for a in "xyz"]
+
+    def lifted(chunk_rows, name):
+        lift_file(path, tmp_path / name, lifter, sequence=True, chunk_rows=chunk_rows, progress=False)
+        return pd.read_csv(tmp_path / name)[cols].to_numpy().reshape(120, -1, 3)
+
+    whole, chunked = lifted(1000, "whole.csv"), lifted(40, "chunked.csv")
+    pooled = np.concatenate([lift_table(frame.iloc[i:i + 40], lifter, sequence=True)[cols].to_numpy()
+                             for i in range(0, 120, 40)]).reshape(120, -1, 3)
+    cuts = [38, 39, 40, 41, 78, 79, 80, 81]
+
+    def moved(x):
+        return np.linalg.norm(x[cuts] - whole[cuts], axis=-1).mean()
+
+    assert moved(chunked) < 0.7 * moved(pooled)
+    # the context of a chunk: its person's frames next to the cut, nobody else's
+    table = read_keypoints(path)
+    two = table.ids.copy()
+    two.loc[two.index[::2], "person"] = 1
+    from dataclasses import replace
+    halves = [replace(table, ids=two.iloc[a:b].reset_index(drop=True), keypoints=table.keypoints[a:b],
+                      scores=table.scores[a:b], problems=table.problems[a:b], no_person=table.no_person[a:b],
+                      line_numbers=None if table.line_numbers is None else table.line_numbers[a:b])
+              for a, b in ((0, 60), (60, 120))]
+    only_zero = replace(halves[1], ids=halves[1].ids.assign(person=0))
+    mapped = [(h, *h.mapping_to(lifter).apply(h.keypoints, h.scores)) for h in halves]
+    context = sequence_context(only_zero, before=mapped[0], n_frames=5)
+    assert isinstance(context, SequenceContext)
+    assert context.ids["person"].tolist() == [0] * 5
+    assert context.ids["frame"].astype(int).tolist() == [51, 53, 55, 57, 59]

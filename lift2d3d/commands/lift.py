@@ -71,7 +71,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sequence", action="store_true",
                         help="lift each person's frames (rows equal in the id columns apart from the frame) as one "
                              "sequence (Lifter.lift_sequence: smooth motion, shared bone proportions; in the order "
-                             "of the frame column; pooled per chunk: a person's rows in one chunk are one sequence)")
+                             "of the frame column, across chunks: each chunk with 32 of the person's frames from "
+                             "the chunks before and after it)")
     parser.add_argument("--fps", type=float, default=30.0,
                         help="--sequence: the video's frame rate (default: %(default)s)")
     add_lifter_arguments(parser)

@@ -166,21 +166,29 @@ def _lift_partition(partition: Partition, spec: LifterSpec, staging: str, fmt: s
     import pandas as pd
 
     from ..io import KeypointFormatError
-    from ..pipeline import lift_keypoints
+    from ..pipeline.stream import with_neighbours
+    from ..pipeline.tables import lift_mapped
 
     start = time.perf_counter()
     try:
         lifter = get_lifter(spec)
         frames, hashes, notes, problems = [], [], [], []
-        for table, row_hashes in iter_partition_tables(partition, skeleton_name, delimiter, chunk_rows,
-                                                       earlier_ids, **(reader_options or {})):
+
+        def tables():
+            for table, row_hashes in iter_partition_tables(partition, skeleton_name, delimiter, chunk_rows,
+                                                           earlier_ids, **(reader_options or {})):
+                hashes.append(row_hashes)
+                yield table
+
+        # the chunks a single-machine run lifts, with the same neighbours (a sequence's partition is its file)
+        for table, keypoints, scores, context in with_neighbours(tables(), lifter, sequence):
             if not frames:
                 mapping = table.mapping_to(lifter)
                 if not (mapping.direct or mapping.derived):
                     raise KeypointFormatError(f"no joint of {table.skeleton.name} maps onto the bases' "
                                               f"skeleton {lifter.skeleton.name}")
-            frames.append(lift_keypoints(table, lifter, sequence, write_camera=write_camera, fps=fps))
-            hashes.append(row_hashes)
+            frames.append(lift_mapped(table, keypoints, scores, lifter, sequence, write_camera=write_camera,
+                                      fps=fps, context=context))
             notes.extend(table.notes)
             problems.extend(str(p) for p in table.problems[table.bad][: 3 - len(problems)])
         if not frames:
@@ -252,9 +260,11 @@ def lift_files(inputs, output_dir, *, lifter=None, scheduler="local", bases="def
     progress : bool
         Show a progress bar (rows) on stderr.
     sequence : bool
-        Lift each person's rows of a chunk together with shared bone
-        proportions, as ``lift2d3d lift --sequence`` does (partitions are
-        whole chunks, so the result is the same).
+        Lift each person's rows as a sequence, as ``lift2d3d lift
+        --sequence`` does: one task per file (a person's rows may be
+        anywhere in it), its chunks lifted with the same neighbouring rows
+        (:func:`lift2d3d.pipeline.stream.with_neighbours`), so the output is
+        the single-machine run's.
     fps : float
         The video's frame rate, for ``sequence``.
     image_size, joint_map
@@ -322,6 +332,8 @@ def lift_files(inputs, output_dir, *, lifter=None, scheduler="local", bases="def
                 if int(rows_per_partition) < 1:
                     raise ValueError(f"rows_per_partition must be at least 1; got {rows_per_partition}")
                 rows = -(-int(rows_per_partition) // int(chunk_rows)) * int(chunk_rows)
+            if sequence:    # a person's rows may be anywhere in a file: one task per file, as lift_file runs it
+                rows = np.iinfo(np.int64).max // 2
             plan = plan_partitions(files, rows, skeleton_name, layout, delimiter)
             errors = {path: str(exc) if str(path) in str(exc) else f"{path}: {exc}"
                       for path, exc in plan.items() if isinstance(exc, Exception)}

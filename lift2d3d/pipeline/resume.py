@@ -74,8 +74,10 @@ def build_manifest(input, lifter, *, format, layout, delimiter, chunk_rows, sequ
                 "image_size": image_size, "write_camera": bool(write_camera),
                 "joint_map": joint_map if joint_map is None or isinstance(joint_map, dict) else str(joint_map),
                 "output_skeleton": output_skeleton, "depth_order": depth_order}
-    if fps is not None:     # only a sequence's lift depends on it
-        manifest["fps"] = fps
+    if fps is not None:     # only a sequence's lift depends on them
+        from .tables import CONTEXT_FRAMES
+
+        manifest.update(fps=fps, context_frames=CONTEXT_FRAMES)
     return json.loads(json.dumps(manifest, default=str))
 
 

@@ -29,7 +29,7 @@ from ..io import (KeypointFormatError, check_suffix, csv_header, iter_keypoint_c
 from ..mapping import valid_keypoints
 from ..pixels import check_image_size
 from . import resume as _resume
-from .tables import lift_mapped, output_joints
+from .tables import lift_mapped, output_joints, sequence_context
 
 __all__ = ["lift_file", "BatchSummary"]
 
@@ -115,6 +115,24 @@ def _progress_bar(show, total):
     return tqdm(total=total, unit="row", desc="lifting", file=sys.stderr, dynamic_ncols=True, smoothing=0.1)
 
 
+def with_neighbours(chunks, lifter, sequence: bool):
+    """``(table, keypoints, scores, context)`` per chunk: the keypoints and scores mapped onto
+    ``lifter``'s skeleton (once: for lifting and for counting the rows that give each joint) and, with
+    ``sequence``, the rows of the neighbouring chunks that join its people's sequences
+    (:func:`~.tables.sequence_context`; the next chunk is read before a chunk is yielded)."""
+    previous = current = None
+    for table in chunks:
+        item = (table, *table.mapping_to(lifter).apply(table.keypoints, table.scores))
+        if not sequence:
+            yield item + (None,)
+            continue
+        if current is not None:
+            yield current + (sequence_context(current[0], previous, item),)
+        previous, current = current, item
+    if sequence and current is not None:
+        yield current + (sequence_context(current[0], previous, None),)
+
+
 def lift_file(input, output, lifter, format=None, layout=None, delimiter=None, chunk_rows=5000, resume=False,
               progress=None, log=None, sequence=False, image_size=None, joint_map=None,
               write_camera=False, output_skeleton=None, depth_order=None, fps=30.0) -> BatchSummary:
@@ -144,7 +162,10 @@ def lift_file(input, output, lifter, format=None, layout=None, delimiter=None, c
     sequence : bool
         Lift each person's rows (equal id columns apart from the frame) as one
         sequence with shared bone proportions (:meth:`Lifter.lift_sequence`);
-        a person whose rows span several chunks is pooled per chunk.
+        a person whose rows span several chunks is lifted chunk by chunk, each
+        chunk's sequence joined by up to :data:`~.tables.CONTEXT_FRAMES` of
+        the person's frames from the chunks before and after it (read one
+        chunk ahead; memory stays at three chunks).
     fps : float
         The video's frame rate, for ``sequence``.
     image_size : (width, height), optional
@@ -220,8 +241,9 @@ def lift_file(input, output, lifter, format=None, layout=None, delimiter=None, c
 
     text_parts = output.suffix.lower() == ".csv"
     seen_ids = set()
-    chunks = iter_keypoint_chunks(input, format, layout, chunk_rows=int(chunk_rows), delimiter=delimiter,
-                                  image_size=image_size, joint_map=joint_map)
+    chunks = with_neighbours(iter_keypoint_chunks(input, format, layout, chunk_rows=int(chunk_rows),
+                                                  delimiter=delimiter, image_size=image_size, joint_map=joint_map),
+                             lifter, sequence)
     bar = None
     part_paths = []
     try:
@@ -229,7 +251,7 @@ def lift_file(input, output, lifter, format=None, layout=None, delimiter=None, c
         while True:
             t0 = time.perf_counter()
             try:
-                table = next(chunks)
+                table, keypoints, scores, context = next(chunks)
             except StopIteration:
                 summary.seconds_read += time.perf_counter() - t0
                 break
@@ -249,15 +271,13 @@ def lift_file(input, output, lifter, format=None, layout=None, delimiter=None, c
             part = parts / f"part-{index:06d}{'.csv' if text_parts else '.npz'}"
             counts_path = parts / f"part-{index:06d}.counts.json"
             part_paths.append(part)
-            # mapped once: for lifting, and for counting the rows that give each joint
-            keypoints, scores = mapping.apply(table.keypoints, table.scores)
             if resume and part.is_file() and counts_path.is_file():
                 summary.chunks_resumed += 1
                 counts = json.loads(counts_path.read_text())
             else:
                 t0 = time.perf_counter()
                 lifted = lift_mapped(table, keypoints, scores, lifter, sequence, write_camera=write_camera,
-                                     output_skeleton=output_skeleton, depth_order=hints, fps=fps)
+                                     output_skeleton=output_skeleton, depth_order=hints, fps=fps, context=context)
                 if hints is not None:
                     seen_ids.update(table.ids[list(hints.id_columns)].astype(str).itertuples(index=False, name=None)
                                     if all(c in table.ids.columns for c in hints.id_columns) else ())

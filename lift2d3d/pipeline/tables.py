@@ -11,6 +11,8 @@ the same rows as one call on the whole table.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 import pandas as pd
 
@@ -18,7 +20,8 @@ from .. import status as _status
 from ..io import CAMERA_COLUMNS, NO_PERSON_MESSAGE, KeypointFormatError, KeypointTable, output_columns, \
     table_from_frame
 
-__all__ = ["lift_keypoints", "lift_table", "person_groups", "sequence_frames", "time_column", "TIME_COLUMNS"]
+__all__ = ["lift_keypoints", "lift_table", "person_groups", "sequence_frames", "time_column", "TIME_COLUMNS",
+           "SequenceContext", "sequence_context", "CONTEXT_FRAMES"]
 
 #: Id columns that number frames in time rather than name a person or a video.
 TIME_COLUMNS = ("frame", "frame_id", "frame_idx", "frame_index", "time", "timestamp", "t")
@@ -79,6 +82,48 @@ def output_joints(lifter, output_skeleton=None) -> tuple:
         raise ValueError(exc.args[0]) from None
 
 
+class SequenceContext(NamedTuple):
+    """Rows from the chunks before and after a chunk, for the sequences of the people in it."""
+
+    ids: pd.DataFrame
+    keypoints: np.ndarray       # (n, P, 2), mapped onto the lifter's skeleton
+    scores: np.ndarray          # (n, P)
+
+
+#: Frames of a person taken from each neighbouring chunk (the temporal windows' default overlap).
+CONTEXT_FRAMES = 32
+
+
+def sequence_context(current: KeypointTable, before=None, after=None, n_frames: int = CONTEXT_FRAMES):
+    """The :class:`SequenceContext` of chunk ``current``: for each person in it, that person's last
+    ``n_frames`` usable rows of the chunk ``before`` and first ``n_frames`` of the chunk ``after``
+    (each a ``(KeypointTable, keypoints, scores)`` or None), by the frame column."""
+    keys = [c for c in current.ids.columns if str(c).lower() not in TIME_COLUMNS]
+    people = set(current.ids[keys].astype(str).itertuples(index=False, name=None)) if keys else {()}
+    picked = []
+    for neighbour, last in ((before, True), (after, False)):
+        if neighbour is None:
+            continue
+        table, keypoints, scores = neighbour
+        rows = np.flatnonzero(table.good)
+        for group in person_groups(table.ids, rows):
+            person = tuple(table.ids[keys].iloc[group[0]].astype(str)) if keys else ()
+            if person not in people:
+                continue
+            frames, alone = sequence_frames(table.ids, group)
+            group = np.array([r for r in group if r not in alone], dtype=np.int64)
+            if frames is not None:
+                order = np.argsort(pd.to_numeric(table.ids[time_column(table.ids)].iloc[group]).to_numpy(),
+                                   kind="stable")
+                group = group[order]
+            group = group[-n_frames:] if last else group[:n_frames]
+            picked.append((table.ids.iloc[group], keypoints[group], scores[group]))
+    if not picked:
+        return None
+    return SequenceContext(pd.concat([p[0] for p in picked], ignore_index=True),
+                           np.concatenate([p[1] for p in picked]), np.concatenate([p[2] for p in picked]))
+
+
 def lift_keypoints(table: KeypointTable, lifter, sequence: bool = False, write_camera: bool = False,
                    output_skeleton=None, depth_order=None, fps: float = 30.0) -> pd.DataFrame:
     """Map a :class:`~lift2d3d.io.KeypointTable` onto ``lifter``'s skeleton, lift it, and tabulate the result.
@@ -102,9 +147,14 @@ def lift_keypoints(table: KeypointTable, lifter, sequence: bool = False, write_c
 
 def lift_mapped(table: KeypointTable, keypoints, scores, lifter, sequence: bool = False,
                 write_camera: bool = False, output_skeleton=None, depth_order=None,
-                fps: float = 30.0) -> pd.DataFrame:
+                fps: float = 30.0, context=None) -> pd.DataFrame:
     """:func:`lift_keypoints` for a table whose keypoints (N, P, 2) and scores (N, P) are already
-    mapped onto ``lifter``'s skeleton (so that a caller who needs them too maps once)."""
+    mapped onto ``lifter``'s skeleton (so that a caller who needs them too maps once).
+
+    ``context`` (a :class:`SequenceContext`, with ``sequence``): rows of the
+    neighbouring chunks that join their person's sequence, so that a person
+    whose rows span chunks is lifted across the cut; they are not written.
+    """
     joints = output_joints(lifter, output_skeleton)
     relations = depth_order.for_rows(table.ids) if depth_order is not None else None
     clash = [c for c in table.ids.columns if c in set(output_columns([], joints, write_camera=write_camera))]
@@ -122,25 +172,39 @@ def lift_mapped(table: KeypointTable, keypoints, scores, lifter, sequence: bool 
     iterations = np.zeros(n, dtype=np.int64)
     pose = np.full((n, len(CAMERA_COLUMNS)), np.nan) if write_camera else None
     rows = np.flatnonzero(table.good)
+    ids = table.ids
+    if sequence and context is not None and len(context.ids):
+        # rows of the neighbouring chunks join their person's sequence; only the table's rows are written
+        ids = pd.concat([table.ids, context.ids.astype(table.ids.dtypes.to_dict(), errors="ignore")],
+                        ignore_index=True)
+        keypoints = np.concatenate([keypoints, context.keypoints])
+        scores = np.concatenate([scores, context.scores])
+        if relations is not None:
+            relations = list(relations) + [[] for _ in range(len(context.ids))]
+        rows = np.concatenate([rows, n + np.arange(len(context.ids))])
     lifts = []                 # (rows, how): one call of the lifter each
-    for group in (person_groups(table.ids, rows) if sequence else [rows]):
-        if len(group) == 0:
+    for group in (person_groups(ids, rows) if sequence else [rows]):
+        if len(group) == 0 or (group >= n).all():
             continue
         if not sequence:
             lifts.append((group, lifter.lift, {}, {}))
             continue
-        frames, alone = sequence_frames(table.ids, group)
+        frames, alone = sequence_frames(ids, group)
         keep = np.array([r not in alone for r in group], dtype=bool)
         timing = {"fps": fps} if frames is None else {"fps": fps, "frames": frames[keep]}
         if keep.any():
             lifts.append((group[keep], lifter.lift_sequence, timing, {}))
         if not keep.all():
             lifts.append((group[~keep], lifter.lift, {}, alone))
-    for group, lift, timing, why in lifts:
-        hints = {} if relations is None else {"depth_order": [relations[r] for r in group]}
-        result = lift(keypoints[group], scores[group], **timing, **hints)
+    for every, lift, timing, why in lifts:
+        hints = {} if relations is None else {"depth_order": [relations[r] for r in every]}
+        result = lift(keypoints[every], scores[every], **timing, **hints)
         if output_skeleton is not None:
             result = result.to_skeleton(output_skeleton)
+        own = every < n
+        group = every[own]
+        if not own.all():
+            result = result[own]
         xyz[group] = result.joints3d
         status[group] = result.status
         message[group] = [f"{why[r]}; {m}" if r in why else m for r, m in zip(group, result.message)]
