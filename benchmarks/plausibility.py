@@ -72,7 +72,7 @@ def main(argv=None):
         ("good: 3 px noise, 15% missing", keypoints + rng.normal(0, 3.0, keypoints.shape), missing, "convex+refine"),
         ("good: one 60 px outlier, robust", outlier, None, "robust"),
         ("bad: one 60 px outlier", outlier, None, "convex+refine"),
-        ("bad: random joint order", np.take_along_axis(noisy, np.array([rng.permutation(P) for _ in range(N)])[..., None], 1),
+        ("bad: random joint order", np.take_along_axis(noisy, np.array([rng.permutation(P) for _ in range(N)])[..., None], 1),  # noqa: E501
          None, "convex+refine"),
         ("bad: two joints swapped", two, None, "convex+refine"),
         ("bad: arms' left/right swapped", swap(noisy, ("shoulder", "elbow", "wrist")), None, "convex+refine"),

@@ -120,7 +120,8 @@ plt.show()
 # %% [markdown]
 # Close to the camera the weak model explains the keypoints worse (near joints look too big, and
 # no single scale fits them all) and its 3D error grows; the pinhole refinement keeps the error
-# low.  Far away the two models give almost the same reprojection error.  The distance is recovered up to the person's size: the lifter assumes
+# low.  Far away the two models give almost the same reprojection error.  The distance is
+# recovered up to the person's size: the lifter assumes
 # the bases' bone lengths, so a person with longer bones is placed nearer (by the ratio of the
 # sizes printed at the top) and a smaller one farther.  Pass `height=` (their stature in
 # metres) when you know it.

@@ -31,8 +31,15 @@ FORMAT_VERSION = 1
 REQUIRED_METADATA = ("skeleton", "joint_names", "n_bases", "alpha", "source",
                      "training_error", "sparsity", "inputs_sha256", "format_version", "arrays_sha256")
 
-#: Names of the bases shipped in ``bases/`` (name -> file name).
-SHIPPED_BASES = {"default": "deepmimic_body15.npz"}
+#: Names of the bases shipped in ``bases/`` (name -> file name): ``cmu`` (the default since 0.2.0),
+#: learned from the CMU MoCap corpus, and ``deepmimic`` (0.1's default), learned from pybullet's clips.
+SHIPPED_BASES = {"default": "cmu_body15.npz", "cmu": "cmu_body15.npz", "deepmimic": "deepmimic_body15.npz"}
+
+#: How to re-create each shipped file (see bases/README.md, the model card).
+_REBUILD = {"cmu_body15.npz": "unpack the CMU MoCap takes listed in bases/cmu_body15_files.csv and run the command "
+                              "in bases/README.md",
+            "deepmimic_body15.npz": "run `lift2d3d learn-bases --deepmimic -o bases/deepmimic_body15.npz` "
+                                    "(needs pybullet)"}
 
 
 class BasesFileError(ValueError):
@@ -59,7 +66,7 @@ def _shipped_dir() -> Path:
 
 
 def default_bases_path(name: str = "default") -> Path:
-    """Path of a shipped bases file by name (``"default"``)."""
+    """Path of a shipped bases file by name (``"default"``, ``"cmu"``, ``"deepmimic"``)."""
     if name not in SHIPPED_BASES:
         raise BasesFileError(f"unknown shipped bases {name!r}; shipped: {', '.join(SHIPPED_BASES)}. "
                              "Pass a path to a .npz written by `lift2d3d learn-bases` instead.")
@@ -168,8 +175,8 @@ def load_bases(path) -> ShapeBases:
     """Read and validate a bases file; every failure names the file and the fix."""
     path = Path(path)
     if not path.is_file():
-        hint = ("run `lift2d3d learn-bases --deepmimic -o bases/deepmimic_body15.npz` to rebuild the shipped "
-                "bases" if path.name in SHIPPED_BASES.values() else "check the path")
+        hint = (f"to rebuild the shipped bases, {_REBUILD[path.name]}" if path.name in _REBUILD
+                else "check the path")
         raise BasesFileError(f"bases file {path} not found; {hint}")
     try:
         with np.load(path, allow_pickle=False) as data:

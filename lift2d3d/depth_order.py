@@ -92,7 +92,8 @@ def encode_relations(frames, skeleton, weights, margin=0.02, tol=0.1):
             try:
                 a_name, symbol, b_name = relation
             except (TypeError, ValueError):
-                problems[n] = (f"depth_order {_describe(k, relation) if isinstance(relation, (tuple, list)) else repr(relation)}: "
+                described = _describe(k, relation) if isinstance(relation, (tuple, list)) else repr(relation)
+                problems[n] = (f"depth_order {described}: "
                                "a relation is (joint_a, '<' | '>' | '=', joint_b)")
                 break
             if symbol not in RELATIONS:
@@ -122,7 +123,8 @@ def encode_relations(frames, skeleton, weights, margin=0.02, tol=0.1):
             continue
         contradiction = _contradiction(rows, margin, tol)
         if contradiction is not None:
-            problems[n] = (f"depth_order: contradictory relations {' and '.join(repr(tuple(relations[k])) for k in contradiction)}")
+            pair = " and ".join(repr(tuple(relations[k])) for k in contradiction)
+            problems[n] = f"depth_order: contradictory relations {pair}"
             continue
         for k, row in enumerate(rows):
             hints[n, k] = row

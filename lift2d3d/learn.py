@@ -42,7 +42,8 @@ import numpy as np
 from .mocap.poses import TORSO_JOINTS, align_torso, normalise_poses, thin_poses
 from .skeletons import BODY15, get_skeleton
 
-__all__ = ["BasisLearner", "normalise_poses", "redraw_with_lengths", "align_torso", "mirror_poses", "jitter_proportions",
+__all__ = ["BasisLearner", "normalise_poses", "redraw_with_lengths", "align_torso", "mirror_poses",
+           "jitter_proportions",
            "nonnegative_sparse_coding", "learn_dictionary", "learn_dictionary_online", "dictionary_objective",
            "thin_poses", "performer_folds", "TORSO_JOINTS", "PROPORTION_RANGES", "SOLVERS"]
 

@@ -890,7 +890,7 @@ class Lifter:
         camera = resolved["camera"]
         with np.errstate(invalid="ignore", divide="ignore"):
             if camera is None:
-                proj = (info["sigma"][:, None, None] * (X[:, :2] + np.stack([info["tau_x"], info["tau_y"]], 1)[..., None])
+                proj = (info["sigma"][:, None, None] * (X[:, :2] + np.stack([info["tau_x"], info["tau_y"]], 1)[..., None])  # noqa: E501
                         + np.stack([info["t0x"], info["t0y"]], 1)[..., None])
             else:
                 proj = (np.asarray(camera.principal)[None, :, None] + camera.focal * X[:, :2] / X[:, 2:3])

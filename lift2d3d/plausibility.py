@@ -122,7 +122,8 @@ def suspect_frames(keypoints, weights, reprojection_error, skeleton, lifted, con
     twisted = torso_twisted(keypoints, weights, skeleton) & lifted
     for n in np.flatnonzero(normalised):
         reasons[n] = ("the coordinates look normalised to the image (all within [0, 1]), not pixels: x and y are "
-                      f"scaled by different image sides, so the 3D pose is distorted; pass pixels, or {IMAGE_SIZE_HINT}")
+                      "scaled by different image sides, so the 3D pose is distorted; pass pixels, or "
+                      f"{IMAGE_SIZE_HINT}")
     for n in np.flatnonzero(twisted & (reasons == "")):
         reasons[n] = ("the shoulder line and the hip line point in opposite directions: left and right look swapped "
                       "for the arms or for the legs; check the joint order and the left/right labels")

@@ -41,6 +41,8 @@ def test_missing_and_unreadable_files(tmp_path):
         load_bases(tmp_path / "nope.npz")
     with pytest.raises(BasesFileError, match="learn-bases --deepmimic"):
         load_bases(tmp_path / "deepmimic_body15.npz")
+    with pytest.raises(BasesFileError, match="cmu_body15_files.csv"):
+        load_bases(tmp_path / "cmu_body15.npz")
     (tmp_path / "text.npz").write_text("not a zip")
     with pytest.raises(BasesFileError, match="not a readable .npz"):
         load_bases(tmp_path / "text.npz")
@@ -90,7 +92,7 @@ def test_wrong_shapes_and_joint_names(tmp_path):
                           dict(meta, arrays_sha256=_arrays_sha256(short, M[:, :14]))))
     wrong_mean = M[:2]
     with pytest.raises(BasesFileError, match="mean_pose must have shape"):
-        load_bases(_write(tmp_path / "mean.npz", B, wrong_mean, dict(meta, arrays_sha256=_arrays_sha256(B, wrong_mean))))
+        load_bases(_write(tmp_path / "mean.npz", B, wrong_mean, dict(meta, arrays_sha256=_arrays_sha256(B, wrong_mean))))  # noqa: E501
     swapped = dict(meta, joint_names=list(reversed(meta["joint_names"])))
     with pytest.raises(BasesFileError, match="joint_names .* do not match skeleton 'body15'"):
         load_bases(_write(tmp_path / "names.npz", B, M, swapped))
@@ -102,15 +104,25 @@ def test_wrong_shapes_and_joint_names(tmp_path):
         load_bases(_write(tmp_path / "nan.npz", nan, M, dict(meta, arrays_sha256=_arrays_sha256(nan, M))))
 
 
-def test_shipped_default_bases():
-    path = default_bases_path()
+@pytest.mark.parametrize("name", ["default", "deepmimic"])
+def test_shipped_bases(name):
+    path = default_bases_path(name)
     assert path.stat().st_size < 1_000_000
-    bases = ShapeBases.load("default")
+    bases = ShapeBases.load(name)
     meta = bases.metadata
     assert bases.skeleton.name == "body15" and bases.n_bases == meta["n_bases"]
-    assert 0 < bases.alpha < 1
-    assert "DeepMimic" in meta["source"] and len(meta["inputs_sha256"]) == 64
-    assert meta["command"].startswith("lift2d3d learn-bases --deepmimic")
+    assert 0 < bases.alpha < 1 and len(meta["inputs_sha256"]) == 64
+    if name == "deepmimic":
+        assert "DeepMimic" in meta["source"]
+        assert meta["command"].startswith("lift2d3d learn-bases --deepmimic")
+    else:       # the CMU corpus: every file it used, with its hash, recorded in the bases and in the card
+        assert path == default_bases_path("cmu") and "MoCap corpus" in meta["source"]
+        assert meta["command"].startswith("lift2d3d learn-bases --mocap")
+        files = meta["corpus"]["files"]
+        assert len(files) > 200 and all(len(f["sha256"]) == 64 for f in files)
+        listed = (path.parent / "cmu_body15_files.csv").read_text().splitlines()
+        assert len(listed) == len(files) + 1 and all(f["sha256"] in "\n".join(listed) for f in files)
+        assert "mocap.cs.cmu.edu" in (path.parent / "README.md").read_text()
     # realistic adult size (metres): legs and arms
     lengths = dict(zip(BODY15.edges, bases.bone_lengths()))
     assert 0.3 < lengths[("left_hip", "left_knee")] < 0.55

@@ -58,7 +58,7 @@ def _keypoints(bases: ShapeBases, n: int, seed: int) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     coefficients = np.zeros((n, bases.n_bases))
     coefficients[:, 0] = 1.0
-    coefficients[:, 1:] = rng.normal(scale=0.4, size=(n, bases.n_bases - 1)) * (rng.random((n, bases.n_bases - 1)) < 0.5)
+    coefficients[:, 1:] = rng.normal(scale=0.4, size=(n, bases.n_bases - 1)) * (rng.random((n, bases.n_bases - 1)) < 0.5)  # noqa: E501
     poses = np.einsum("nk,kaj->naj", coefficients, bases.bases)
     yaw = rng.uniform(-np.pi, np.pi, n)
     x = np.cos(yaw)[:, None] * poses[:, 0] + np.sin(yaw)[:, None] * poses[:, 2]

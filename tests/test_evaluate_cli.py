@@ -153,3 +153,14 @@ def test_clips_cameras_and_the_acceleration_error():
     scale = 2.5 / 3.0
     # second differences of the push: +0.5, -1.0, +0.5 at frames 1, 2, 3 (each joint); the truth stands still
     assert acceleration_error(jolt, truth) == pytest.approx(scale * (0.5 + 1.0 + 0.5) / 3)
+
+
+def test_evaluate_depth_hints_apply_to_every_camera(tmp_path, capsys):
+    """--depth-hints: the hinted lifts of both cameras get the relations (a ratio line per camera)."""
+    root = tmp_path / "cmu"
+    _two_performer_corpus(root)
+    assert main(["evaluate", "--mocap", str(root), "--frames-per-take", "5", "--depth-hints", "3",
+                 "--workers", "1"]) == 0
+    out = capsys.readouterr().out
+    ratios = [line.split()[0] for line in out.splitlines() if "ratio to no hints" in line]
+    assert ratios == ["weak", "perspective"]

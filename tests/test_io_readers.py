@@ -245,7 +245,7 @@ def test_duplicate_ids_mark_the_repeat(tmp_path, wide_csv):
     with pytest.warns(UserWarning):
         table = read_keypoints(path)
     assert table.problems[3] == ""
-    assert table.problems[4] == "line 6: duplicate id (video=clip_a, frame=3, person=0) already seen at line 5; row not lifted"
+    assert table.problems[4] == "line 6: duplicate id (video=clip_a, frame=3, person=0) already seen at line 5; row not lifted"  # noqa: E501
 
 
 def test_duplicate_ids_are_found_across_chunks(tmp_path, wide_csv):

@@ -52,7 +52,7 @@ def body15_poses(n, bases=None, seed=1):
     rng = np.random.default_rng(seed)
     coefficients = np.zeros((n, bases.n_bases))
     coefficients[:, 0] = 1.0
-    coefficients[:, 1:] = rng.normal(scale=0.3, size=(n, bases.n_bases - 1)) * (rng.random((n, bases.n_bases - 1)) < 0.5)
+    coefficients[:, 1:] = rng.normal(scale=0.3, size=(n, bases.n_bases - 1)) * (rng.random((n, bases.n_bases - 1)) < 0.5)  # noqa: E501
     shapes = np.einsum("nk,kap->npa", coefficients, bases.bases)
     angles = rng.uniform(-0.8, 0.8, size=n)
     return np.stack([shapes[i] @ rotation_y(angles[i]).T for i in range(n)])

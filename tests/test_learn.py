@@ -74,7 +74,7 @@ def test_jitter_proportions_keeps_bone_directions_and_symmetry():
     cosine = np.sum(before * after, axis=1) / np.linalg.norm(before, axis=1) / np.linalg.norm(after, axis=1)
     np.testing.assert_allclose(cosine, 1.0, atol=1e-12)
     ratio = np.linalg.norm(after, axis=1) / np.linalg.norm(before, axis=1)
-    upper_arms = [BODY15.edges.index(("left_shoulder", "left_elbow")), BODY15.edges.index(("right_shoulder", "right_elbow"))]
+    upper_arms = [BODY15.edges.index(("left_shoulder", "left_elbow")), BODY15.edges.index(("right_shoulder", "right_elbow"))]  # noqa: E501
     np.testing.assert_allclose(ratio[:, upper_arms[0]], ratio[:, upper_arms[1]])
     assert np.ptp(ratio) > 0.05  # something did change
 

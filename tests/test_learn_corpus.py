@@ -3,6 +3,7 @@
 import hashlib
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy.spatial.transform import Rotation
 
@@ -96,7 +97,8 @@ def test_learn_bases_cli_walks_a_corpus(tmp_path, capsys):
     _write_corpus(root)
     out = tmp_path / "corpus.npz"
     args = ["learn-bases", "--mocap", str(root), "-o", str(out), "--n-bases", "4", "--epochs", "2",
-            "--batch-size", "32", "--proportion-copies", "0", "--report", str(tmp_path / "report.json")]
+            "--batch-size", "32", "--proportion-copies", "0", "--files-csv", str(tmp_path / "files.csv"),
+            "--report", str(tmp_path / "report.json")]
     assert main(args) == 0
     printed = capsys.readouterr().out
     assert "asf-amc/07/07_02.amc: error: " in printed and "could not be read" in printed
@@ -111,9 +113,12 @@ def test_learn_bases_cli_walks_a_corpus(tmp_path, capsys):
     assert meta["corpus"]["performers_unknown"] == ["martial"]
     assert {row["path"] for row in meta["corpus"]["not_used"]} == {"asf-amc/07/07_02.amc", "bvh/07/07_01.bvh"}
     assert (tmp_path / "report.json").is_file()
+    listed = pd.read_csv(tmp_path / "files.csv", dtype=str)
+    assert listed.columns.tolist() == ["path", "format", "take", "performer", "sha256"]
+    assert dict(zip(listed["path"], listed["sha256"])) == {p: e["sha256"] for p, e in files.items()}
     # the same command gives the same bases; held-out selection folds by performer
     again = tmp_path / "again.npz"
-    assert main(args[:4] + [str(again)] + args[5:-2]) == 0
+    assert main(args[:4] + [str(again)] + args[5:-4]) == 0
     np.testing.assert_array_equal(load_bases(out).bases, load_bases(again).bases)
     assert meta["inputs_sha256"] == load_bases(again).metadata["inputs_sha256"]
     selected = tmp_path / "selected.npz"

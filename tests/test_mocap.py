@@ -129,7 +129,7 @@ def _studio_bvh(frames, prefix=""):
         channels = ("CHANNELS 6 Xposition Yposition Zposition Zrotation Xrotation Yrotation" if depth == 0
                     else "CHANNELS 3 Zrotation Xrotation Yrotation")
         children = [n for n, (parent, _) in STUDIO.items() if parent == name]
-        inner = "".join(block(c, depth + 1) for c in children) or f"{pad}  End Site\n{pad}  {{\n{pad}    OFFSET 0 0 0\n{pad}  }}\n"
+        inner = "".join(block(c, depth + 1) for c in children) or f"{pad}  End Site\n{pad}  {{\n{pad}    OFFSET 0 0 0\n{pad}  }}\n"  # noqa: E501
         return f"{pad}{kind} {prefix}{name}\n{pad}{{\n{pad}  OFFSET {offset}\n{pad}  {channels}\n{inner}{pad}}}\n"
     n_channels = 6 + 3 * (len(STUDIO) - 1)
     # the root's position channels put the hips 95 cm up

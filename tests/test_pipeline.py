@@ -70,7 +70,7 @@ def test_bad_rows_keep_their_place_with_status_and_reason(lifter, frame):
     bad.loc[8, "frame"] = 7                                              # duplicate id
     out = lift_table(bad, lifter)
     assert len(out) == len(frame)
-    assert out.loc[3, "status"] == "bad_input" and "row 3, column left_wrist_x: 'n/a?' is not a number" in out.loc[3, "message"]
+    assert out.loc[3, "status"] == "bad_input" and "row 3, column left_wrist_x: 'n/a?' is not a number" in out.loc[3, "message"]  # noqa: E501
     assert out.loc[5, "status"] == "too_few_joints" and "at least" in out.loc[5, "message"]
     assert out.loc[8, "status"] == "bad_input" and "duplicate id (frame=7, person=0)" in out.loc[8, "message"]
     for r in (3, 5, 8):
@@ -109,7 +109,7 @@ def test_writers_csv_json_npz_agree(lifter, frame, tmp_path):
     assert document["joint_names"] == list(BODY15.joints)
     assert document["frames"][2]["joints3d"][0] == [None, None, None]
     assert document["frames"][0]["frame"] == 0
-    assert document["frames"][0]["joints3d"][BODY15.index("left_knee")][2] == pytest.approx(out.loc[0, "left_knee_z"], abs=1e-6)
+    assert document["frames"][0]["joints3d"][BODY15.index("left_knee")][2] == pytest.approx(out.loc[0, "left_knee_z"], abs=1e-6)  # noqa: E501
     with np.load(tmp_path / "o.npz", allow_pickle=False) as data:
         assert data["joints3d"].shape == (6, 15, 3)
         assert data["status"].tolist()[2] == "too_few_joints"

@@ -348,7 +348,7 @@ def test_temporal_lift_of_a_video_is_smoother_and_closer_to_the_truth(bases):
 def test_temporal_lift_with_the_robust_model_and_a_camera(bases, variant):
     cam, keypoints = smooth_clip(bases, 40, 20, noise_px=1.0, perspective=variant == "perspective")
     if variant == "robust":
-        keypoints[7, 5] += [60.0, -40.0]                # one grossly wrong joint
+        keypoints[7, 5] += [100.0, -70.0]               # one grossly wrong joint (about 0.6 m off)
         lifter = Lifter(bases, method="robust")
     else:
         lifter = Lifter(bases, camera=Camera(1000.0, (640.0, 360.0)))
@@ -360,8 +360,8 @@ def test_temporal_lift_with_the_robust_model_and_a_camera(bases, variant):
     if variant == "robust":
         assert np.abs(sequence.outliers[7, :, 5]).max() > 20          # the bad joint stays flagged
     else:
-        # perspective: the reprojection error stays at the noise level
-        assert np.median(sequence.reprojection_error) < 3.0
+        # perspective: the joint fit keeps the reprojection error near the per-frame fit's
+        assert np.median(sequence.reprojection_error) < 1.5 * np.median(single.reprojection_error)
 
 
 # ----------------------------------------------------------------------------- gaps, missing joints, bad input

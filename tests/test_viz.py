@@ -168,7 +168,7 @@ def test_plot_lift_has_three_panels():
 @pytest.mark.parametrize("view, label", [
     ("camera", "camera view"), ((0, -90), "camera view"), ((0, 0), "90\u00b0 right of the camera"),
     ((0, 180), "90\u00b0 left of the camera"), ((0, 90), "from behind"), ((90, -90), "from above"),
-    ((15, -20), "70\u00b0 right of the camera, 15\u00b0 above"), ((-10, -120), "30\u00b0 left of the camera, 10\u00b0 below")])
+    ((15, -20), "70\u00b0 right of the camera, 15\u00b0 above"), ((-10, -120), "30\u00b0 left of the camera, 10\u00b0 below")])  # noqa: E501
 def test_view_labels_are_relative_to_the_camera(view, label):
     assert viz.view_label(view) == label
 

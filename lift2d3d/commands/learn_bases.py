@@ -31,6 +31,9 @@ def add_arguments(parser):
     corpus = parser.add_argument_group("corpus (--mocap)")
     add_corpus_arguments(corpus)
     corpus.add_argument("--report", metavar="FILE", help="also write the per-file report (JSON)")
+    corpus.add_argument("--files-csv", metavar="FILE",
+                        help="also write the files the bases were learned from (path, format, take, performer, "
+                             "SHA-256) as CSV: the model card's list")
     parser.add_argument("-o", "--output", required=True, help="bases file to write (.npz)")
     parser.add_argument("--n-bases", type=int, default=DEFAULT_N_BASES, help=f"K (default {DEFAULT_N_BASES})")
     parser.add_argument("--alpha", type=float, default=DEFAULT_ALPHA,
@@ -121,6 +124,20 @@ def _prefer(args):
     from ._options import corpus_prefer
 
     return corpus_prefer(args)
+
+
+def _write_files_csv(files, path) -> None:
+    """The corpus files (dicts of path, format, take, performer, sha256) as CSV, in path order."""
+    import csv
+
+    from ..io import atomic_path
+
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["path", "format", "take", "performer", "sha256"])
+        for entry in sorted(files, key=lambda e: e["path"]):
+            writer.writerow([entry["path"], entry["format"], entry.get("take") or "", entry.get("performer") or "",
+                             entry["sha256"]])
 
 
 def _command(args, n_bases, alpha, solver):
@@ -253,6 +270,9 @@ def run(args) -> int:
         if args.report:
             Path(args.report).write_text(json.dumps(corpus.report, indent=1))
             print(f"learn-bases: wrote the per-file report to {args.report}")
+        if args.files_csv:
+            _write_files_csv(corpus.files, args.files_csv)
+            print(f"learn-bases: wrote the list of the {len(corpus.files)} files used to {args.files_csv}")
     if validation is not None:
         metadata["validation"] = validation
     bases = learner.to_shape_bases(**metadata)

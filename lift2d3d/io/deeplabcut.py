@@ -42,7 +42,8 @@ _AMBIGUOUS = {"head": "the skull centre is 'head', the top of the head 'head_top
 
 
 def looks_like_deeplabcut(first_line: str, second_line: str = "bodyparts") -> bool:
-    """True for the first two lines of a DeepLabCut CSV (``scorer,...`` then ``bodyparts,...`` or ``individuals,...``)."""
+    """True for the first two lines of a DeepLabCut CSV (``scorer,...`` then ``bodyparts,...`` or
+    ``individuals,...``)."""
     cells = next(csv.reader([first_line]), [])
     second = next(csv.reader([second_line]), [""])
     return (bool(cells) and cells[0].strip().lower() == "scorer" and len(cells) > 1

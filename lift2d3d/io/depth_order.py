@@ -86,7 +86,8 @@ def read_depth_order(path) -> DepthOrderTable:
     absent = [c for c in RELATION_COLUMNS if c not in frame.columns]
     if absent:
         raise KeypointFormatError(f"{path}: a depth-order file needs the columns joint_a, relation, joint_b after the "
-                                  f"input's id columns; it lacks {', '.join(absent)} (it has {', '.join(frame.columns)})")
+                                  f"input's id columns; it lacks {', '.join(absent)} "
+                                  f"(it has {', '.join(frame.columns)})")
     id_columns = tuple(c for c in frame.columns if c not in RELATION_COLUMNS)
     if not id_columns:
         raise KeypointFormatError(f"{path}: no id column: name the rows the relations are about with the keypoint "

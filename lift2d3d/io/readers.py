@@ -47,7 +47,8 @@ _LAYOUT_ALIASES = {"wide": "csv-wide", "csv": "csv-wide", "long": "csv-long", "o
                    "coco-results": "coco-json", "alphapose": "coco-json", "npy": "numpy", "npz": "numpy",
                    "mmpose-json": "mmpose-json", "mmpose-predictions": "mmpose-json",
                    "mediapipe-csv": "mediapipe-csv", "deeplabcut": "deeplabcut-csv", "dlc": "deeplabcut-csv",
-                   "dlc-csv": "deeplabcut-csv", "dlc-h5": "deeplabcut-h5", "h5": "deeplabcut-h5", "hdf5": "deeplabcut-h5"}
+                   "dlc-csv": "deeplabcut-csv", "dlc-h5": "deeplabcut-h5", "h5": "deeplabcut-h5",
+                   "hdf5": "deeplabcut-h5"}
 #: Bytes of a JSON file looked at to recognise its structure (an MMPose instance of 133 keypoints
 #: is about 6 kB).
 _SNIFF_BYTES = 1 << 16

@@ -28,7 +28,8 @@ from pathlib import Path
 
 from ..skeletons import LIMB_JOINTS
 
-__all__ = ["RIGS", "RIG_REST_FRAMES", "MAP_FORMAT_HELP", "load_joint_map", "detect_rig", "resolve_joint", "MAPPED_JOINTS"]
+__all__ = ["RIGS", "RIG_REST_FRAMES", "MAP_FORMAT_HELP", "load_joint_map", "detect_rig", "resolve_joint",
+           "MAPPED_JOINTS"]
 
 #: body15 joints a rig map must provide.
 MAPPED_JOINTS = LIMB_JOINTS + ("head",)

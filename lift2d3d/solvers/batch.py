@@ -24,8 +24,8 @@ from .. import status as _status
 from .convex import admm_frame, convex_objective
 from .prox import FASTMATH, KERNEL
 from .reflect import hint_candidates, reflect_chains, reflected_start
-from .refine import (_copy_into, fit_residual, refine_weak, weak_objective, read_off, refine_multistart, refine_perspective, perspective_points, _shape,
-                     _centre_rows, _rot3)
+from .refine import (_centre_rows, _copy_into, _rot3, _shape, fit_residual, perspective_points, read_off,
+                     refine_multistart, refine_perspective, refine_weak, weak_objective)
 from .terms import Terms, frame_terms
 
 __all__ = ["solve_frames", "metric_units", "TRIM_FACTOR", "BLOCK"]
@@ -194,7 +194,6 @@ def _hinted_refine(W, w, model, opts, terms, E, Rbar, c):
     included) in ``Rbar``, ``c``, ``E``.  Returns (iterations, converged, objective); no iterations when
     the lift already satisfies every relation (it is then left as it is)."""
     B = model.B
-    K, P = B.shape[0], B.shape[2]
     beta = opts.beta if opts.robust else 0.0
     if _violated(W, w, model, Rbar, c, terms) == 0:
         return 0, True, 0.0

@@ -381,7 +381,7 @@ def _cross_block(At, n_a, Bt, n_b, coef, H):
 def _trial_frame(Wc, w, B, alpha, R, c, ws, sg, k, step, terms, Rn, cn, Xt):
     """Apply frame's part of the joint step (rotation by the exponential map, coefficients clamped at 0)
     into ``Rn``, ``cn``; return the frame's own objective and fill its temporal points ``Xt``."""
-    K, P = B.shape[0], B.shape[2]
+    K = B.shape[0]
     dR = np.empty((3, 3))
     _rodrigues(step[0], step[1], step[2], dR)
     for a in range(3):
@@ -502,7 +502,7 @@ def joint_refine(Wc, w, d, model, opts, topts, R, c, f_frame):
         gnorm = 0.0
         for n in range(N):
             _gradient_field(d, rw, r, n, G)
-            k = _frame_system(Wc[n], w[n], B, alpha, R[n], c[n], G, _coupling(d, rw, n, n), frame_terms(model, opts, n), cap,
+            k = _frame_system(Wc[n], w[n], B, alpha, R[n], c[n], G, _coupling(d, rw, n, n), frame_terms(model, opts, n), cap,  # noqa: E501
                               ws[n], sg[n], At[n], g[n], D[n])
             bn = 3 + k
             sizes[n] = bn

@@ -58,7 +58,7 @@ def compile_stages(names, method="convex+refine", perspective=False) -> None:
 
     model, opts, a = _probe(method, perspective)
     calls = {
-        "normalise_frames": lambda: batch.normalise_frames(a["Wpx"], a["w"], a["active"], a["status"], a["info"], a["W"]),
+        "normalise_frames": lambda: batch.normalise_frames(a["Wpx"], a["w"], a["active"], a["status"], a["info"], a["W"]),  # noqa: E501
         "relax_frames": lambda: batch.relax_frames(a["W"], a["w"], a["active"], model, opts, a["Z"], a["E"], a["Rbar"],
                                                    a["c"], a["info"]),
         "refine_frames": lambda: batch.refine_frames(a["W"], a["w"], a["active"], model, opts, a["Z"], a["E"],
