@@ -98,7 +98,7 @@ def main(argv=None):
     if args.workers:
         command += ["--workers", str(args.workers)]
     if args.sequence:
-        command.insert(-1, "--sequence")
+        command.append("--sequence")
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     # Warm the numba cache first so that compilation is not counted as lifting.
     warm = folder / "warm.csv"

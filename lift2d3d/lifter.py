@@ -582,7 +582,7 @@ class Lifter:
         camera-frame error in mm, acceleration error in mm/frame^2, per
         frame -> temporal):
 
-        * CMU corpus (tuning data), 1 px: 40 DeepMimic-retargeted clips and
+        * CMU corpus (tuning data; DeepMimic bases), 1 px: 40 DeepMimic-retargeted clips and
           10 synthetic ones 69.1 / 86.0 / 49.7 -> 62.6 / 77.7 / 12.6; 30
           clips of the BVH conversion 62.4 / 79.2 / 47.4 -> 57.9 / 73.5 /
           13.2; with 5 % of the frames' arms or legs swapped 78.3 / 96.5 /
@@ -590,7 +590,9 @@ class Lifter:
           ``fix_swaps=False``);
         * Bandai Namco (validation only, 30 clips): 1 px 56.6 / 76.6 / 44.4
           -> 53.7 / 73.1 / 7.7; 4 px and 10 % of the joints missing
-          73.8 / 98.0 / 141.6 -> 60.8 / 81.3 / 20.6.
+          73.8 / 98.0 / 141.6 -> 60.8 / 81.3 / 20.6 (with the DeepMimic
+          bases; with the CMU bases, the default, 51.8 / 74.2 / 44.0 ->
+          49.4 / 70.9 / 6.9 and 68.1 / 88.4 / 145.4 -> 54.5 / 69.7 / 22.6).
 
         The jitter goes (acceleration error 0.15-0.28 of per frame); depth
         errors that persist over many frames, which the shape prior prefers
