@@ -213,9 +213,8 @@ def _hinted_refine(W, w, model, opts, terms, E, Rbar, c):
 
 
 @njit(**KERNEL)
-def _violated(W, w, model, Rbar, c, terms):
-    """How many depth relations the pose (Rbar, c) violates."""
-    B = model.B
+def _camera_pose(B, w, Rbar, c):
+    """The pose ``sum_i c_i B_i`` (centred on the weighted joints) turned into the camera frame, (3, P)."""
     P = B.shape[2]
     S = np.empty((3, P))
     _shape(B, c, S)
@@ -225,6 +224,13 @@ def _violated(W, w, model, Rbar, c, terms):
     for a in range(3):
         for j in range(P):
             X[a, j] = R[a, 0] * S[0, j] + R[a, 1] * S[1, j] + R[a, 2] * S[2, j]
+    return X
+
+
+@njit(**KERNEL)
+def _violated(W, w, model, Rbar, c, terms):
+    """How many depth relations the pose (Rbar, c) violates."""
+    X = _camera_pose(model.B, w, Rbar, c)
     # by the relation itself, without the hinge's margin: a lift that obeys the hints stays as it is
     count = 0
     for h in range(terms.hints.shape[0]):
@@ -240,14 +246,8 @@ def _reflected_refine(W, w, model, opts, terms, E, Rbar, c):
     objective.  Returns (iterations, converged, objective; inf when no reflection satisfies more)."""
     B = model.B
     K, P = B.shape[0], B.shape[2]
-    S = np.empty((3, P))
-    _shape(B, c, S)
-    _centre_rows(S, w, w.sum())
     R = _rot3(Rbar)
-    X = np.empty((3, P))
-    for a in range(3):
-        for j in range(P):
-            X[a, j] = R[a, 0] * S[0, j] + R[a, 1] * S[1, j] + R[a, 2] * S[2, j]
+    X = _camera_pose(B, w, Rbar, c)
     masks, mirrors, n_cand = hint_candidates(X, model.chains, terms.hints, terms.depth_margin, terms.depth_tol,
                                              HINT_CANDIDATES)
     if n_cand == 0:
