@@ -187,16 +187,18 @@ plt.show()
 # %% [markdown]
 # The random starts spread over many end points: the rotation step and the coefficient step
 # each improve the objective, but together they can stall in a pose that is turned or bent the
-# wrong way.  Worse, some end points fit the 2D *almost as well as* the right answer and are still
-# wrong in 3D (the cluster at the top left): the depth ambiguity of example 1 survives the prior
-# for some poses, and no optimiser can settle it from one image.  The convex relaxation gives a
-# start that is already near the best basin, which is
+# wrong way.  Worse, some end points fit the 2D *as well as or better than* the right answer and
+# are still wrong in 3D (the cluster at the top left; here the lowest end point of all is one of
+# them): the depth ambiguity of example 1 survives the prior for some poses, and no optimiser
+# can settle it from one image.  The convex relaxation needs no start and ends lower than most
+# random starts (the share printed above), near the right pose, which is
 # what `Lifter(method="convex+refine")` does.  Its refinement moves the rotation and the
 # coefficients together (a Levenberg-Marquardt step on both, so it does not zig-zag along the
 # valley where a turn is traded for a bend) and adds a term that asks left and right limbs for
 # equal lengths, because a wrong rotation is often explained by limbs of unequal length.
-# (These poses are compared with the truth after a similarity alignment; the DeepMimic clips
-# are also the bases' training data, so the errors here are optimistic.)
+# (These poses are compared with the truth after a similarity alignment.  The default bases are
+# learned from CMU MoCap and never saw the DeepMimic clips, so this is a held-out pose;
+# `BASES = "deepmimic"`, the bases learned from the fifteen clips, makes it a training pose.)
 #
 # ## Exercise
 #

@@ -53,7 +53,7 @@ from lift2d3d.mocap import deepmimic_clips, read_deepmimic
 from lift2d3d.skeletons import BODY15
 from lift2d3d.solvers.reference import solve_convex_reference
 
-BASES = "default"                     # the shipped bases, learned from the DeepMimic clips
+BASES = "default"                     # the shipped bases, learned from CMU MoCap (bases/README.md)
 bases = ShapeBases.load(BASES)
 print(f"K = {bases.n_bases} bases over P = {bases.n_joints} joints; alpha = {bases.alpha}")
 

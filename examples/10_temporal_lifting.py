@@ -27,9 +27,10 @@
 #   joints, and gaps in the frame numbers (`frames=`);
 # * how to measure it: PA-MPJPE, the camera-frame error and the acceleration error (jitter).
 #
-# The videos are DeepMimic motion-capture clips (the ones that ship with pybullet) at 30
-# frames per second, each filmed by one fixed virtual camera (the person moves in the image),
-# with 2 px of noise on the keypoints, so every error can be measured against the truth.
+# The videos are DeepMimic motion-capture clips (the ones that ship with pybullet; held-out
+# motions for the default bases, which are learned from CMU MoCap) at 30 frames per second,
+# each filmed by one fixed virtual camera (the person moves in the image), with 2 px of noise
+# on the keypoints, so every error can be measured against the truth.
 
 # %%
 import time
@@ -132,7 +133,7 @@ print(f"{'all':>10} {weights.sum():6d}   {mean[0]:6.1f} {mean[1]:6.1f}  {mean[2]
       f"{table[:, 4].mean():6.1f} {table[:, 5].mean():6.1f}   (accel: mean over clips)")
 
 # %% [markdown]
-# The 3D error drops by a sixth; the jitter by a factor of four or five.  The rest of this
+# The 3D error drops by about a tenth; the jitter by a factor of four.  The rest of this
 # notebook is about why, and at what cost.
 #
 # ## Why smoothness resolves the depth ambiguity
@@ -487,7 +488,7 @@ plt.show()
 # %% [markdown]
 # Windows of 40 frames are short (the default is 256): each estimates the person's
 # proportions from its own frames, so the windowed lifts differ from the one-window lift by
-# about a centimetre everywhere, about as accurate.  The hard cut leaves a jump at the cut
+# most of a centimetre on average, about as accurate.  The hard cut leaves a jump at the cut
 # (frame 40); the blended overlap spreads the change over the frames both windows share.
 #
 # ## Left/right swaps of a detector
