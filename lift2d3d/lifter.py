@@ -790,7 +790,7 @@ class Lifter:
         hints, n_hints = no_hints(N) if hints is None else hints
         model = self._model._replace(Mb=np.ascontiguousarray(bone_terms, dtype=np.float64), hints=hints,
                                      n_hints=n_hints)
-        _prepare_kernels(self, opts)
+        _prepare_kernels(self, opts, hints=bool(n_hints.any()))
         solve_frames(Wpx, w, status, model, opts, X, R, c, E, info, n_threads=resolved["n_threads"])
         return X, R, c, E, info, model, opts
 
@@ -906,20 +906,24 @@ class Lifter:
 _ANNOUNCED = set()
 
 
-def _prepare_kernels(lifter, opts, temporal=False):
+def _prepare_kernels(lifter, opts, temporal=False, hints=False):
     """Before a cold first run: say so (once per process) and compile the stages (the per-frame ones in two
-    processes; with ``temporal`` the temporal solver's)."""
+    processes, the hinted refinement only for a batch with ``hints``; with ``temporal`` the temporal
+    solver's)."""
     from .solvers import warm
 
-    key = (temporal, opts.refine, opts.robust, opts.perspective)
+    key = (temporal, hints, opts.refine, opts.robust, opts.perspective)
     if key in _ANNOUNCED:
         return
     _ANNOUNCED.add(key)
     if temporal:
         from .solvers.windows import uncompiled_stages
+
+        cold = uncompiled_stages(opts)
     else:
         from .solvers.batch import uncompiled_stages
-    cold = uncompiled_stages(opts)
+
+        cold = uncompiled_stages(opts, hints)
     if cold:
         import logging
 

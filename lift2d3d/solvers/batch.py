@@ -177,14 +177,26 @@ def refine_frames(W, w, active, model, opts, Z, E, Rbar, c, info):
             else:
                 _copy_into(R1, c1, Rbar[n], c[n])
                 _copy_into(E1, np.empty(0), E[n], np.empty(0))
-        if hinted.hints.shape[0] > 0:
-            n_x, conv_x, obj_x = _hinted_refine(Wn, wn, model, opts, hinted, E[n], Rbar[n], c[n])
-            n_r += n_x
-            if n_x > 0:
-                obj, conv = obj_x, conv_x
         info[n].refine_iterations += n_r
         info[n].converged = info[n].converged and conv
         info[n].objective = obj
+
+
+@njit(**KERNEL, fastmath=FASTMATH)
+def hinted_frames(W, w, active, model, opts, E, Rbar, c, relaxed, info):
+    """The frames with depth-order hints that their refined lift violates (:func:`_hinted_refine`), after
+    :func:`refine_frames`; ``relaxed`` is whether each frame's relaxation converged.  A stage of its
+    own, run (and compiled) only for batches with hints."""
+    for n in range(W.shape[0]):
+        if not active[n] or model.n_hints[n] == 0:
+            continue
+        Wn = W[n].copy()
+        wn = w[n].copy()
+        n_x, conv_x, obj_x = _hinted_refine(Wn, wn, model, opts, frame_terms(model, opts, n), E[n], Rbar[n], c[n])
+        info[n].refine_iterations += n_x
+        if n_x > 0:
+            info[n].objective = obj_x
+            info[n].converged = relaxed[n] and conv_x
 
 
 @njit(**KERNEL)
@@ -458,9 +470,13 @@ def _solve_block(Wpx, w, status, model, opts, X_out, R_out, c_out, E_out, info):
     Rbar = np.zeros((N, 2, 3))
     c = np.zeros((N, K))
     lifted = active.copy()
+    hints = bool(model.n_hints.any())
     relax_frames(W, w, active, model, opts, Z, E, Rbar, c, info)
     if opts.refine:
+        relaxed = info["converged"].copy()
         refine_frames(W, w, active, model, opts, Z, E, Rbar, c, info)
+        if hints:
+            hinted_frames(W, w, active, model, opts, E, Rbar, c, relaxed, info)
     wr = w
     if opts.robust and opts.refine:
         # the L1 outlier term flags gross errors; the whole solve (relaxation included, for a
@@ -469,7 +485,10 @@ def _solve_block(Wpx, w, status, model, opts, X_out, R_out, c_out, E_out, info):
         again = active.copy()
         trim_frames(w, again, opts, E, wr)
         relax_frames(W, wr, again, model, opts, Z, E, Rbar, c, info)
+        relaxed = info["converged"].copy()
         refine_frames(W, wr, again, model, opts, Z, E, Rbar, c, info)
+        if hints:
+            hinted_frames(W, wr, again, model, opts, E, Rbar, c, relaxed, info)
         dropped_frames(W, w, wr, active, model, Rbar, c, E)
     if not opts.refine:
         convex_objectives(W, w, active, model, opts, Z, E, info)
@@ -480,11 +499,14 @@ def _solve_block(Wpx, w, status, model, opts, X_out, R_out, c_out, E_out, info):
     pack_frames(lifted, status, Rbar, c, E, X_out, R_out, c_out, E_out, info)
 
 
-def stages_for(opts) -> list:
-    """The stage kernels (numba dispatchers) a lift with these options runs."""
+def stages_for(opts, hints: bool = False) -> list:
+    """The stage kernels (numba dispatchers) a lift with these options runs (``hints``: with depth-order
+    relations)."""
     stages = [normalise_frames, relax_frames, pack_frames, metric_units]
     if opts.refine:
         stages.append(refine_frames)
+        if hints:
+            stages.append(hinted_frames)
     else:
         stages.append(convex_objectives)
     if opts.robust and opts.refine:
@@ -493,12 +515,12 @@ def stages_for(opts) -> list:
     return stages
 
 
-def uncompiled_stages(opts) -> list:
-    """Names of the stages these options need that are neither compiled in this process nor in numba's
-    on-disk cache (a cold first run compiles them)."""
+def uncompiled_stages(opts, hints: bool = False) -> list:
+    """Names of the stages these options (and ``hints``) need that are neither compiled in this process
+    nor in numba's on-disk cache (a cold first run compiles them)."""
     from .cache import uncompiled
 
-    return uncompiled(stages_for(opts))
+    return uncompiled(stages_for(opts, hints))
 
 
 def solve_frames(Wpx, w, status, model, opts, X_out, R_out, c_out, E_out, info, n_threads=1):

@@ -63,6 +63,8 @@ def compile_stages(names, method="convex+refine", perspective=False) -> None:
                                                    a["c"], a["info"]),
         "refine_frames": lambda: batch.refine_frames(a["W"], a["w"], a["active"], model, opts, a["Z"], a["E"],
                                                      a["Rbar"], a["c"], a["info"]),
+        "hinted_frames": lambda: batch.hinted_frames(a["W"], a["w"], a["active"], model, opts, a["E"], a["Rbar"],
+                                                     a["c"], np.ones(1, dtype=np.bool_), a["info"]),
         "trim_frames": lambda: batch.trim_frames(a["w"], a["active"], opts, a["E"], a["w"].copy()),
         "dropped_frames": lambda: batch.dropped_frames(a["W"], a["w"], a["w"].copy(), a["active"], model, a["Rbar"],
                                                        a["c"], a["E"]),
