@@ -22,7 +22,7 @@ from numba import njit
 
 from .. import status as _status
 from .convex import admm_frame, convex_objective
-from .prox import FASTMATH, KERNEL
+from .prox import ADMM_KERNEL, FASTMATH, KERNEL
 from .reflect import hint_candidates, reflect_chains, reflected_start
 from .refine import (_centre_rows, _copy_into, _rot3, _shape, fit_residual, perspective_points, read_off,
                      refine_multistart, refine_perspective, refine_weak, weak_objective)
@@ -130,7 +130,7 @@ def normalise_frames(Wpx, w, active, status, info, W):
         info[n].converged = True
 
 
-@njit(**KERNEL, fastmath=FASTMATH)
+@njit(**ADMM_KERNEL, fastmath=FASTMATH)
 def relax_frames(W, w, active, model, opts, Z, E, Rbar, c, info):
     """The convex relaxation (1) by ADMM, and the rotation and coefficients read off its blocks."""
     hist = np.empty((0, 4))

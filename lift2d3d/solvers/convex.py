@@ -33,12 +33,13 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .prox import FASTMATH, KERNEL, cholesky_factor, cholesky_substitute, prox_spectral_2x3, spectral_norm_2x3
+from .prox import ADMM_KERNEL, FASTMATH, KERNEL, cholesky_factor, cholesky_substitute, prox_spectral_2x3, \
+    spectral_norm_2x3
 
 __all__ = ["admm_frame", "gram_centred", "fit_terms"]
 
 
-@njit(**KERNEL, fastmath=FASTMATH)
+@njit(**ADMM_KERNEL, fastmath=FASTMATH)
 def gram_centred(T, w, out):
     """``out = D C_w^T T C_w D`` for symmetric ``T`` (P x P) and weights ``w``."""
     P = w.shape[0]
@@ -61,7 +62,7 @@ def gram_centred(T, w, out):
             out[j, k] = sj * np.sqrt(w[k]) * (T[j, k] - v[j] - v[k] + m)
 
 
-@njit(**KERNEL)
+@njit(**ADMM_KERNEL)
 def _times_bases(X, B, out):
     """out (2, P) = sum_i X_i B_i for X (2, K, 3), B (K, 3, P)."""
     K, P = B.shape[0], B.shape[2]
@@ -93,7 +94,7 @@ def _weighted_centre(X, w, sw, out):
             out[r, j] = X[r, j] - mean
 
 
-@njit(**KERNEL)
+@njit(**ADMM_KERNEL)
 def _refresh_inverse(GtG, mu, H):
     P = GtG.shape[0]
     A = GtG.copy()
@@ -158,7 +159,7 @@ def convex_objective(W, w, B, Z, E, alpha, beta):
 MAX_ADAPT = 30
 
 
-@njit(**KERNEL, fastmath=FASTMATH)
+@njit(**ADMM_KERNEL, fastmath=FASTMATH)
 def admm_frame(W, w, B, T, alpha, beta, robust, mu0, max_iter, eps_abs, eps_rel,
                Z, E, history, Bt=None, relax=1.0):
     """Solve (1) for one frame by ADMM.
@@ -418,7 +419,7 @@ def admm_frame(W, w, B, T, alpha, beta, robust, mu0, max_iter, eps_abs, eps_rel,
         # 198 instead of 383 iterations on the bench frames at eps_rel 5e-4 ----
         if n_adapt < MAX_ADAPT and it - last_adapt >= (2 if it < 50 else 10):
             # relative residuals (each against its own tolerance scale)
-            ratio = (r_pri / eps_pri) / max(s_dual / eps_dual, 1e-300)
+            ratio = (r_pri / max(eps_pri, 1e-300)) / max(s_dual / max(eps_dual, 1e-300), 1e-300)
             if ratio > 2.0 or ratio < 0.5:
                 mu *= min(max(np.sqrt(ratio), 0.1), 10.0)
                 _refresh_inverse(GtG, mu, H)
@@ -428,7 +429,7 @@ def admm_frame(W, w, B, T, alpha, beta, robust, mu0, max_iter, eps_abs, eps_rel,
     return it, converged
 
 
-@njit(**KERNEL)
+@njit(**ADMM_KERNEL)
 def _blocks_from_flat(Zf, Z):
     """Z (2, K, 3) from the flat (2, 3K) blocks."""
     for r in range(2):
@@ -437,7 +438,7 @@ def _blocks_from_flat(Zf, Z):
                 Z[r, i, a] = Zf[r, 3 * i + a]
 
 
-@njit(**KERNEL, fastmath=FASTMATH)
+@njit(**ADMM_KERNEL, fastmath=FASTMATH)
 def _times_sym(X, T, out):
     """out (2, P) = X T."""
     P = T.shape[0]
