@@ -199,8 +199,10 @@ class Lifter:
     Parameters
     ----------
     bases : str, path or ShapeBases, default "default"
-        Shipped bases by name, a ``.npz`` written by ``lift2d3d learn-bases``,
-        or a :class:`ShapeBases`.
+        Shipped bases by name (``"default"`` = ``"cmu"``, learned from the CMU
+        MoCap corpus; ``"deepmimic"``, learned from pybullet's DeepMimic clips;
+        see ``bases/README.md``), a ``.npz`` written by ``lift2d3d
+        learn-bases``, or a :class:`ShapeBases`.
     method : {"convex+refine", "convex", "robust"}
         ``convex``: the convex relaxation alone (ADMM). ``convex+refine``: then
         alternating minimisation of the original problem. ``robust``: both
