@@ -53,6 +53,7 @@ from numba import njit
 
 from . import terms as _terms
 from .banded import block_cholesky, block_solve
+from .convex import _weighted_centre
 from .terms import frame_terms
 from .prox import FASTMATH, KERNEL
 from .refine import _lm_objective, _rodrigues, normal_matrix, perspective_points
@@ -587,17 +588,10 @@ def weak_targets(W, w, E, Wc):
     N, P = W.shape[0], W.shape[2]
     for n in range(N):
         wn = w[n].copy()
-        Wn = W[n] - E[n]
         sw = 0.0
         for j in range(P):
             sw += wn[j]
-        for r in range(2):
-            acc = 0.0
-            for j in range(P):
-                acc += wn[j] * Wn[r, j]
-            m = acc / sw
-            for j in range(P):
-                Wc[n, r, j] = Wn[r, j] - m
+        _weighted_centre(W[n] - E[n], wn, sw, Wc[n])
 
 
 @njit(**KERNEL, fastmath=FASTMATH)
@@ -628,13 +622,7 @@ def perspective_targets(Wpx, w, model, opts, Rbar, c, info, Wc, wc):
             sw += wv[j]
         for j in range(P):
             wc[n, j] = wv[j]
-        for r in range(2):
-            acc = 0.0
-            for j in range(P):
-                acc += wv[j] * V[r, j]
-            m = acc / sw
-            for j in range(P):
-                Wc[n, r, j] = V[r, j] - m
+        _weighted_centre(V, wv, sw, Wc[n])
 
 
 @njit(**KERNEL, fastmath=FASTMATH)
