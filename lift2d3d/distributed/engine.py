@@ -326,14 +326,14 @@ def lift_files(inputs, output_dir, *, lifter=None, scheduler="local", bases="def
             if not client.scheduler_info().get("workers"):
                 client.wait_for_workers(1, timeout=WAIT_FOR_WORKERS_S)
             nthreads = client.nthreads()
-            if rows_per_partition is None:
-                rows = choose_rows_per_partition(_estimate_rows(files), sum(nthreads.values()), int(chunk_rows))
-            else:
-                if int(rows_per_partition) < 1:
-                    raise ValueError(f"rows_per_partition must be at least 1; got {rows_per_partition}")
-                rows = -(-int(rows_per_partition) // int(chunk_rows)) * int(chunk_rows)
+            if rows_per_partition is not None and int(rows_per_partition) < 1:
+                raise ValueError(f"rows_per_partition must be at least 1; got {rows_per_partition}")
             if sequence:    # a person's rows may be anywhere in a file: one task per file, as lift_file runs it
                 rows = np.iinfo(np.int64).max // 2
+            elif rows_per_partition is None:
+                rows = choose_rows_per_partition(_estimate_rows(files), sum(nthreads.values()), int(chunk_rows))
+            else:
+                rows = -(-int(rows_per_partition) // int(chunk_rows)) * int(chunk_rows)
             plan = plan_partitions(files, rows, skeleton_name, layout, delimiter)
             errors = {path: str(exc) if str(path) in str(exc) else f"{path}: {exc}"
                       for path, exc in plan.items() if isinstance(exc, Exception)}

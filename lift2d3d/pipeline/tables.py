@@ -20,16 +20,21 @@ from .. import status as _status
 from ..io import CAMERA_COLUMNS, NO_PERSON_MESSAGE, KeypointFormatError, KeypointTable, output_columns, \
     table_from_frame
 
-__all__ = ["lift_keypoints", "lift_table", "person_groups", "sequence_frames", "time_column", "TIME_COLUMNS",
-           "SequenceContext", "sequence_context", "CONTEXT_FRAMES"]
+__all__ = ["lift_keypoints", "lift_table", "person_columns", "person_groups", "sequence_frames", "time_column",
+           "TIME_COLUMNS", "SequenceContext", "sequence_context", "CONTEXT_FRAMES"]
 
 #: Id columns that number frames in time rather than name a person or a video.
 TIME_COLUMNS = ("frame", "frame_id", "frame_idx", "frame_index", "time", "timestamp", "t")
 
 
+def person_columns(ids: pd.DataFrame) -> list:
+    """The id columns that name a person: all but the time ones (:data:`TIME_COLUMNS`)."""
+    return [c for c in ids.columns if str(c).lower() not in TIME_COLUMNS]
+
+
 def person_groups(ids: pd.DataFrame, rows: np.ndarray) -> list:
-    """Row indices per person: rows equal in every id column except the time ones (:data:`TIME_COLUMNS`)."""
-    keys = [c for c in ids.columns if str(c).lower() not in TIME_COLUMNS]
+    """Row indices per person: rows equal in every id column except the time ones (:func:`person_columns`)."""
+    keys = person_columns(ids)
     if not keys or len(rows) == 0:
         return [rows]
     groups = ids.iloc[rows][keys].astype(str).groupby(keys, sort=False).indices
@@ -98,7 +103,7 @@ def sequence_context(current: KeypointTable, before=None, after=None, n_frames: 
     """The :class:`SequenceContext` of chunk ``current``: for each person in it, that person's last
     ``n_frames`` usable rows of the chunk ``before`` and first ``n_frames`` of the chunk ``after``
     (each a ``(KeypointTable, keypoints, scores)`` or None), by the frame column."""
-    keys = [c for c in current.ids.columns if str(c).lower() not in TIME_COLUMNS]
+    keys = person_columns(current.ids)
     people = set(current.ids[keys].astype(str).itertuples(index=False, name=None)) if keys else {()}
     picked = []
     for neighbour, last in ((before, True), (after, False)):
@@ -111,11 +116,10 @@ def sequence_context(current: KeypointTable, before=None, after=None, n_frames: 
             if person not in people:
                 continue
             frames, alone = sequence_frames(table.ids, group)
-            group = np.array([r for r in group if r not in alone], dtype=np.int64)
+            keep = np.array([r not in alone for r in group], dtype=bool)
+            group = group[keep]
             if frames is not None:
-                order = np.argsort(pd.to_numeric(table.ids[time_column(table.ids)].iloc[group]).to_numpy(),
-                                   kind="stable")
-                group = group[order]
+                group = group[np.argsort(frames[keep], kind="stable")]
             group = group[-n_frames:] if last else group[:n_frames]
             picked.append((table.ids.iloc[group], keypoints[group], scores[group]))
     if not picked:
@@ -182,7 +186,7 @@ def lift_mapped(table: KeypointTable, keypoints, scores, lifter, sequence: bool 
         if relations is not None:
             relations = list(relations) + [[] for _ in range(len(context.ids))]
         rows = np.concatenate([rows, n + np.arange(len(context.ids))])
-    lifts = []                 # (rows, how): one call of the lifter each
+    lifts = []      # (rows, lift method, its timing arguments, why a row is lifted alone): one call each
     for group in (person_groups(ids, rows) if sequence else [rows]):
         if len(group) == 0 or (group >= n).all():
             continue

@@ -456,6 +456,15 @@ HINT_CANDIDATES = 1
 BLOCK = 256
 
 
+def _refine(W, w, active, model, opts, Z, E, Rbar, c, info, hints: bool):
+    """The refinement stage after a relaxation, then (``hints``) the hinted one, which needs to know
+    whether each frame's relaxation converged."""
+    relaxed = info["converged"].copy()
+    refine_frames(W, w, active, model, opts, Z, E, Rbar, c, info)
+    if hints:
+        hinted_frames(W, w, active, model, opts, E, Rbar, c, relaxed, info)
+
+
 def _solve_block(Wpx, w, status, model, opts, X_out, R_out, c_out, E_out, info):
     """Run the stages the options call for over one block of frames (arrays are the block's views)."""
     N, _, P = Wpx.shape
@@ -473,10 +482,7 @@ def _solve_block(Wpx, w, status, model, opts, X_out, R_out, c_out, E_out, info):
     hints = bool(model.n_hints.any())
     relax_frames(W, w, active, model, opts, Z, E, Rbar, c, info)
     if opts.refine:
-        relaxed = info["converged"].copy()
-        refine_frames(W, w, active, model, opts, Z, E, Rbar, c, info)
-        if hints:
-            hinted_frames(W, w, active, model, opts, E, Rbar, c, relaxed, info)
+        _refine(W, w, active, model, opts, Z, E, Rbar, c, info, hints)
     wr = w
     if opts.robust and opts.refine:
         # the L1 outlier term flags gross errors; the whole solve (relaxation included, for a
@@ -485,10 +491,7 @@ def _solve_block(Wpx, w, status, model, opts, X_out, R_out, c_out, E_out, info):
         again = active.copy()
         trim_frames(w, again, opts, E, wr)
         relax_frames(W, wr, again, model, opts, Z, E, Rbar, c, info)
-        relaxed = info["converged"].copy()
-        refine_frames(W, wr, again, model, opts, Z, E, Rbar, c, info)
-        if hints:
-            hinted_frames(W, wr, again, model, opts, E, Rbar, c, relaxed, info)
+        _refine(W, wr, again, model, opts, Z, E, Rbar, c, info, hints)
         dropped_frames(W, w, wr, active, model, Rbar, c, E)
     if not opts.refine:
         convex_objectives(W, w, active, model, opts, Z, E, info)
