@@ -24,8 +24,8 @@ from .. import status as _status
 from .convex import admm_frame, convex_objective
 from .prox import ADMM_KERNEL, FASTMATH, KERNEL
 from .reflect import hint_candidates, reflect_chains, reflected_start
-from .refine import (_centre_rows, _copy_into, _rot3, _shape, fit_residual, perspective_points, read_off,
-                     refine_multistart, refine_perspective, refine_weak, weak_objective)
+from .refine import (_centre_rows, _copy_into, _rot3, _shape, fit_residual, perspective_points, perspective_units,
+                     read_off, refine_multistart, refine_perspective, refine_weak, weak_objective)
 from .terms import Terms, frame_terms
 
 __all__ = ["solve_frames", "metric_units", "TRIM_FACTOR", "BLOCK"]
@@ -386,10 +386,7 @@ def perspective_frames(Wpx, w, wr, active, model, opts, Rbar, c, E, X_out, info)
         sigma = info[n].sigma
         wn = w[n].copy()
         wrn = wr[n].copy()
-        rho = opts.focal / sigma
-        for j in range(P):
-            U[0, j] = (Wpx[n, 0, j] - opts.px) / sigma
-            U[1, j] = (Wpx[n, 1, j] - opts.py) / sigma
+        rho = perspective_units(Wpx[n], opts.px, opts.py, opts.focal, sigma, U)
         n_p, conv, obj = refine_perspective(U, wrn, B, opts.refine_alpha, rho, Rbar[n], c[n], opts.n_posit,
                                             opts.max_outer, opts.n_inner, opts.tol, frame_terms(model, opts, n))
         info[n].refine_iterations += n_p

@@ -841,6 +841,16 @@ def _copy_into(R_from, c_from, R_to, c_to):
 
 
 @njit(**KERNEL)
+def perspective_units(Wpx, px, py, focal, sigma, U):
+    """``U`` (2, P): one frame's keypoints (2, P) relative to the principal point ``(px, py)``, in the
+    frame's normalised units (divided by ``sigma``); returns ``rho = focal / sigma``."""
+    for j in range(Wpx.shape[1]):
+        U[0, j] = (Wpx[0, j] - px) / sigma
+        U[1, j] = (Wpx[1, j] - py) / sigma
+    return focal / sigma
+
+
+@njit(**KERNEL)
 def perspective_points(B, c, Rbar, w, U, rho, X):
     """Camera-frame points (3, P) of model (3), in normalised units; returns the 2D translation fit.
 

@@ -56,7 +56,7 @@ from .banded import block_cholesky, block_solve
 from .convex import _weighted_centre
 from .terms import frame_terms
 from .prox import FASTMATH, KERNEL
-from .refine import _lm_objective, _rodrigues, normal_matrix, perspective_points
+from .refine import _lm_objective, _rodrigues, normal_matrix, perspective_points, perspective_units
 
 __all__ = ["TemporalOptions", "acceleration_rows", "scaled_rows", "joint_refine", "temporal_value", "weak_targets",
            "perspective_targets", "perspective_outputs"]
@@ -605,10 +605,7 @@ def perspective_targets(Wpx, w, model, opts, Rbar, c, info, Wc, wc):
     X = np.empty((3, P))
     for n in range(N):
         sigma = info[n].sigma
-        rho = opts.focal / sigma
-        for j in range(P):
-            U[0, j] = (Wpx[n, 0, j] - opts.px) / sigma
-            U[1, j] = (Wpx[n, 1, j] - opts.py) / sigma
+        rho = perspective_units(Wpx[n], opts.px, opts.py, opts.focal, sigma, U)
         wn = w[n].copy()
         perspective_points(B, c[n].copy(), Rbar[n].copy(), wn, U, rho, X)
         V = np.empty((2, P))
@@ -634,10 +631,7 @@ def perspective_outputs(Wpx, w, wr, model, opts, Rbar, c, E, X_out, info):
     U = np.empty((2, P))
     for n in range(N):
         sigma = info[n].sigma
-        rho = opts.focal / sigma
-        for j in range(P):
-            U[0, j] = (Wpx[n, 0, j] - opts.px) / sigma
-            U[1, j] = (Wpx[n, 1, j] - opts.py) / sigma
+        rho = perspective_units(Wpx[n], opts.px, opts.py, opts.focal, sigma, U)
         X = np.empty((3, P))
         tau_x, tau_y = perspective_points(B, c[n].copy(), Rbar[n].copy(), wr[n].copy(), U, rho, X)
         for a in range(3):
