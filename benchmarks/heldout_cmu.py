@@ -3,9 +3,9 @@
 The CMU corpus (``read_corpus``, the walk of ``lift2d3d learn-bases --mocap``)
 is split into ``--folds`` folds of performers (:func:`lift2d3d.learn.performer_folds`,
 every take of a performer in one fold).  For each fold, bases are learned
-from the other folds with the shipped settings (those of ``learn-bases
---mocap``: K=128, alpha=0.03, mirror, 2 proportion copies, online learner,
-16 epochs, seed 0) and ``--frames-per-take`` evenly spaced frames of each
+from the other folds with the shipped settings (the defaults of ``learn-bases --mocap``, read
+from its argument parser: K=128, alpha=0.03, mirror, 2 proportion copies,
+online learner, 16 epochs, seed 0) and ``--frames-per-take`` evenly spaced frames of each
 held-out take are lifted from random cameras (weak perspective and pinhole,
 as ``lift2d3d evaluate``), by those bases and by the DeepMimic bases (which
 saw no CMU take), with the default ``convex+refine`` lifter.  Errors over the
@@ -30,8 +30,22 @@ from lift2d3d.evaluation import VIEW_CAMERA, random_projections, score_lifts
 from lift2d3d.learn import BasisLearner, performer_folds
 from lift2d3d.mocap.corpus import read_corpus
 
-SHIPPED = dict(n_bases=128, alpha=0.03, mirror=True, n_proportion_copies=2, solver="online", n_epochs=16,
-               batch_size=512, random_state=0)
+
+
+def shipped_settings() -> dict:
+    """The BasisLearner arguments of ``lift2d3d learn-bases --mocap DIR`` with its defaults (the shipped
+    bases' settings), read from the command's own argument parser."""
+    from lift2d3d.commands import learn_bases
+
+    parser = argparse.ArgumentParser()
+    learn_bases.add_arguments(parser)
+    args = parser.parse_args(["--mocap", "corpus", "-o", "bases.npz"])
+    return dict(n_bases=args.n_bases, alpha=args.alpha, mirror=not args.no_mirror,
+                n_proportion_copies=args.proportion_copies, max_iter=args.max_iter, solver="online",
+                n_epochs=args.epochs, batch_size=args.batch_size, random_state=args.seed)
+
+
+SHIPPED = shipped_settings()
 
 
 def fold_bases(takes, fold_of, fold, work: Path, **settings) -> ShapeBases:
