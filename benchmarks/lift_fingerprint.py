@@ -24,7 +24,9 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import sys
+from pathlib import Path
 
 import numpy as np
 
@@ -72,7 +74,7 @@ def digest(result) -> str:
     return h.hexdigest()
 
 
-def run(bases="default", n_frames=600, seed=0):
+def run(bases="default", n_frames=600, seed=0, arrays=None):
     from lift2d3d import status
     from lift2d3d.bases import ShapeBases
     from lift2d3d.lifter import Lifter
@@ -84,6 +86,8 @@ def run(bases="default", n_frames=600, seed=0):
         lifter = Lifter(shape_bases, **options)
         result = lifter.lift_sequence(keypoints, scores) if sequence else lifter.lift(keypoints, scores)
         ok = np.isin(result.status, status.LIFTED)
+        if arrays:
+            np.savez(f"{arrays}/{name.replace('/', '_')}.npz", **{f: np.asarray(getattr(result, f)) for f in FIELDS})
         out[name] = dict(sha256=digest(result), objective=float(np.nanmean(result.objective[ok])),
                          reprojection_px=float(np.nanmean(result.reprojection_error[ok])),
                          statuses={str(s): int(c) for s, c in zip(*np.unique(result.status, return_counts=True))})
@@ -92,24 +96,46 @@ def run(bases="default", n_frames=600, seed=0):
     return out
 
 
+def compare_arrays(before, after) -> int:
+    """Print, per variant, the largest difference of each output between two ``--arrays`` folders."""
+    worst = 0.0
+    for path in sorted(Path(before).glob("*.npz")):
+        a, b = np.load(path), np.load(Path(after) / path.name)
+        diffs = {}
+        for name in FIELDS:
+            x, y = a[name].astype(float), b[name].astype(float)
+            same_nan = np.isnan(x) == np.isnan(y)
+            diffs[name] = np.inf if not same_nan.all() else float(np.nanmax(np.abs(x - y), initial=0.0))
+        worst = max(worst, diffs["joints3d"])
+        print(f"{path.stem:40s} joints3d {diffs['joints3d']:.1e} m  objective {diffs['objective']:.1e}  "
+              f"iterations {diffs['iterations']:.0f}  converged {diffs['converged']:.0f}")
+    print(f"largest joints3d difference: {worst:.2e} m")
+    return 0
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bases", default="default")
     parser.add_argument("--frames", type=int, default=600)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", help="write the fingerprints here")
+    parser.add_argument("--arrays", metavar="DIR", help="also save every variant's output arrays here (.npz), "
+                        "so that --compare-arrays can say by how much two runs differ")
+    parser.add_argument("--compare-arrays", nargs=2, metavar=("BEFORE", "AFTER"),
+                        help="largest difference of each output between two --arrays folders (joints3d in metres)")
     parser.add_argument("--compare", nargs=2, metavar=("BEFORE", "AFTER"), help="compare two JSON files")
     parser.add_argument("--use-cache", action="store_true",
                         help="load the kernels from numba's usual cache instead of compiling them afresh")
     args = parser.parse_args(argv)
-    if not args.compare and not args.use_cache:
-        import os
+    if not (args.compare or args.compare_arrays or args.use_cache):
         import tempfile
 
         if "numba" in sys.modules:
             raise SystemExit("numba was imported before the fresh cache folder could be set; run this as a script")
         fresh = tempfile.TemporaryDirectory(prefix="lift2d3d-fingerprint-numba-")
         os.environ["NUMBA_CACHE_DIR"] = fresh.name
+    if args.compare_arrays:
+        return compare_arrays(*args.compare_arrays)
     if args.compare:
         before, after = (json.load(open(p)) for p in args.compare)
         same = 0
@@ -119,7 +145,9 @@ def main(argv=None):
             same += a == b
         print(f"{same} of {len(set(before) | set(after))} variants bit-identical")
         return 0 if same == len(set(before) | set(after)) else 1
-    out = run(args.bases, args.frames, args.seed)
+    if args.arrays:
+        os.makedirs(args.arrays, exist_ok=True)
+    out = run(args.bases, args.frames, args.seed, args.arrays)
     if args.json:
         with open(args.json, "w") as handle:
             json.dump(out, handle, indent=1, sort_keys=True)

@@ -45,7 +45,9 @@ from lift2d3d.commands import evaluate
 from lift2d3d.evaluation import kabsch, pa_mpjpe, random_projections, scale_translation_error
 from lift2d3d.mocap.poses import TORSO_JOINTS
 from lift2d3d.skeletons import LIMB_JOINTS
-from lift2d3d.solvers.refine import lasso_cd, projected_bases, refine_weak
+from lift2d3d.solvers.geometry import projected_bases
+from lift2d3d.solvers.lasso import lasso_cd
+from lift2d3d.solvers.refine import Refinement, refine_weak
 from lift2d3d.solvers.terms import Terms
 
 
@@ -66,9 +68,10 @@ def main(argv=None):
     result = lifter.lift(keypoints)
     sk = lifter.skeleton
     # the refinement's weight and bone terms, as the lifter uses them
-    B, alpha = lifter._model.B, lifter.resolved_params()["refine_alpha"]
+    model = lifter.solver_records()[0]
+    B, alpha = model.B, lifter.resolved_params()["refine_alpha"]
     K, _, P = B.shape
-    terms = Terms(lifter._edges, lifter._bone_terms())
+    terms = Terms(model.edges, model.Mb, dB=model.dB)
     limbs = [sk.index(j) for j in LIMB_JOINTS]
     torso = [sk.index(j) for j in TORSO_JOINTS]
     mean = lifter.bases.mean_pose - lifter.bases.mean_pose.mean(axis=1, keepdims=True)
@@ -91,8 +94,8 @@ def main(argv=None):
         c = np.zeros(K)
         lasso_cd(A, W.copy(), w, alpha, c, 1000, 1e-8, 50)
         fixed[n] = (R @ np.einsum("k,kaj->aj", c, B)).T
-        _, _, f = refine_weak(W, w, B, alpha, 0.0, E.copy(), Rbar, c, 100, 8, lifter.resolved_params()["tol"],
-                              terms)
+        ref = Refinement(alpha, 0.0, 100, 8, lifter.resolved_params()["tol"])
+        _, _, f = refine_weak(W, w, B, ref, terms, E.copy(), Rbar, c)
         R3 = np.vstack([Rbar, np.cross(Rbar[0], Rbar[1])])
         refined[n] = (R3 @ np.einsum("k,kaj->aj", c, B)).T
         lower += f < result.objective[n]

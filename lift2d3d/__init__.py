@@ -21,8 +21,9 @@ __version__ = "0.2.0"   # the one source of the version (setup.cfg reads it)
 # cvxpy and pandas load only when the piece that needs them is used).
 _EXPORTS = {
     "Lifter": "lift2d3d.lifter",
-    "LiftResult": "lift2d3d.lifter",
-    "Camera": "lift2d3d.lifter",
+    "LiftResult": "lift2d3d.result",
+    "Camera": "lift2d3d.options",
+    "Options": "lift2d3d.options",
     "ShapeBases": "lift2d3d.bases",
     "load_bases": "lift2d3d.bases",
     "BasesFileError": "lift2d3d.bases",

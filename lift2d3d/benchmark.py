@@ -121,7 +121,7 @@ def run_benchmark(bases="default", n_frames=10_000, n_gap=20, seed=0, threads=No
     for n in range(n_gap):
         W = sample[n].T - sample[n].T.mean(axis=1, keepdims=True)
         W /= np.sqrt((W ** 2).sum(axis=0).mean())
-        _, ref, _ = solve_convex_reference(W, lifter._model.B, lifter.resolved_params()["alpha"])
+        _, ref, _ = solve_convex_reference(W, lifter.solver_records()[0].B, lifter.resolved_params()["alpha"])
         gaps.append((fast[n] - ref) / abs(ref))
     gaps = np.array(gaps)
     figures["gap"] = dict(mean=float(gaps.mean()), max=float(np.abs(gaps).max()))

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Status", "STATUSES", "BY_NAME", "LIFTED", "HAS_POSE", "MIN_JOINTS", "MAX_ABS_PIXELS",
+__all__ = ["Status", "STATUSES", "BY_NAME", "LIFTED", "HAS_POSE", "MIN_JOINTS", "MAX_ABS_PIXELS", "MAX_RELATIVE_REPROJECTION",
            "OK", "NOT_CONVERGED", "TOO_FEW_JOINTS", "NON_FINITE", "DEGENERATE", "SUSPECT_INPUT", "BAD_INPUT",
            "NO_PERSON", "name_of", "names_of"]
 
@@ -70,6 +70,9 @@ HAS_POSE = tuple(status.name for status in STATUSES if status.has_pose)
 MIN_JOINTS = 5
 #: Coordinates beyond this many pixels are corrupt, not a pose (no camera image is a million pixels wide).
 MAX_ABS_PIXELS = 1e6
+#: A refined fit whose RMS reprojection error exceeds this fraction of the keypoints' RMS radius does not
+#: explain its input (:mod:`lift2d3d.plausibility`): wrong joint order, left/right labels, outliers.
+MAX_RELATIVE_REPROJECTION = 0.2
 
 
 def name_of(code: int) -> str:

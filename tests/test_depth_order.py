@@ -83,11 +83,12 @@ def test_lm_with_depth_hinges_reaches_a_stationary_point():
     """The hinge term's residuals, gradient and Jacobians agree with finite differences of a NumPy twin."""
     from scipy.spatial.transform import Rotation
 
-    from lift2d3d.solvers.refine import lm_weak
+    from lift2d3d.solvers.lm import lm_frame, new_fit
     from lift2d3d.solvers.terms import Terms
 
     lifter = Lifter()
-    B = np.ascontiguousarray(lifter._model.B[:12])
+    model = lifter.solver_records()[0]
+    B = np.ascontiguousarray(model.B[:12])
     K, P = B.shape[0], B.shape[2]
     rng = np.random.default_rng(3)
     w = rng.uniform(0.5, 1.0, P)
@@ -107,10 +108,10 @@ def test_lm_with_depth_hinges_reaches_a_stationary_point():
     hints.append((sk.index("left_elbow"), sk.index("right_elbow"), 1))
     hints = np.array(hints, dtype=np.int64)
     weight, margin, tol, alpha = 2.0, 0.05, 0.02, 0.005
-    terms = Terms(lifter._edges, np.zeros((0, len(lifter._edges))), hints, weight, margin, tol)
+    terms = Terms(model.edges, np.zeros((0, len(model.edges))), hints, weight, margin, tol, dB=model.dB[:12])
     R = R_true.copy()
     c = truth.copy()
-    lm_weak(W, w, B, alpha, R, c, 3000, 1e-15, terms)
+    lm_frame(new_fit(W, w, w.sum(), B, alpha, terms), R, c, 3000, 1e-15)
     smooth = lambda R_, c_: _twin_objective(W, w, B, R_, c_, 0.0, hints, weight, margin, tol)   # noqa: E731
     h = 1e-6
     for k in range(3):

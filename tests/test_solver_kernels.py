@@ -7,7 +7,9 @@ from scipy.optimize import minimize
 from lift2d3d.bases import ShapeBases
 from lift2d3d.solvers import solve_convex
 from lift2d3d.solvers.prox import polar_2x3, polar_numpy, prox_spectral_2x3, prox_spectral_numpy
-from lift2d3d.solvers.refine import damped_step, lasso_cd, lasso_fista, normal_matrix, projected_bases
+from lift2d3d.solvers.geometry import projected_bases
+from lift2d3d.solvers.lasso import lasso_cd, lasso_fista
+from lift2d3d.solvers.lm import damped_step, normal_matrix
 from lift2d3d.solvers.reference import solve_convex_reference
 
 
@@ -197,16 +199,19 @@ def test_refinement_with_bone_terms_reaches_a_stationary_point(proportions):
     """
     from scipy.spatial.transform import Rotation
     from lift2d3d import Lifter
-    from lift2d3d.solvers.refine import lm_weak, weak_objective
+    from lift2d3d.solvers.lm import lm_frame, new_fit
+    from lift2d3d.solvers.records import edge_differences
+    from lift2d3d.solvers.refine import weak_objective
     from lift2d3d.solvers.terms import Terms
 
     lifter = Lifter("default", symmetry=3.0)
-    B = np.ascontiguousarray(lifter._model.B[:12])
+    model = lifter.solver_records()[0]
+    B = np.ascontiguousarray(model.B[:12])
     K, P = B.shape[0], B.shape[2]
-    edges, alpha = lifter._edges, 0.005
+    edges, alpha = model.edges, 0.005
     mean = lifter.bases.mean_pose
     lengths = np.linalg.norm(mean[:, edges[:, 0]] - mean[:, edges[:, 1]], axis=0)
-    Mb = lifter._bone_terms()
+    Mb = model.Mb
     if proportions:     # rows with every bone in them: sqrt(2) (e_b - rho_b 1^T)
         Mb = np.vstack([Mb, np.sqrt(2.0) * (np.eye(14) - (lengths / lengths.sum())[:, None])])
     assert Mb.shape == ((6 + 14) if proportions else 6, 14)
@@ -221,9 +226,9 @@ def test_refinement_with_bone_terms_reaches_a_stationary_point(proportions):
     R = Rotation.from_rotvec([0.1, -0.15, 0.05]).as_matrix() @ R_true
     c = truth * 1.3
     np.testing.assert_allclose(weak_objective(W, w, B, np.ascontiguousarray(R[:2]), c, np.zeros((2, P)), alpha, 0.0,
-                                              Terms(edges, Mb)),
+                                              Terms(edges, Mb, dB=edge_differences(B, edges))),
                                _objective_twin(W, w, B, R, c, alpha, edges, Mb), rtol=1e-12)
-    lm_weak(W, w, B, alpha, R, c, 2000, 1e-15, Terms(edges, Mb))
+    lm_frame(new_fit(W, w, w.sum(), B, alpha, Terms(edges, Mb, dB=edge_differences(B, edges))), R, c, 2000, 1e-15)
     smooth = lambda R_, c_: _objective_twin(W, w, B, R_, c_, 0.0, edges, Mb)   # noqa: E731
     h = 1e-6
     for k in range(3):

@@ -11,7 +11,9 @@ from lift2d3d import Camera, Lifter, ShapeBases
 from lift2d3d.learn import redraw_with_lengths
 from lift2d3d.skeletons import BODY15
 from lift2d3d.solvers.banded import block_cholesky, block_dense, block_solve, block_solve_numpy
-from lift2d3d.solvers.records import no_hints, solver_model, solver_options
+from lift2d3d.model import swap_permutations
+from lift2d3d.options import Options
+from lift2d3d.solvers.records import frames_record, solver_model, solver_options
 from lift2d3d.solvers.temporal import TemporalOptions, acceleration_rows, joint_refine, scaled_rows
 from lift2d3d.solvers.windows import plan_windows, stitch, WindowSolution
 
@@ -154,7 +156,13 @@ def _objective_numpy(Wc, w, sigma, d, B, alpha, Mb, edges, rotvecs, c, robust_sc
 
 def _opts(alpha):
     """The options record with refinement sparsity ``alpha`` (the rest at the lifter's defaults)."""
-    return solver_options("convex+refine", 0.03, alpha, 0.04, 1000, 3e-2, 1e-3, 1, 30.0, 0.02, 0.1)
+    resolved = Options(refine_alpha=alpha).resolve("convex+refine", 0.03)
+    return solver_options(dict(resolved, method="convex+refine", loss="squared", camera=None))
+
+
+def _frames(Wc, w):
+    """The frames record the joint solve reads its frames' own data from (no relations, no prior)."""
+    return frames_record(Wc, w, np.zeros(len(w), dtype=np.int64))
 
 
 def _small_problem(seed, n_frames=6, K=5, alpha=0.0):
@@ -166,9 +174,7 @@ def _small_problem(seed, n_frames=6, K=5, alpha=0.0):
     B /= np.sqrt((B ** 2).sum(axis=1).mean(axis=1))[:, None, None]
     sym = np.zeros((1, len(edges)))
     sym[0, 3], sym[0, 6] = 1.0, -1.0          # left and right upper arm
-    hints, n_hints = no_hints(n_frames)
-    model = solver_model(B, np.array([1.0, 0.0, 0.0]), edges, np.sqrt(0.5) * sym)._replace(hints=hints,
-                                                                                       n_hints=n_hints)
+    model = solver_model(B, np.array([1.0, 0.0, 0.0]), edges, np.sqrt(0.5) * sym)
     c_true = 0.6 + 0.1 * np.cumsum(rng.normal(size=(n_frames, K)), axis=0)
     rot_true = Rotation.from_euler("y", np.linspace(0, 40, n_frames)[:, None], degrees=True).as_rotvec()
     R = Rotation.from_rotvec(rot_true).as_matrix()
@@ -196,7 +202,8 @@ def test_joint_refine_reaches_the_least_squares_minimum_of_its_objective(robust_
     R = np.ascontiguousarray(Rotation.from_rotvec(rot0).as_matrix())
     c = np.ascontiguousarray(c0.copy())
     f_frame = np.zeros(N)
-    its, converged, f = joint_refine(Wc, w, scaled_rows(d, sigma), model, _opts(alpha), topts, R, c, f_frame)
+    its, converged, f = joint_refine(Wc, w, scaled_rows(d, sigma), _frames(Wc, w), model, _opts(alpha), topts, R, c,
+                                     f_frame)
     rot = Rotation.from_matrix(R).as_rotvec()
     twin = _objective_numpy(Wc, w, sigma, d, model.B, alpha, model.Mb, model.edges, rot, c, robust_scale)
     assert abs(f - twin) < 1e-10 * max(1.0, twin)
@@ -223,7 +230,7 @@ def test_joint_refine_with_the_l1_term_stops_at_a_stationary_point():
     topts = TemporalOptions(smoothness=2.0, max_gap=10, max_iter=500, tol=1e-15, cap=K, n_posit=1, robust_scale=0.0)
     R = np.ascontiguousarray(Rotation.from_rotvec(rot0).as_matrix())
     c = np.ascontiguousarray(c0.copy())
-    joint_refine(Wc, w, scaled_rows(d, sigma), model, _opts(alpha), topts, R, c, np.zeros(N))
+    joint_refine(Wc, w, scaled_rows(d, sigma), _frames(Wc, w), model, _opts(alpha), topts, R, c, np.zeros(N))
     rot = Rotation.from_matrix(R).as_rotvec()
 
     def smooth(rv, cc):
@@ -305,7 +312,7 @@ def test_a_window_needs_only_its_neighbours(bases):
     """What a streaming pipeline or a cluster relies on: the frames of window k, lifted from the rows of
     windows k-1 .. k+1 alone, are exactly those of the whole sequence's lift (swaps included)."""
     cam, keypoints = smooth_clip(bases, 230, 8)
-    perms = Lifter(bases)._swap_permutations()
+    perms = swap_permutations(Lifter(bases).skeleton)
     keypoints[[57, 58, 121]] = keypoints[[57, 58, 121]][:, perms[1]]
     lifter = Lifter(bases, n_threads=1)
     whole = lifter.lift_sequence(keypoints, window=60, overlap=20)
@@ -502,7 +509,7 @@ def test_label_path_finds_the_labelling_of_least_cost():
 def test_detector_swaps_are_swapped_back_and_reported(bases):
     cam, keypoints = smooth_clip(bases, 60, 70)
     lifter = Lifter(bases)
-    perms = lifter._swap_permutations()
+    perms = swap_permutations(lifter.skeleton)
     swapped = keypoints.copy()
     swapped[[10, 31]] = swapped[[10, 31]][:, perms[1]]            # arms
     swapped[45] = swapped[45][perms[2]]                            # legs

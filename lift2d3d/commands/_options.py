@@ -13,35 +13,41 @@ from __future__ import annotations
 
 import argparse
 
+from ..options import LOSSES, METHODS, option_fields
+
 __all__ = ["METHODS", "add_lifter_arguments", "lifter_params_from_args", "lifter_from_args", "camera_from_args",
            "check_workers", "add_corpus_arguments", "corpus_prefer"]
 
-#: The solver methods, as :data:`lift2d3d.lifter.METHODS` (a test checks they agree; the lifter
-#: module is not imported here, its numba kernels would slow every ``--help``).
-METHODS = ("convex", "convex+refine", "robust")
+#: The Lifter's default method (its signature's; a test checks they agree: importing the lifter here
+#: would load its numba kernels on every ``--help``).
+DEFAULT_METHOD = "convex+refine"
+
+
+def _flag(name):
+    return "--" + name.replace("_", "-")
 
 
 def add_lifter_arguments(parser: argparse.ArgumentParser, *, camera: bool = True, workers: bool = True) -> None:
     """Add the lifter's options to a sub-command's parser.
 
-    ``--bases``, ``--method``, ``--alpha``, ``--refine-alpha``, ``--symmetry``,
-    ``--beta``, ``--n-starts``; with ``camera`` the camera model (``--camera
-    weak|perspective``, ``--focal``, ``--principal``), with ``workers`` the
-    solver threads (``--workers``).
+    ``--bases``, ``--method``, ``--network``, ``--loss`` and one flag per field of
+    :class:`lift2d3d.options.Options` (``--alpha``, ``--refine-alpha``, ``--symmetry``, ...: generated
+    from the record, with its help and default); with ``camera`` the camera model (``--camera
+    weak|perspective``, ``--focal``, ``--principal``), with ``workers`` the solver threads
+    (``--workers``).
     """
     group = parser.add_argument_group("lifter")
     group.add_argument("--bases", default="default", metavar="NAME|NPZ",
                        help="shipped bases name or a .npz path (default: %(default)s)")
-    group.add_argument("--method", default="convex+refine", choices=METHODS, help="solver (default: %(default)s)")
-    group.add_argument("--alpha", type=float, metavar="A",
-                       help="sparsity weight of the convex relaxation (default: the bases' own)")
-    group.add_argument("--refine-alpha", type=float, metavar="A",
-                       help="sparsity weight of the refinement (default: alpha / 4)")
-    group.add_argument("--symmetry", type=float, metavar="W",
-                       help="weight of the left-right bone-length term (default 3; 0 = off)")
-    group.add_argument("--beta", type=float, metavar="B", help="outlier weight of --method robust (default 0.04)")
-    group.add_argument("--n-starts", type=int, metavar="N",
-                       help="refinement starts; the lowest objective wins (default 1)")
+    group.add_argument("--method", default=DEFAULT_METHOD, choices=METHODS, help="solver (default: %(default)s)")
+    group.add_argument("--network", default="default", metavar="NAME|NPZ",
+                       help="lifting network of the fused method: shipped name or a .npz path (default: %(default)s)")
+    group.add_argument("--loss", choices=LOSSES,
+                       help="data term's loss (default: robust for --method robust, else squared)")
+    for name, default, meta in option_fields():
+        kind = int if isinstance(default, int) and not isinstance(default, bool) else float
+        group.add_argument(_flag(name), dest=name, type=kind, metavar=meta["metavar"],
+                           help=f"{meta['help']} (default: {meta['default_text']})")
     if camera:
         group.add_argument("--camera", default="weak", choices=("weak", "perspective"),
                            help="camera model (default: %(default)s); perspective needs --focal and --principal")
@@ -60,7 +66,7 @@ def camera_from_args(args):
     ValueError
         Naming the option at fault.
     """
-    from ..lifter import Camera
+    from ..options import Camera
 
     kind = getattr(args, "camera", "weak")
     focal, principal = getattr(args, "focal", None), getattr(args, "principal", None)
@@ -81,8 +87,8 @@ def lifter_params_from_args(args) -> dict:
     ValueError
         Naming the option at fault.
     """
-    params = dict(bases=args.bases, method=args.method, alpha=args.alpha, refine_alpha=args.refine_alpha,
-                  symmetry=args.symmetry, beta=args.beta, n_starts=args.n_starts)
+    params = dict(bases=args.bases, method=args.method, network=args.network, loss=args.loss)
+    params.update({name: getattr(args, name) for name, _, _ in option_fields()})
     if hasattr(args, "camera") and hasattr(args, "focal"):
         params["camera"] = camera_from_args(args)
     if hasattr(args, "workers"):

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .convex import admm_frame, convex_objective
+from .convex import Relaxation, admm_frame, convex_objective
+from .records import solver_model
 
 __all__ = ["ConvexSolution", "solve_convex"]
 
@@ -79,14 +80,14 @@ def solve_convex(W, bases, alpha, weights=None, *, beta=None, mu0=0.0, max_iter=
     w = np.ones(P) if weights is None else np.ascontiguousarray(weights, dtype=np.float64)
     if w.shape != (P,) or np.any(w < 0) or not np.any(w > 0):
         raise ValueError("weights must be P non-negative numbers, not all zero")
-    T = np.einsum("iaj,iak->jk", B, B)
+    model = solver_model(B, np.zeros(3), np.zeros((0, 2), dtype=np.int64), np.zeros((0, 0)))._replace(mu0=float(mu0))
     Z = np.empty((2, K, 3))
     E = np.zeros((2, P))
     history = np.full((max_iter if return_history else 0, 4), np.nan)
     robust = beta is not None
-    n_iter, converged = admm_frame(W, w, B, T, float(alpha), float(beta or 0.0), robust, float(mu0),
-                                   int(max_iter), float(eps_abs), float(eps_rel), Z, E, history)
-    objective = convex_objective(W, w, B, Z, E, float(alpha), float(beta or 0.0))
+    settings = Relaxation(float(alpha), float(beta or 0.0), robust, int(max_iter), float(eps_abs), float(eps_rel))
+    n_iter, converged = admm_frame(W, w, model, settings, Z, E, history)
+    objective = convex_objective(W, w, model.B, Z, E, float(alpha), float(beta or 0.0))
     return ConvexSolution(blocks=Z.transpose(1, 0, 2).copy(), objective=float(objective),
                           iterations=int(n_iter), converged=bool(converged), outliers=E,
                           history=history[:n_iter])

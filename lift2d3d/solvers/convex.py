@@ -33,10 +33,42 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from typing import NamedTuple
+
+from .geometry import centre_rows
 from .prox import ADMM_KERNEL, FASTMATH, KERNEL, cholesky_factor, cholesky_substitute, prox_spectral_2x3, \
     spectral_norm_2x3
 
-__all__ = ["admm_frame", "gram_centred", "fit_terms"]
+__all__ = ["Relaxation", "relaxation", "admm_frame", "gram_centred", "fit_terms", "convex_objective"]
+
+
+class Relaxation(NamedTuple):
+    """Settings of one ADMM solve of (1).
+
+    Attributes
+    ----------
+    alpha : float
+        Sparsity weight on the blocks.
+    beta : float
+        Outlier weight (robust only).
+    robust : bool
+        Add the outlier matrix E (``beta ||E||_1``).
+    max_iter : int
+    eps_abs, eps_rel : float
+        Stopping tolerances on the primal and dual residuals (Boyd et al.).
+    relax : float
+        Over-relaxation factor in [1, 1.8] (Eckstein & Bertsekas 1992).  1.0 (none): with the
+        adaptive penalty, over-relaxation took more iterations on the benchmark frames (288 vs 532
+        at ``eps_rel = 1e-3`` for 1.0 vs 1.6).
+    """
+
+    alpha: float
+    beta: float
+    robust: bool
+    max_iter: int
+    eps_abs: float
+    eps_rel: float
+    relax: float = 1.0
 
 
 @njit(**ADMM_KERNEL, fastmath=FASTMATH)
@@ -81,19 +113,6 @@ def _times_bases(X, B, out):
                 out[1, j] += x1 * b
 
 
-@njit(**KERNEL, fastmath=FASTMATH)
-def _weighted_centre(X, w, sw, out):
-    """out = X C_w (subtract the weighted column mean)."""
-    P = w.shape[0]
-    for r in range(2):
-        acc = 0.0
-        for j in range(P):
-            acc += w[j] * X[r, j]
-        mean = acc / sw
-        for j in range(P):
-            out[r, j] = X[r, j] - mean
-
-
 @njit(**ADMM_KERNEL)
 def _refresh_inverse(GtG, mu, H):
     P = GtG.shape[0]
@@ -122,7 +141,7 @@ def fit_terms(R, w, E, beta):
     sw = 0.0
     for j in range(P):
         sw += w[j]
-    _weighted_centre(R, w, sw, R)
+    centre_rows(R, w, sw, R)
     f = 0.0
     for r in range(2):
         for j in range(P):
@@ -154,14 +173,19 @@ def convex_objective(W, w, B, Z, E, alpha, beta):
     return f
 
 
+@njit(**KERNEL)
+def relaxation(opts):
+    """The ADMM settings of the options record."""
+    return Relaxation(opts.alpha, opts.beta, opts.robust, opts.max_iter, opts.eps_abs, opts.eps_rel, 1.0)
+
+
 #: The penalty is adapted at most this many times per frame: a penalty that
 #: keeps changing can cycle instead of converging (0.1% of the bench frames did).
 MAX_ADAPT = 30
 
 
 @njit(**ADMM_KERNEL, fastmath=FASTMATH)
-def admm_frame(W, w, B, T, alpha, beta, robust, mu0, max_iter, eps_abs, eps_rel,
-               Z, E, history, Bt=None, relax=1.0):
+def admm_frame(W, w, model, settings, Z, E, history):
     """Solve (1) for one frame by ADMM.
 
     Parameters
@@ -170,19 +194,12 @@ def admm_frame(W, w, B, T, alpha, beta, robust, mu0, max_iter, eps_abs, eps_rel,
         Normalised keypoints (weighted centroid at 0, unit RMS radius).
     w : (P,) float64
         Joint weights, 0 = missing.  At least one must be positive.
-    B : (K, 3, P) float64
-        Bases (scaled to unit RMS radius).
-    T : (P, P) float64
-        ``sum_i B_i^T B_i`` (shared by all frames).
-    alpha, beta : float
-        Sparsity weight on the blocks, and outlier weight (robust only).
-    robust : bool
-        Add the outlier matrix E (``beta ||E||_1``).
-    mu0 : float
-        Initial penalty; <= 0 picks ``trace(G^T G) / 3K``.
-    max_iter : int
-    eps_abs, eps_rel : float
-        Stopping tolerances on the primal and dual residuals (Boyd et al.).
+    model : SolverModel
+        The bases ``B`` (K, 3, P, scaled to unit RMS radius), ``B^T`` contiguous (``Bt``), ``T = sum_i
+        B_i^T B_i`` (shared by all frames) and the initial penalty ``mu0`` (<= 0 picks ``trace(G^T G) /
+        3K``).
+    settings : Relaxation
+        Weights, iteration cap, tolerances.
     Z : (2, K, 3) float64, out
         Solution (the blocks M_i, exactly sparse).
     E : (2, P) float64, out
@@ -190,13 +207,6 @@ def admm_frame(W, w, B, T, alpha, beta, robust, mu0, max_iter, eps_abs, eps_rel,
     history : (n, 4) float64, out
         Per-iteration [objective, primal residual, dual residual, mu]; pass
         an array with 0 rows to skip recording.
-    Bt : (P, 3K) float64, optional
-        ``B`` transposed and contiguous (pass it when lifting many frames).
-    relax : float
-        Over-relaxation factor in [1, 1.8] (Eckstein & Bertsekas 1992).  The
-        default 1.0 (none): with the adaptive penalty, over-relaxation took
-        more iterations on the benchmark frames (288 vs 532 at
-        ``eps_rel = 1e-3`` for 1.0 vs 1.6).
 
     Returns
     -------
@@ -212,11 +222,12 @@ def admm_frame(W, w, B, T, alpha, beta, robust, mu0, max_iter, eps_abs, eps_rel,
     from the active blocks), ``Λ B`` (updated alongside Λ) and ``M B =
     (X B - Y' T) / mu`` with ``T = B^T B``.
     """
+    B, T, Bt, mu0 = model.B, model.T, model.Bt, model.mu0
+    alpha, beta, robust, relax = settings.alpha, settings.beta, settings.robust, settings.relax
+    max_iter, eps_abs, eps_rel = settings.max_iter, settings.eps_abs, settings.eps_rel
     K, P = B.shape[0], B.shape[2]
     n3 = 3 * K
     n = 2 * n3
-    if Bt is None:
-        Bt = np.ascontiguousarray(B.reshape(n3, P).T)
     # the blocks as one (2, 3K) matrix (copied into Z at the end: no reshape in the kernel)
     Zf = np.empty((2, n3))
     sw = 0.0
@@ -239,7 +250,7 @@ def admm_frame(W, w, B, T, alpha, beta, robust, mu0, max_iter, eps_abs, eps_rel,
         for j in range(P):
             E[r, j] = 0.0
     Wd = np.empty((2, P))
-    _weighted_centre(W, w, sw, Wd)
+    centre_rows(W, w, sw, Wd)
     for r in range(2):
         for j in range(P):
             Wd[r, j] *= w[j]
@@ -274,7 +285,7 @@ def admm_frame(W, w, B, T, alpha, beta, robust, mu0, max_iter, eps_abs, eps_rel,
         for r in range(2):
             for j in range(P):
                 XB[r, j] = WdT[r, j] + mu * ZB[r, j] - LB[r, j]
-        _weighted_centre(XB, w, sw, XG)
+        centre_rows(XB, w, sw, XG)
         for r in range(2):
             for j in range(P):
                 XG[r, j] *= sqw[j]
@@ -394,7 +405,7 @@ def admm_frame(W, w, B, T, alpha, beta, robust, mu0, max_iter, eps_abs, eps_rel,
             for r in range(2):
                 for j in range(P):
                     XG[r, j] = W[r, j] - E[r, j]
-            _weighted_centre(XG, w, sw, Wd)
+            centre_rows(XG, w, sw, Wd)
             for r in range(2):
                 for j in range(P):
                     Wd[r, j] *= w[j]

@@ -21,7 +21,8 @@ import numpy as np
 from numba import njit
 
 from .prox import FASTMATH, KERNEL
-from .refine import _centre_rows, lasso_cd
+from .geometry import centre_rows
+from .lasso import lasso_cd
 
 __all__ = ["reflect_chains", "best_reflection", "hint_candidates", "reflected_start"]
 
@@ -147,7 +148,7 @@ def reflected_start(Y, w, B, R, alpha, c):
     for a in range(3):
         for j in range(P):
             target[a, j] = R[0, a] * Y[0, j] + R[1, a] * Y[1, j] + R[2, a] * Y[2, j]
-    _centre_rows(target, w, sw)
+    centre_rows(target, w, sw, target)
     A = np.empty((K, 3, P))
     for i in range(K):
         for a in range(3):

@@ -40,7 +40,8 @@ the number of frames.  The per-frame terms are the refinement's own kernels
 so every per-frame term works in temporal mode too.
 
 The stages around the joint solve (:func:`weak_targets`,
-:func:`perspective_targets`, :func:`perspective_outputs`) and the windowed
+:func:`perspective_targets`; the outputs are the per-frame solve's,
+:func:`lift2d3d.solvers.batch.perspective_outputs`) and the windowed
 driver (:mod:`lift2d3d.solvers.windows`) complete it.
 """
 
@@ -51,15 +52,14 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from . import terms as _terms
 from .banded import block_cholesky, block_solve
-from .convex import _weighted_centre
-from .terms import frame_terms
+from .geometry import centre_plain, centre_rows, perspective_points, perspective_units
+from .lm import Coupling, System, apply_step, frame_system, new_fit, new_iterate, new_system, objective
 from .prox import FASTMATH, KERNEL
-from .refine import _lm_objective, _rodrigues, normal_matrix, perspective_points, perspective_units
+from .terms import frame_terms
 
 __all__ = ["TemporalOptions", "acceleration_rows", "scaled_rows", "joint_refine", "temporal_value", "weak_targets",
-           "perspective_targets", "perspective_outputs"]
+           "perspective_targets"]
 
 
 class TemporalOptions(NamedTuple):
@@ -81,6 +81,13 @@ class TemporalOptions(NamedTuple):
         Depth-correction rounds with a camera (each a joint solve of the corrected weak problem).
     robust_scale : float
         ``c^2`` of the robust (Cauchy) acceleration term (:func:`temporal_value`); 0: quadratic.
+    proportions : float
+        Weight of the pull of every frame's bone lengths towards the person's proportions (0: off).
+    window, overlap : int
+        Frames per window and frames two consecutive windows share (:mod:`lift2d3d.solvers.windows`).
+    max_drift : float
+        A frame whose temporal fit leaves its keypoints by more than this fraction of the pose's size,
+        while its own fit does not, keeps its own (:func:`lift2d3d.solvers.windows.solve_sequence`).
     """
 
     smoothness: float
@@ -90,6 +97,10 @@ class TemporalOptions(NamedTuple):
     cap: int
     n_posit: int
     robust_scale: float = 0.0
+    proportions: float = 0.0
+    window: int = 256
+    overlap: int = 32
+    max_drift: float = np.inf
 
 
 def acceleration_rows(times, smoothness, max_gap):
@@ -131,19 +142,6 @@ def scaled_rows(d, sigma):
 
 
 # ---------------------------------------------------------------------------- pieces
-@njit(**KERNEL, fastmath=FASTMATH)
-def _temporal_points(X, Xt):
-    """``Xt = X - mean_j X``: a frame's camera points about their centroid (normalised units)."""
-    P = X.shape[1]
-    for a in range(3):
-        m = 0.0
-        for j in range(P):
-            m += X[a, j]
-        m /= P
-        for j in range(P):
-            Xt[a, j] = X[a, j] - m
-
-
 # no fast-math here nor in joint_refine: their sums run over arrays that swap between iterations (the
 # iterate's and the trial's), whose alignment differs, and on AVX-512 machines a reassociated sum then
 # depends on it (measured: 1e-14 differences between identical calls)
@@ -215,158 +213,6 @@ def _gradient_field(d, weights, r, n, G):
 
 
 @njit(**KERNEL, fastmath=FASTMATH)
-def _frame_system(Wc, w, B, alpha, R, c, G, lnn, terms, cap, ws, sg, At, g, H):
-    """One frame's rows of the joint Gauss-Newton system at ``(R, c)``.
-
-    Chooses the working set (non-zero coefficients, then those violating
-    ``|dF/dc_i| <= alpha`` with the temporal gradient ``G`` included), and
-    fills the transposed temporal Jacobian ``At`` (3 + k, 3P) of ``Xt``, the
-    gradient ``g`` (3 + k) of (4) with respect to the frame's unknowns and
-    their diagonal block ``H`` (the data and terms' ``J^T J`` plus ``lnn``
-    times ``At At^T``).  Returns ``k``.
-    """
-    K, P = B.shape[0], B.shape[2]
-    sw = 0.0
-    for j in range(P):
-        sw += w[j]
-    S = np.empty((3, P))
-    X = np.empty((3, P))
-    res = np.empty((2, P))
-    n_b = _terms.n_rows(terms)
-    bres = np.zeros(n_b)
-    work = _terms.new_work(terms)
-    scratch = np.empty(_terms.scratch_size(terms))
-    _lm_objective(Wc, w, sw, B, R, c, alpha, S, X, res, terms, work, bres)
-    Xc = np.empty((3, P))
-    _temporal_points(X, Xc)
-    # minus the gradient with respect to S: data, terms, and the temporal term R^T G
-    Q = np.empty((3, P))
-    for a in range(3):
-        for j in range(P):
-            Q[a, j] = (R[0, a] * res[0, j] + R[1, a] * res[1, j]) * w[j] \
-                - (R[0, a] * G[0, j] + R[1, a] * G[1, j] + R[2, a] * G[2, j])
-    if n_b > 0:
-        _terms.shape_gradient(terms, R, X, work, bres, scratch, Q)
-    grad = np.empty(K)
-    n_nz = 0
-    for i in range(K):
-        gi = 0.0
-        for a in range(3):
-            for j in range(P):
-                gi -= B[i, a, j] * Q[a, j]
-        grad[i] = gi
-        if c[i] != 0.0:
-            n_nz += 1
-    k = 0
-    if n_nz <= cap:
-        for i in range(K):
-            if c[i] != 0.0:
-                ws[k] = i
-                sg[k] = 1.0 if c[i] > 0.0 else -1.0
-                k += 1
-    else:
-        # the largest coefficients move; the others keep their values
-        taken = np.zeros(K, dtype=np.bool_)
-        for m in range(cap):
-            best = 0.0
-            ib = -1
-            for i in range(K):
-                if not taken[i] and abs(c[i]) > best:
-                    best = abs(c[i])
-                    ib = i
-            taken[ib] = True
-            ws[k] = ib
-            sg[k] = 1.0 if c[ib] > 0.0 else -1.0
-            k += 1
-    for i in range(K):
-        if k >= cap:
-            break
-        gi = grad[i]
-        if c[i] == 0.0 and abs(gi) > alpha * (1.0 + 1e-9):
-            ws[k] = i
-            sg[k] = -1.0 if gi > 0.0 else 1.0
-            k += 1
-    n = 3 + k
-    m2 = 2 * P + n_b
-    sqw = np.empty(P)
-    for j in range(P):
-        sqw[j] = np.sqrt(w[j])
-    Jt = np.empty((n, m2))
-    wres = np.empty(m2)
-    A = np.empty((2, P))
-    # data rows (as lm_weak): d(R̄ S)/d omega_k = rows 0, 1 of e_k x X
-    for j in range(P):
-        Jt[0, j] = 0.0
-        Jt[0, P + j] = sqw[j] * X[2, j]
-        Jt[1, j] = -sqw[j] * X[2, j]
-        Jt[1, P + j] = 0.0
-        Jt[2, j] = sqw[j] * X[1, j]
-        Jt[2, P + j] = -sqw[j] * X[0, j]
-    # temporal rows: dXt/d omega_k = e_k x Xt
-    for j in range(P):
-        At[0, j] = 0.0
-        At[0, P + j] = -Xc[2, j]
-        At[0, 2 * P + j] = Xc[1, j]
-        At[1, j] = Xc[2, j]
-        At[1, P + j] = 0.0
-        At[1, 2 * P + j] = -Xc[0, j]
-        At[2, j] = -Xc[1, j]
-        At[2, P + j] = Xc[0, j]
-        At[2, 2 * P + j] = 0.0
-    for m in range(k):
-        i = ws[m]
-        for r in range(2):
-            acc = 0.0
-            for j in range(P):
-                v = R[r, 0] * B[i, 0, j] + R[r, 1] * B[i, 1, j] + R[r, 2] * B[i, 2, j]
-                A[r, j] = v
-                acc += w[j] * v
-            mean = acc / sw
-            for j in range(P):
-                Jt[3 + m, r * P + j] = -sqw[j] * (A[r, j] - mean)
-        for r in range(3):
-            acc = 0.0
-            for j in range(P):
-                v = R[r, 0] * B[i, 0, j] + R[r, 1] * B[i, 1, j] + R[r, 2] * B[i, 2, j]
-                At[3 + m, r * P + j] = v
-                acc += v
-            mean = acc / P
-            for j in range(P):
-                At[3 + m, r * P + j] -= mean
-        if n_b > 0:
-            _terms.jacobian_atom(terms, R, X, work, bres, B, i, scratch, Jt, 3 + m, 2 * P)
-    if n_b > 0:
-        _terms.jacobian_rotation(terms, X, work, bres, Jt, 2 * P)
-    for t in range(n_b):
-        wres[2 * P + t] = bres[t]
-    for j in range(P):
-        wres[j] = sqw[j] * res[0, j]
-        wres[P + j] = sqw[j] * res[1, j]
-    for a in range(n):
-        acc = 0.0
-        for q in range(m2):
-            acc += Jt[a, q] * wres[q]
-        acc2 = 0.0
-        for r in range(3):
-            for j in range(P):
-                acc2 += At[a, r * P + j] * G[r, j]
-        g[a] = acc + acc2
-        if a >= 3:
-            g[a] += alpha * sg[a - 3]
-    normal_matrix(Jt, n, H)
-    if lnn != 0.0:
-        for a in range(n):
-            for b in range(a, n):
-                acc = 0.0
-                for q in range(3 * P):
-                    acc += At[a, q] * At[b, q]
-                H[a, b] += lnn * acc
-                if b != a:
-                    H[b, a] += lnn * acc
-    return k
-
-
-@njit(**KERNEL, fastmath=FASTMATH)
 def _cross_block(At, n_a, Bt, n_b, coef, H):
     """``H[a, b] = coef <At[a], Bt[b]>``: the block of the normal matrix coupling two frames."""
     q_len = At.shape[1]
@@ -379,40 +225,21 @@ def _cross_block(At, n_a, Bt, n_b, coef, H):
 
 
 @njit(**KERNEL, fastmath=FASTMATH)
-def _trial_frame(Wc, w, B, alpha, R, c, ws, sg, k, step, terms, Rn, cn, Xt):
-    """Apply frame's part of the joint step (rotation by the exponential map, coefficients clamped at 0)
-    into ``Rn``, ``cn``; return the frame's own objective and fill its temporal points ``Xt``."""
-    K = B.shape[0]
-    dR = np.empty((3, 3))
-    _rodrigues(step[0], step[1], step[2], dR)
-    for a in range(3):
-        for b in range(3):
-            Rn[a, b] = dR[a, 0] * R[0, b] + dR[a, 1] * R[1, b] + dR[a, 2] * R[2, b]
-    for i in range(K):
-        cn[i] = c[i]
-    for m in range(k):
-        i = ws[m]
-        v = c[i] + step[3 + m]
-        if v * sg[m] < 0.0:
-            v = 0.0
-        cn[i] = v
-    return _frame_value(Wc, w, B, alpha, Rn, cn, terms, Xt)
-
-
-@njit(**KERNEL, fastmath=FASTMATH)
-def _frame_value(Wc, w, B, alpha, R, c, terms, Xt):
-    """The frame's own objective (2) at ``(R, c)``; fills its temporal points ``Xt``."""
+def _frame_fit(Wc, w, B, alpha, terms):
+    """One frame's least-squares problem (:class:`lift2d3d.solvers.lm.Fit`)."""
     P = B.shape[2]
     sw = 0.0
     for j in range(P):
         sw += w[j]
-    S = np.empty((3, P))
-    X = np.empty((3, P))
-    res = np.empty((2, P))
-    bres = np.zeros(_terms.n_rows(terms))
-    work = _terms.new_work(terms)
-    f = _lm_objective(Wc, w, sw, B, R, c, alpha, S, X, res, terms, work, bres)
-    _temporal_points(X, Xt)
+    return new_fit(Wc, w, sw, B, alpha, terms)
+
+
+@njit(**KERNEL, fastmath=FASTMATH)
+def _frame_value(fit, R, c, it, Xt):
+    """The frame's own objective (2) at ``(R, c)`` (the iterate ``it`` filled there); fills its temporal
+    points ``Xt``."""
+    f = objective(fit, R, c, it)
+    centre_plain(it.X, Xt)
     return f
 
 
@@ -424,7 +251,7 @@ LAMBDA0 = 1e-2
 
 
 @njit(**KERNEL)
-def joint_refine(Wc, w, d, model, opts, topts, R, c, f_frame):
+def joint_refine(Wc, w, d, frames, model, opts, topts, R, c, f_frame):
     """Minimise (4) jointly over every frame's rotation and coefficients, from ``(R, c)`` (updated in place).
 
     Parameters
@@ -436,11 +263,13 @@ def joint_refine(Wc, w, d, model, opts, topts, R, c, f_frame):
     d : (N, 3) float64
         Acceleration rows of (4), with the frames' scale ratios (:func:`acceleration_rows`,
         :func:`scaled_rows`).
+    frames : Frames
+        The frames' own data (depth-order relations, a network's prior), rows as here.
     model : SolverModel
         The shape prior (:mod:`lift2d3d.solvers.records`); each frame's extra
-        terms (bone symmetry, the person's shared proportions) are
-        :func:`lift2d3d.solvers.terms.frame_terms`, as in the per-frame refinement
-        (the model's per-frame data, e.g. depth-order relations, indexed by the rows here).
+        terms (bone symmetry, the person's shared proportions, its relations and
+        prior) are :func:`lift2d3d.solvers.terms.frame_terms`, as in the per-frame
+        refinement.
     opts : SolverOptions
         The refinement's sparsity weight ``refine_alpha`` and the terms' settings.
     topts : TemporalOptions
@@ -491,7 +320,8 @@ def joint_refine(Wc, w, d, model, opts, topts, R, c, f_frame):
     f2 = np.zeros(N)
     f = 0.0
     for n in range(N):
-        f_frame[n] = _frame_value(Wc[n], w[n], B, alpha, R[n], c[n], frame_terms(model, opts, n), Xt[n])
+        fit = _frame_fit(Wc[n], w[n], B, alpha, frame_terms(frames, model, opts, n))
+        f_frame[n] = _frame_value(fit, R[n], c[n], new_iterate(fit), Xt[n])
         f += f_frame[n]
     f += temporal_value(Xt, d, topts.robust_scale, r, rw)
     lam = LAMBDA0
@@ -503,8 +333,13 @@ def joint_refine(Wc, w, d, model, opts, topts, R, c, f_frame):
         gnorm = 0.0
         for n in range(N):
             _gradient_field(d, rw, r, n, G)
-            k = _frame_system(Wc[n], w[n], B, alpha, R[n], c[n], G, _coupling(d, rw, n, n), frame_terms(model, opts, n), cap,  # noqa: E501
-                              ws[n], sg[n], At[n], g[n], D[n])
+            fit = _frame_fit(Wc[n], w[n], B, alpha, frame_terms(frames, model, opts, n))
+            point = new_iterate(fit)
+            objective(fit, R[n], c[n], point)
+            buf = new_system(fit, cap)
+            system = System(buf.Jt, g[n], D[n], buf.grad, buf.Q, buf.A, buf.wres)
+            k = frame_system(fit, R[n], c[n], point, cap, ws[n], sg[n], system,
+                             Coupling(G, _coupling(d, rw, n, n), At[n]))
             bn = 3 + k
             sizes[n] = bn
             for a in range(bn):
@@ -537,8 +372,9 @@ def joint_refine(Wc, w, d, model, opts, topts, R, c, f_frame):
             block_solve(Linv, E1f, E2f, sizes, N, step, step)
             fn = 0.0
             for n in range(N):
-                f2[n] = _trial_frame(Wc[n], w[n], B, alpha, R[n], c[n], ws[n], sg[n], sizes[n] - 3, step[n],
-                                     frame_terms(model, opts, n), Rn[n], cn[n], Xt2[n])
+                apply_step(R[n], c[n], ws[n], sg[n], sizes[n] - 3, step[n], Rn[n], cn[n])
+                fit = _frame_fit(Wc[n], w[n], B, alpha, frame_terms(frames, model, opts, n))
+                f2[n] = _frame_value(fit, Rn[n], cn[n], new_iterate(fit), Xt2[n])
                 fn += f2[n]
             fn += temporal_value(Xt2, d, topts.robust_scale, r, rw)
             if fn < f:
@@ -591,7 +427,7 @@ def weak_targets(W, w, E, Wc):
         sw = 0.0
         for j in range(P):
             sw += wn[j]
-        _weighted_centre(W[n] - E[n], wn, sw, Wc[n])
+        centre_rows(W[n] - E[n], wn, sw, Wc[n])
 
 
 @njit(**KERNEL, fastmath=FASTMATH)
@@ -619,36 +455,4 @@ def perspective_targets(Wpx, w, model, opts, Rbar, c, info, Wc, wc):
             sw += wv[j]
         for j in range(P):
             wc[n, j] = wv[j]
-        _weighted_centre(V, wv, sw, Wc[n])
-
-
-@njit(**KERNEL, fastmath=FASTMATH)
-def perspective_outputs(Wpx, w, wr, model, opts, Rbar, c, E, X_out, info):
-    """Model (3) at the temporal solution: camera points, translation, reprojection error, and the robust
-    model's outliers of the joints it dropped (their residuals, normalised units)."""
-    B = model.B
-    N, P = Wpx.shape[0], B.shape[2]
-    U = np.empty((2, P))
-    for n in range(N):
-        sigma = info[n].sigma
-        rho = perspective_units(Wpx[n], opts.px, opts.py, opts.focal, sigma, U)
-        X = np.empty((3, P))
-        tau_x, tau_y = perspective_points(B, c[n].copy(), Rbar[n].copy(), wr[n].copy(), U, rho, X)
-        for a in range(3):
-            for j in range(P):
-                X_out[n, a, j] = X[a, j]
-        err = 0.0
-        cnt = 0.0
-        for j in range(P):
-            if w[n, j] > 0.0:
-                ux = opts.px + opts.focal * X_out[n, 0, j] / X_out[n, 2, j]
-                uy = opts.py + opts.focal * X_out[n, 1, j] / X_out[n, 2, j]
-                err += (ux - Wpx[n, 0, j]) ** 2 + (uy - Wpx[n, 1, j]) ** 2
-                cnt += 1.0
-                if opts.robust:
-                    E[n, 0, j] = (Wpx[n, 0, j] - ux) / sigma if wr[n, j] == 0.0 else 0.0
-                    E[n, 1, j] = (Wpx[n, 1, j] - uy) / sigma if wr[n, j] == 0.0 else 0.0
-        info[n].tau_x = tau_x
-        info[n].tau_y = tau_y
-        info[n].tau_z = rho
-        info[n].reprojection_error = np.sqrt(err / cnt)
+        centre_rows(V, wv, sw, Wc[n])

@@ -29,14 +29,23 @@ depth order (ordinal depth hints, Pavlakos, Zhou & Daniilidis, CVPR 2018)
     Relations are rows ``(a, b, kind)`` of ``Terms.hints`` (kind 0: a nearer
     than b; 1: about equal).  The weight is large, so that a correct hint wins
     over the prior; the hinge is zero once the relation holds.
+prior (the reconstruction component: a lifting network's 3D, :mod:`lift2d3d.learned`)
+    ``w/2 sum_j v_j (z_j - zbar - zhat_j)^2``: the camera depths ``z = (R S)_3``
+    about their mean (weights ``v``, the joints' confidences) pulled towards
+    the network's centred depths ``zhat``.  The answer stays a sparse
+    combination of the bases that reprojects to the keypoints; the network
+    decides what the 2D cannot (which way a limb points in depth).
 
 Adding a term
 -------------
-Give it its data in :class:`Terms` (a field, filled by :func:`frame_terms`
-from the options and model records), its cache in :class:`TermWork`, one
-``<term>_*`` kernel per function above, and a line in each dispatcher below;
-its weight is a field of :class:`~lift2d3d.solvers.records.SolverOptions`
-and a parameter of the Lifter.  The refinement code does not change.
+Three files: here, its data as a field of :class:`Terms` (filled by
+:func:`frame_terms` from the options record and the frames), one
+``<term>_*`` kernel per function above and a line in each dispatcher below;
+its weight as a field of :class:`lift2d3d.options.Options` (the Lifter's
+parameter, its default, its check and its CLI flag all follow from that
+record) and of :class:`~lift2d3d.solvers.records.SolverOptions`
+(``solvers/records.py``); and a test against an independent oracle.  The
+refinement, the temporal solve and the warm-up do not change.
 """
 
 from __future__ import annotations
@@ -46,12 +55,10 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from .prox import FASTMATH
+from .prox import FASTMATH, KERNEL
 
-__all__ = ["Terms", "TermWork", "frame_terms", "n_rows", "new_work", "scratch_size", "values", "shape_gradient",
-           "jacobian_rotation", "jacobian_atom", "prior_value"]
-
-KERNEL = dict(cache=True, nogil=True, error_model="numpy")
+__all__ = ["Terms", "TermWork", "frame_terms", "n_rows", "new_work", "values", "shape_gradient",
+           "jacobian_rotation", "jacobian_atom", "prior_value", "no_prior"]
 
 
 class Terms(NamedTuple):
@@ -67,6 +74,15 @@ class Terms(NamedTuple):
         Depth-order relations ``(a, b, kind)`` (0 rows: off).
     depth_weight, depth_margin, depth_tol : float
         Weight, margin and "about equal" tolerance of the depth-order term (normalised units).
+    prior : (3, P) float64
+        The network's camera-frame joints, centred on the joints ``prior_w`` weighs (normalised units).
+    prior_w : (P,) float64
+        The prior's per-joint weights (the keypoints' confidences).
+    prior_weight : float
+        Weight of the prior term (0: off).
+    dB : (K, E, 3) float64
+        The bases' bone vectors per atom (:func:`lift2d3d.solvers.records.edge_differences`), for the
+        bone term's Jacobian.
     """
 
     edges: np.ndarray
@@ -75,10 +91,14 @@ class Terms(NamedTuple):
     depth_weight: float = 0.0
     depth_margin: float = 0.0
     depth_tol: float = 0.0
+    prior: np.ndarray = np.zeros((3, 0))
+    prior_w: np.ndarray = np.zeros(0)
+    prior_weight: float = 0.0
+    dB: np.ndarray = np.zeros((0, 0, 3))
 
 
 class TermWork(NamedTuple):
-    """What the terms cache at an iterate for its Jacobian (one per iterate; swapped on acceptance).
+    """What the terms cache at an iterate (one per iterate; swapped on acceptance).
 
     Attributes
     ----------
@@ -86,10 +106,21 @@ class TermWork(NamedTuple):
         Bone lengths.
     units : (E, 3) float64
         Unit bone vectors.
+    res : (T,) float64
+        The terms' residual rows (bones, depth relations, prior).
+    scratch : (E,) float64
+        Working space the gradient and Jacobian kernels may overwrite.
     """
 
     lengths: np.ndarray
     units: np.ndarray
+    res: np.ndarray
+    scratch: np.ndarray
+
+
+def no_prior(P: int):
+    """``(prior, prior_w)`` of a frame without a network prior: zeros of the shapes :class:`Terms` holds."""
+    return np.zeros((3, P)), np.zeros(P)
 
 
 # ----------------------------------------------------------------------------- bones
@@ -131,11 +162,11 @@ def bone_values(terms, S, work, res):
 
 
 @njit(**KERNEL, fastmath=FASTMATH, inline="always")
-def bone_shape_gradient(terms, work, res, scratch, Q):
+def bone_shape_gradient(terms, work, res, Q):
     # minus the gradient with respect to S: sum_e kappa_e d|S_a - S_b|/dS with kappa = Mb^T res
     edges, Mb, units = terms.edges, terms.Mb, work.units
     n_e, n_b = edges.shape[0], Mb.shape[0]
-    kappa = scratch[:n_e]
+    kappa = work.scratch[:n_e]
     for e in range(n_e):
         acc = 0.0
         for t in range(n_b):
@@ -149,14 +180,14 @@ def bone_shape_gradient(terms, work, res, scratch, Q):
 
 
 @njit(**KERNEL, fastmath=FASTMATH, inline="always")
-def bone_jacobian_atom(terms, work, B, i, scratch, Jt, row, col0):
-    edges, Mb, units = terms.edges, terms.Mb, work.units
+def bone_jacobian_atom(terms, work, i, Jt, row, col0):
+    edges, Mb, units, dB = terms.edges, terms.Mb, work.units, terms.dB
     n_e, n_b = edges.shape[0], Mb.shape[0]
-    dl = scratch[:n_e]
+    dl = work.scratch[:n_e]
     for e in range(n_e):
         acc = 0.0
         for x in range(3):
-            acc += units[e, x] * (B[i, x, edges[e, 0]] - B[i, x, edges[e, 1]])
+            acc += units[e, x] * dB[i, e, x]
         dl[e] = acc
     for t in range(n_b):
         acc = 0.0
@@ -237,74 +268,157 @@ def depth_jacobian_atom(terms, R, X, res, B, i, Jt, row, col0):
         Jt[row, col0 + h] = root * sgn * acc
 
 
+# ----------------------------------------------------------------------------- prior (a network's depths)
+@njit(**KERNEL, fastmath=FASTMATH, inline="always")
+def _prior_means(terms, X):
+    """Weighted means (weights ``prior_w``) of the camera points' three rows, and the total weight."""
+    v = terms.prior_w
+    sw = 0.0
+    m0 = 0.0
+    m1 = 0.0
+    m2 = 0.0
+    for j in range(v.shape[0]):
+        sw += v[j]
+        m0 += v[j] * X[0, j]
+        m1 += v[j] * X[1, j]
+        m2 += v[j] * X[2, j]
+    return m0 / sw, m1 / sw, m2 / sw, sw
+
+
+@njit(**KERNEL, fastmath=FASTMATH, inline="always")
+def prior_values(terms, X, res):
+    _, _, zbar, _ = _prior_means(terms, X)
+    f = 0.0
+    for j in range(terms.prior_w.shape[0]):
+        r = np.sqrt(terms.prior_weight * terms.prior_w[j]) * (X[2, j] - zbar - terms.prior[2, j])
+        res[j] = r
+        f += 0.5 * r * r
+    return f
+
+
+@njit(**KERNEL, fastmath=FASTMATH, inline="always")
+def prior_shape_gradient(terms, R, res, Q):
+    # r_j = s_j (z_j - zbar - zhat_j), s_j = sqrt(w v_j): dF/dS_k = R[2] (s_k r_k - v_k / sum v * sum_j s_j r_j)
+    v = terms.prior_w
+    P = v.shape[0]
+    sv = 0.0
+    total = 0.0
+    for j in range(P):
+        sv += v[j]
+        total += np.sqrt(terms.prior_weight * v[j]) * res[j]
+    for k in range(P):
+        g = np.sqrt(terms.prior_weight * v[k]) * res[k] - v[k] / sv * total
+        for x in range(3):
+            Q[x, k] -= g * R[2, x]
+
+
+@njit(**KERNEL, fastmath=FASTMATH, inline="always")
+def prior_jacobian_rotation(terms, X, Jt, col0):
+    # d(z_j - zbar)/d omega = (X_1j - X_1bar, -(X_0j - X_0bar), 0) for R <- exp([omega]x) R
+    m0, m1, _, _ = _prior_means(terms, X)
+    for j in range(terms.prior_w.shape[0]):
+        s = np.sqrt(terms.prior_weight * terms.prior_w[j])
+        Jt[0, col0 + j] = s * (X[1, j] - m1)
+        Jt[1, col0 + j] = -s * (X[0, j] - m0)
+        Jt[2, col0 + j] = 0.0
+
+
+@njit(**KERNEL, fastmath=FASTMATH, inline="always")
+def prior_jacobian_atom(terms, R, B, i, Jt, row, col0):
+    # d(z_j - zbar)/dc_i = R[2] . (B_i[:, j] - weighted mean of B_i's columns)
+    v = terms.prior_w
+    P = v.shape[0]
+    sv = 0.0
+    mean = 0.0
+    for j in range(P):
+        zj = R[2, 0] * B[i, 0, j] + R[2, 1] * B[i, 1, j] + R[2, 2] * B[i, 2, j]
+        sv += v[j]
+        mean += v[j] * zj
+    mean /= sv
+    for j in range(P):
+        zj = R[2, 0] * B[i, 0, j] + R[2, 1] * B[i, 1, j] + R[2, 2] * B[i, 2, j]
+        Jt[row, col0 + j] = np.sqrt(terms.prior_weight * v[j]) * (zj - mean)
+
+
 # ----------------------------------------------------------------------------- dispatch
 @njit(**KERNEL)
-def frame_terms(model, opts, n):
-    """The terms of frame ``n``: their settings from the options record, their data from the model record."""
-    return Terms(model.edges, model.Mb, np.ascontiguousarray(model.hints[n, :model.n_hints[n]]), opts.depth_weight,
-                 opts.depth_margin, opts.depth_tol)
+def frame_terms(frames, model, opts, n):
+    """The terms of frame ``n``: settings from the options record, the bones from the model record, the
+    frame's own data (depth relations, the network's prior) from the frames record."""
+    return Terms(model.edges, model.Mb, np.ascontiguousarray(frames.hints[n, :frames.n_hints[n]]), opts.depth_weight,
+                 opts.depth_margin, opts.depth_tol, frames.prior[n], frames.w[n], opts.prior_weight, model.dB)
+
+
+@njit(**KERNEL)
+def _n_prior(terms):
+    return terms.prior_w.shape[0] if terms.prior_weight > 0.0 else 0
 
 
 @njit(**KERNEL)
 def n_rows(terms):
-    """Residual rows of all terms (bones first, then depth relations)."""
-    return terms.Mb.shape[0] + terms.hints.shape[0]
+    """Residual rows of all terms (bones first, then depth relations, then the prior's joints)."""
+    return terms.Mb.shape[0] + terms.hints.shape[0] + _n_prior(terms)
 
 
 @njit(**KERNEL)
 def new_work(terms):
     """A :class:`TermWork` for ``terms``."""
     n_e = terms.edges.shape[0]
-    return TermWork(np.zeros(n_e), np.zeros((n_e, 3)))
-
-
-@njit(**KERNEL)
-def scratch_size(terms):
-    """Length of the ``scratch`` array the Jacobian and gradient kernels may overwrite."""
-    return terms.edges.shape[0]
+    return TermWork(np.zeros(n_e), np.zeros((n_e, 3)), np.zeros(n_rows(terms)), np.empty(n_e))
 
 
 @njit(**KERNEL, fastmath=FASTMATH, inline="always")
-def values(terms, S, X, work, res):
-    """Fill the residual rows ``res`` at shape ``S`` and camera points ``X``; return 1/2 their sum of squares."""
-    n_b = terms.Mb.shape[0]
+def values(terms, S, X, work):
+    """Fill the residual rows ``work.res`` at shape ``S`` and camera points ``X``; return 1/2 their sum of
+    squares."""
+    res = work.res
+    n_b, n_h = terms.Mb.shape[0], terms.hints.shape[0]
     f = 0.0
     if n_b > 0:
         f += bone_values(terms, S, work, res[:n_b])
-    if terms.hints.shape[0] > 0:
-        f += depth_values(terms, X, res[n_b:])
+    if n_h > 0:
+        f += depth_values(terms, X, res[n_b:n_b + n_h])
+    if _n_prior(terms) > 0:
+        f += prior_values(terms, X, res[n_b + n_h:])
     return f
 
 
 @njit(**KERNEL, fastmath=FASTMATH, inline="always")
-def shape_gradient(terms, R, X, work, res, scratch, Q):
+def shape_gradient(terms, R, X, work, Q):
     """Subtract the terms' gradient with respect to ``S`` from ``Q`` (3, P)."""
-    n_b = terms.Mb.shape[0]
+    res = work.res
+    n_b, n_h = terms.Mb.shape[0], terms.hints.shape[0]
     if n_b > 0:
-        bone_shape_gradient(terms, work, res[:n_b], scratch, Q)
-    if terms.hints.shape[0] > 0:
-        depth_shape_gradient(terms, R, X, res[n_b:], Q)
+        bone_shape_gradient(terms, work, res[:n_b], Q)
+    if n_h > 0:
+        depth_shape_gradient(terms, R, X, res[n_b:n_b + n_h], Q)
+    if _n_prior(terms) > 0:
+        prior_shape_gradient(terms, R, res[n_b + n_h:], Q)
 
 
 @njit(**KERNEL, fastmath=FASTMATH, inline="always")
-def jacobian_rotation(terms, X, work, res, Jt, col0):
+def jacobian_rotation(terms, X, work, Jt, col0):
     """Columns ``col0 + t`` of the rotation rows 0-2 of the transposed Jacobian ``Jt``."""
-    n_b = terms.Mb.shape[0]
+    n_b, n_h = terms.Mb.shape[0], terms.hints.shape[0]
     for t in range(n_b):
         for k in range(3):
             Jt[k, col0 + t] = 0.0     # bone lengths do not depend on the rotation
-    if terms.hints.shape[0] > 0:
-        depth_jacobian_rotation(terms, X, res[n_b:], Jt, col0 + n_b)
+    if n_h > 0:
+        depth_jacobian_rotation(terms, X, work.res[n_b:n_b + n_h], Jt, col0 + n_b)
+    if _n_prior(terms) > 0:
+        prior_jacobian_rotation(terms, X, Jt, col0 + n_b + n_h)
 
 
 @njit(**KERNEL, fastmath=FASTMATH, inline="always")
-def jacobian_atom(terms, R, X, work, res, B, i, scratch, Jt, row, col0):
+def jacobian_atom(terms, R, X, work, B, i, Jt, row, col0):
     """Columns ``col0 + t`` of row ``row`` of ``Jt``: the terms' derivatives by the coefficient of atom ``i``."""
-    n_b = terms.Mb.shape[0]
+    n_b, n_h = terms.Mb.shape[0], terms.hints.shape[0]
     if n_b > 0:
-        bone_jacobian_atom(terms, work, B, i, scratch, Jt, row, col0)
-    if terms.hints.shape[0] > 0:
-        depth_jacobian_atom(terms, R, X, res[n_b:], B, i, Jt, row, col0 + n_b)
+        bone_jacobian_atom(terms, work, i, Jt, row, col0)
+    if n_h > 0:
+        depth_jacobian_atom(terms, R, X, work.res[n_b:n_b + n_h], B, i, Jt, row, col0 + n_b)
+    if _n_prior(terms) > 0:
+        prior_jacobian_atom(terms, R, B, i, Jt, row, col0 + n_b + n_h)
 
 
 @njit(**KERNEL, fastmath=FASTMATH)
@@ -320,4 +434,4 @@ def prior_value(terms, S, R, c, alpha):
     for a in range(3):
         for j in range(P):
             X[a, j] = R[a, 0] * S[0, j] + R[a, 1] * S[1, j] + R[a, 2] * S[2, j]
-    return f + values(terms, S, X, new_work(terms), np.empty(n_rows(terms)))
+    return f + values(terms, S, X, new_work(terms))

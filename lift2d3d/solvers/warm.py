@@ -25,58 +25,54 @@ import numpy as np
 __all__ = ["prepare", "compile_stages", "compile_temporal_stages", "CHILD_STAGES"]
 
 #: Stages compiled in the child process (the refinement: about half of the compile time).
-CHILD_STAGES = ("refine_frames", "perspective_frames")
+CHILD_STAGES = ("refine_frames", "fused_frames", "perspective_frames")
 
 
 def _probe(method, perspective, P=15, K=8, E=14):
-    """Arguments of every stage for a one-frame block, of the types a lift passes.
+    """Records of every stage for a one-frame block, of the types a lift passes.
 
-    The types depend only on the method and the camera (the fields of the two
+    The types depend only on the method and the camera (the fields of the
     records are cast the same way, :func:`~lift2d3d.solvers.records.solver_options`),
     not on the bases or the values, so a small synthetic model compiles the
     same code as the real one.
     """
-    from .records import frame_results, no_hints, solver_model, solver_options
+    from ..options import Camera, Options
+    from .records import frames_record, new_solution, new_work, solver_model, solver_options
 
     rng = np.random.default_rng(0)
     edges = np.array([(j, j + 1) for j in range(E)], dtype=np.int64) % P
-    hints, n_hints = no_hints(1)
     model = solver_model(rng.normal(size=(K, 3, P)), np.array([1.0, 0.0, 0.0]), edges, np.zeros((1, E)),
-                         np.zeros((4, 3), dtype=np.int64))._replace(hints=hints, n_hints=n_hints)
-    opts = solver_options(method, 0.03, 0.0075, 0.04, 1000, 3e-2, 1e-3, 1, 30.0, 0.02, 0.1,
-                          focal=1000.0 if perspective else None)
-    one = dict(Wpx=np.zeros((1, 2, P)), w=np.ones((1, P)), status=np.zeros(1, dtype=np.int64),
-               active=np.zeros(1, dtype=np.bool_), W=np.zeros((1, 2, P)), Z=np.zeros((1, 2, K, 3)),
-               E=np.zeros((1, 2, P)), Rbar=np.zeros((1, 2, 3)), c=np.zeros((1, K)), X=np.zeros((1, 3, P)),
-               R=np.zeros((1, 3, 3)), info=frame_results(1))
-    return model, opts, one
+                         np.zeros((4, 3), dtype=np.int64))
+    resolved = Options().resolve(method, 0.03)
+    resolved.update(method=method, loss="robust" if method == "robust" else "squared",
+                    camera=Camera(1000.0, (0.0, 0.0)) if perspective else None)
+    opts = solver_options(resolved)
+    frames = frames_record(np.zeros((1, 2, P)), np.ones((1, P)), np.zeros(1, dtype=np.int64))
+    sol = new_solution(1, P, K, frames.status)
+    work = new_work(1, P, K, sol.info)
+    return model, opts, frames, work, sol
 
 
 def compile_stages(names, method="convex+refine", perspective=False) -> None:
     """Compile (or load from the cache) the stages ``names`` for a method and camera."""
     from . import batch
 
-    model, opts, a = _probe(method, perspective)
+    model, opts, frames, work, sol = _probe(method, perspective)
+    w, none = frames.w, np.zeros(1, dtype=np.bool_)
     calls = {
-        "normalise_frames": lambda: batch.normalise_frames(a["Wpx"], a["w"], a["active"], a["status"], a["info"], a["W"]),  # noqa: E501
-        "relax_frames": lambda: batch.relax_frames(a["W"], a["w"], a["active"], model, opts, a["Z"], a["E"], a["Rbar"],
-                                                   a["c"], a["info"]),
-        "refine_frames": lambda: batch.refine_frames(a["W"], a["w"], a["active"], model, opts, a["Z"], a["E"],
-                                                     a["Rbar"], a["c"], a["info"]),
-        "hinted_frames": lambda: batch.hinted_frames(a["W"], a["w"], a["active"], model, opts, a["E"], a["Rbar"],
-                                                     a["c"], np.ones(1, dtype=np.bool_), a["info"]),
-        "trim_frames": lambda: batch.trim_frames(a["w"], a["active"], opts, a["E"], a["w"].copy()),
-        "dropped_frames": lambda: batch.dropped_frames(a["W"], a["w"], a["w"].copy(), a["active"], model, a["Rbar"],
-                                                       a["c"], a["E"]),
-        "convex_objectives": lambda: batch.convex_objectives(a["W"], a["w"], a["active"], model, opts, a["Z"], a["E"],
-                                                             a["info"]),
-        "weak_outputs": lambda: batch.weak_outputs(a["Wpx"], a["w"], a["active"], model, a["Rbar"], a["c"], a["E"],
-                                                   a["X"], a["info"]),
-        "perspective_frames": lambda: batch.perspective_frames(a["Wpx"], a["w"], a["w"].copy(), a["active"], model,
-                                                               opts, a["Rbar"], a["c"], a["E"], a["X"], a["info"]),
-        "pack_frames": lambda: batch.pack_frames(a["active"], a["status"], a["Rbar"], a["c"], a["E"], a["X"], a["R"],
-                                                 a["c"].copy(), a["E"].copy(), a["info"]),
-        "metric_units": lambda: batch.metric_units(a["X"], model.edges, np.ones(model.edges.shape[0]), np.zeros(1)),
+        "normalise_frames": lambda: batch.normalise_frames(frames, work, none),
+        "relax_frames": lambda: batch.relax_frames(model, opts, work, w, none),
+        "refine_frames": lambda: batch.refine_frames(frames, model, opts, work, w, none),
+        "fused_frames": lambda: batch.fused_frames(frames, model, opts, work, w, none),
+        "hinted_frames": lambda: batch.hinted_frames(frames, model, opts, work, w, none, np.ones(1, dtype=np.bool_)),
+        "trim_frames": lambda: batch.trim_frames(opts, work, w, none, w.copy()),
+        "dropped_frames": lambda: batch.dropped_frames(model, work, w, w.copy(), none),
+        "convex_objectives": lambda: batch.convex_objectives(model, opts, work, w, none),
+        "weak_outputs": lambda: batch.weak_outputs(frames, model, work, none, sol),
+        "perspective_frames": lambda: batch.perspective_frames(frames, model, opts, work, w.copy(), none),
+        "perspective_outputs": lambda: batch.perspective_outputs(frames, model, opts, work, w.copy(), none, sol),
+        "pack_frames": lambda: batch.pack_frames(work, none, sol),
+        "metric_units": lambda: batch.metric_units(sol.X, model.edges, np.ones(model.edges.shape[0]), np.zeros(1)),
     }
     for name in names:
         calls[name]()
@@ -85,24 +81,25 @@ def compile_stages(names, method="convex+refine", perspective=False) -> None:
 def compile_temporal_stages(names, method="convex+refine", perspective=False) -> None:
     """Compile (or load from the cache) the temporal stages ``names`` (:mod:`lift2d3d.solvers.temporal`) for a
     method and camera, on a one-frame window whose keypoints are all zero (nothing to solve)."""
-    from . import labels, temporal, windows
+    from . import batch, labels, temporal, windows
 
-    model, opts, a = _probe(method, perspective)
-    P = a["w"].shape[1]
+    model, opts, frames, work, sol = _probe(method, perspective)
+    P = frames.w.shape[1]
     topts = temporal.TemporalOptions(smoothness=1.0, max_gap=1.0, max_iter=1, tol=1e-3, cap=2 * P, n_posit=1,
                                      robust_scale=0.0)
     wr = np.ones((1, P))
+    none = np.zeros(1, dtype=np.bool_)
     calls = {
-        "joint_refine": lambda: temporal.joint_refine(a["W"], wr, np.zeros((1, 3)), model, opts, topts,
-                                                      np.eye(3)[None].copy(), a["c"], np.zeros(1)),
-        "weak_targets": lambda: temporal.weak_targets(a["W"], wr, a["E"], a["W"].copy()),
-        "label_path": lambda: labels.label_path(a["Wpx"], wr, np.zeros((1, 3)), np.ones(1),
-                                                np.zeros((1, P), dtype=np.int64), 1.0, a["status"]),
-        "bone_fractions": lambda: windows.bone_fractions(a["X"], model.edges, np.zeros((1, model.edges.shape[0]))),
-        "perspective_targets": lambda: temporal.perspective_targets(a["Wpx"], wr, model, opts, a["Rbar"], a["c"],
-                                                                    a["info"], a["W"].copy(), wr.copy()),
-        "perspective_outputs": lambda: temporal.perspective_outputs(a["Wpx"], wr, wr.copy(), model, opts, a["Rbar"],
-                                                                    a["c"], a["E"], a["X"], a["info"]),
+        "joint_refine": lambda: temporal.joint_refine(work.W, wr, np.zeros((1, 3)), frames, model, opts, topts,
+                                                      np.eye(3)[None].copy(), work.c, np.zeros(1)),
+        "weak_targets": lambda: temporal.weak_targets(work.W, wr, work.E, work.W.copy()),
+        "label_path": lambda: labels.label_path(frames.Wpx, wr, np.zeros((1, 3)), np.ones(1),
+                                                np.zeros((1, P), dtype=np.int64), 1.0, frames.status),
+        "bone_fractions": lambda: windows.bone_fractions(sol.X, model.edges, np.zeros((1, model.edges.shape[0]))),
+        "perspective_targets": lambda: temporal.perspective_targets(frames.Wpx, wr, model, opts, work.Rbar, work.c,
+                                                                    work.info, work.W.copy(), wr.copy()),
+        "perspective_outputs": lambda: batch.perspective_outputs(frames, model, opts, work, wr, none, sol),
+        "weak_outputs": lambda: batch.weak_outputs(frames, model, work, none, sol),
     }
     for name in names:
         calls[name]()

@@ -36,8 +36,8 @@ from numba import njit
 
 from . import batch
 from .prox import KERNEL
-from .temporal import (acceleration_rows, joint_refine, perspective_outputs, perspective_targets, scaled_rows,
-                       weak_targets)
+from .records import Work, subset
+from .temporal import acceleration_rows, joint_refine, perspective_targets, scaled_rows, weak_targets
 
 __all__ = ["plan_windows", "owners", "overlap_weights", "WindowSolution", "refine_window", "stitch", "sequence_outputs",
            "solve_sequence", "bone_proportions", "proportion_rows", "fit_weights"]
@@ -177,47 +177,48 @@ def _aligned(a):
     return out
 
 
-def refine_window(Wpx, w, status, times, model, opts, topts, proportions_weight, X, R, c, E, info):
+def refine_window(frames, times, model, opts, topts, sol):
     """The temporal refinement of one window of one person's frames, from their per-frame solutions.
 
-    The arrays are the window's, in time order, as :func:`lift2d3d.solvers.batch.solve_frames` left them
-    (``X``, ``R``, ``c`` in its normalised units, ``E`` in pixels); they are not changed.  The frames it
-    lifted are refined jointly; the others are gaps.  The person's proportions are the medians over the
-    window's lifted frames, pulled towards with ``proportions_weight`` (0: off).
+    The records are the window's, in time order, as :func:`lift2d3d.solvers.batch.solve_frames` left them
+    (the solution's ``X``, ``R``, ``c`` in its normalised units, ``E`` in pixels); they are not changed.
+    The frames it lifted are refined jointly; the others are gaps.  The person's proportions are the
+    medians over the window's lifted frames, pulled towards with ``topts.proportions`` (0: off).
 
     Parameters
     ----------
-    Wpx : (N, 2, P), w : (N, P), status : (N,) int64, times : (N,) float
-        Keypoints (pixels), weights, statuses, frame times (increasing).
+    frames : Frames
+        Keypoints (pixels), weights, statuses, depth relations, prior.
+    times : (N,) float
+        Frame times (increasing).
     model, opts : SolverModel, SolverOptions
     topts : TemporalOptions
-    X, R, c, E : (N, 3, P), (N, 3, 3), (N, K), (N, 2, P) float64
-    info : (N,) FRAME_RESULT
+    sol : Solution
 
     Returns
     -------
     WindowSolution
     """
-    frames = np.flatnonzero(status <= batch.ST_NOT_CONVERGED)
-    if len(frames) == 0:
-        K = c.shape[1]
-        return WindowSolution(frames, np.zeros((0, 3, 3)), np.zeros((0, K)), np.zeros(0), 0, True)
-    Wpx_s = np.ascontiguousarray(Wpx[frames])
-    info_s = info[frames].copy()
+    frames_all = frames
+    lifted = np.flatnonzero(frames.status <= batch.ST_NOT_CONVERGED)
+    if len(lifted) == 0:
+        K = sol.c.shape[1]
+        return WindowSolution(lifted, np.zeros((0, 3, 3)), np.zeros((0, K)), np.zeros(0), 0, True)
+    frames = subset(frames_all, lifted)
+    Wpx_s = np.ascontiguousarray(frames.Wpx)
+    info_s = sol.info[lifted].copy()
     sigma = info_s["sigma"]
-    wr, En = fit_weights(w[frames], E[frames], sigma, opts)
+    wr, En = fit_weights(frames.w, sol.E[lifted], sigma, opts)
     Mb = model.Mb
-    proportions = bone_proportions(X[frames], model.edges)
-    if proportions_weight > 0:
-        Mb = np.vstack([Mb, proportion_rows(proportions, proportions_weight)])
-    # the window's lifted frames, whose per-frame model data (depth-order relations) follows them
-    model_w = model._replace(Mb=_aligned(Mb), hints=np.ascontiguousarray(model.hints[frames]),
-                             n_hints=np.ascontiguousarray(model.n_hints[frames]))
-    t = times[frames]
-    Rw = np.ascontiguousarray(R[frames])
-    cw = np.ascontiguousarray(c[frames])
-    objective = np.zeros(len(frames))
-    Wc = np.empty((len(frames), 2, Wpx.shape[2]))
+    proportions = bone_proportions(sol.X[lifted], model.edges)
+    if topts.proportions > 0:
+        Mb = np.vstack([Mb, proportion_rows(proportions, topts.proportions)])
+    model_w = model._replace(Mb=_aligned(Mb))
+    t = times[lifted]
+    Rw = np.ascontiguousarray(sol.R[lifted])
+    cw = np.ascontiguousarray(sol.c[lifted])
+    objective = np.zeros(len(lifted))
+    Wc = np.empty((len(lifted), 2, Wpx_s.shape[2]))
     if not opts.perspective:
         centre = np.stack([info_s["t0x"], info_s["t0y"]], axis=1)[:, :, None]
         W = np.ascontiguousarray((Wpx_s - centre) / sigma[:, None, None])
@@ -226,27 +227,30 @@ def refine_window(Wpx, w, status, times, model, opts, topts, proportions_weight,
     # a gap longer than max_gap splits the window into segments that share nothing but the proportions:
     # each is solved on its own, so that one segment's iterations cannot depend on another's
     cuts = np.flatnonzero(np.diff(t) > topts.max_gap) + 1
-    for seg in np.split(np.arange(len(frames)), cuts):
+    for seg in np.split(np.arange(len(lifted)), cuts):
         part = slice(seg[0], seg[-1] + 1)
         d = np.ascontiguousarray(scaled_rows(acceleration_rows(t[part], topts.smoothness, topts.max_gap), sigma[part]))
         Rs, cs, fs = Rw[part].copy(), cw[part].copy(), np.zeros(len(seg))
-        model_s = model_w._replace(hints=np.ascontiguousarray(model_w.hints[part]),
-                                   n_hints=np.ascontiguousarray(model_w.n_hints[part]))
+        frames_s = subset(frames, part)
+        # private, aligned copies: the terms' vectorised sums must see every window's arrays alike
+        frames_s = frames_s._replace(hints=np.ascontiguousarray(frames_s.hints),
+                                     n_hints=np.ascontiguousarray(frames_s.n_hints),
+                                     prior=_aligned(frames_s.prior), w=_aligned(frames_s.w))
         if opts.perspective:
             wc = np.empty((len(seg), wr.shape[1]))
-            Wcs = np.empty((len(seg), 2, Wpx.shape[2]))
+            Wcs = np.empty((len(seg), 2, Wpx_s.shape[2]))
             for _ in range(topts.n_posit):
-                perspective_targets(Wpx_s[part], wr[part], model_s, opts, np.ascontiguousarray(Rs[:, :2]), cs,
+                perspective_targets(Wpx_s[part], wr[part], model_w, opts, np.ascontiguousarray(Rs[:, :2]), cs,
                                     info_s[part], Wcs, wc)
-                its, conv, _ = joint_refine(Wcs, wc, d, model_s, opts, topts, Rs, cs, fs)
+                its, conv, _ = joint_refine(Wcs, wc, d, frames_s, model_w, opts, topts, Rs, cs, fs)
                 total += its
                 converged &= conv
         else:
-            its, conv, _ = joint_refine(Wc[part], wr[part], d, model_s, opts, topts, Rs, cs, fs)
+            its, conv, _ = joint_refine(Wc[part], wr[part], d, frames_s, model_w, opts, topts, Rs, cs, fs)
             total = max(total, its)
             converged &= conv
         Rw[part], cw[part], objective[part] = Rs, cs, fs
-    return WindowSolution(frames, Rw, cw, objective, int(total), bool(converged))
+    return WindowSolution(lifted, Rw, cw, objective, int(total), bool(converged))
 
 
 def _matmul3(A, B):
@@ -307,59 +311,57 @@ def stitch(plan, solutions, n_frames, K):
     return R, c, objective, iterations, converged
 
 
-def sequence_outputs(Wpx, w, status, model, opts, R, c, E, info, X):
+def sequence_outputs(frames, model, opts, sol):
     """Camera points, translations, reprojection errors, outliers and statuses of the lifted frames at the
-    temporal solution ``(R, c)``, in place (the units of :func:`lift2d3d.solvers.batch.solve_frames`)."""
-    frames = np.flatnonzero(status <= batch.ST_NOT_CONVERGED)
-    if len(frames) == 0:
+    temporal solution (``sol.R``, ``sol.c``), in place (the units of :func:`lift2d3d.solvers.batch.solve_frames`)."""
+    lifted = np.flatnonzero(frames.status <= batch.ST_NOT_CONVERGED)
+    if len(lifted) == 0:
         return
-    Wpx_s = np.ascontiguousarray(Wpx[frames])
-    w_s = np.ascontiguousarray(w[frames])
-    info_s = info[frames].copy()
+    part = subset(frames, lifted)
+    part = part._replace(Wpx=np.ascontiguousarray(part.Wpx), w=np.ascontiguousarray(part.w), status=part.status.copy())
+    info_s = sol.info[lifted].copy()
     sigma = info_s["sigma"]
-    wr, En = fit_weights(w_s, E[frames], sigma, opts)
-    Rbar = np.ascontiguousarray(R[frames][:, :2])
-    cw = np.ascontiguousarray(c[frames])
-    active = np.ones(len(frames), dtype=np.bool_)
-    X_s = np.zeros((len(frames),) + X.shape[1:])
+    wr, En = fit_weights(part.w, sol.E[lifted], sigma, opts)
+    active = np.ones(len(lifted), dtype=np.bool_)
+    K, P = sol.c.shape[1], part.Wpx.shape[2]
+    work = Work(np.zeros((len(lifted), 2, P)), np.zeros((len(lifted), 2, K, 3)), En,
+                np.ascontiguousarray(sol.R[lifted][:, :2]), np.ascontiguousarray(sol.c[lifted]), info_s)
+    out = type(sol)(np.zeros((len(lifted),) + sol.X.shape[1:]), sol.R[lifted].copy(), sol.c[lifted].copy(),
+                    sol.E[lifted].copy(), info_s, part.status)
     if opts.robust:
         info_s["objective"] += opts.beta * np.abs(En).sum(axis=(1, 2))
     if opts.perspective:
-        perspective_outputs(Wpx_s, w_s, wr, model, opts, Rbar, cw, En, X_s, info_s)
+        batch.perspective_outputs(part, model, opts, work, wr, active, out)
     else:
         if opts.robust:
             centre = np.stack([info_s["t0x"], info_s["t0y"]], axis=1)[:, :, None]
-            W = np.ascontiguousarray((Wpx_s - centre) / sigma[:, None, None])
-            batch.dropped_frames(W, w_s, wr, active, model, Rbar, cw, En)
-        batch.weak_outputs(Wpx_s, w_s, active, model, Rbar, cw, En, X_s, info_s)
-    st = status[frames].copy()
-    R_s, c_s, E_s = R[frames].copy(), c[frames].copy(), E[frames].copy()
-    batch.pack_frames(active, st, Rbar, cw, En, X_s, R_s, c_s, E_s, info_s)
-    X[frames], R[frames], c[frames], E[frames], info[frames], status[frames] = X_s, R_s, c_s, E_s, info_s, st
+            W = np.ascontiguousarray((part.Wpx - centre) / sigma[:, None, None])
+            batch.dropped_frames(model, work._replace(W=W), part.w, wr, active)
+        batch.weak_outputs(part, model, work, active, out)
+    batch.pack_frames(work, active, out)
+    sol.X[lifted], sol.R[lifted], sol.c[lifted], sol.E[lifted] = out.X, out.R, out.c, out.E
+    sol.info[lifted], frames.status[lifted] = info_s, out.status
 
 
-def solve_sequence(Wpx, w, status, times, model, opts, topts, proportions_weight, X, R, c, E, info,
-                   window, overlap, max_drift=np.inf, n_threads=1):
+def solve_sequence(frames, times, model, opts, topts, sol, n_threads=1):
     """Refine one person's frames (time order) in the windows of :func:`plan_windows`, stitch them
     (:func:`stitch`) and write the outputs in place; windows run on ``n_threads`` threads, with the same
-    result on any number.  The arrays are those of :func:`lift2d3d.solvers.batch.solve_frames`.
+    result on any number.  The records are those of :func:`lift2d3d.solvers.batch.solve_frames`.
 
-    A frame whose temporal fit leaves its keypoints by more than ``max_drift`` of the pose's size (RMS
-    reprojection error over the keypoints' RMS radius) while its own fit did not (a motion too fast for
-    the smoothness, a cut) keeps its per-frame solution.
+    A frame whose temporal fit leaves its keypoints by more than ``topts.max_drift`` of the pose's size
+    (RMS reprojection error over the keypoints' RMS radius) while its own fit did not (a motion too fast
+    for the smoothness, a cut) keeps its per-frame solution.
 
     Returns
     -------
     (N,) bool
         The frames that kept their per-frame solution.
     """
-    plan = plan_windows(len(times), window, overlap)
+    plan = plan_windows(len(times), topts.window, topts.overlap)
 
     def run(row):
         part = slice(row[0], row[1])
-        model_part = model._replace(hints=model.hints[part], n_hints=model.n_hints[part])
-        return refine_window(Wpx[part], w[part], status[part], times[part], model_part, opts, topts,
-                             proportions_weight, X[part], R[part], c[part], E[part], info[part])
+        return refine_window(subset(frames, part), times[part], model, opts, topts, subset(sol, part))
 
     n_threads = max(1, min(int(n_threads), len(plan)))
     if n_threads == 1:
@@ -369,20 +371,21 @@ def solve_sequence(Wpx, w, status, times, model, opts, topts, proportions_weight
 
         with ThreadPoolExecutor(max_workers=n_threads) as pool:
             solutions = list(pool.map(run, plan))
-    own = (X.copy(), R.copy(), c.copy(), E.copy(), info.copy(), status.copy())
-    Rs, cs, objective, iterations, converged = stitch(plan, solutions, len(times), c.shape[1])
+    status = frames.status
+    own = [a.copy() for a in (sol.X, sol.R, sol.c, sol.E, sol.info, status)]
+    Rs, cs, objective, iterations, converged = stitch(plan, solutions, len(times), sol.c.shape[1])
     lifted = status <= batch.ST_NOT_CONVERGED
-    R[lifted], c[lifted] = Rs[lifted], cs[lifted]
-    info["objective"][lifted] = objective[lifted]
-    info["refine_iterations"][lifted] += iterations[lifted]
+    sol.R[lifted], sol.c[lifted] = Rs[lifted], cs[lifted]
+    sol.info["objective"][lifted] = objective[lifted]
+    sol.info["refine_iterations"][lifted] += iterations[lifted]
     # the joint solve runs a fixed budget of iterations from converged per-frame solutions, and every
     # accepted step lowers (4): a frame's ``converged`` stays its per-frame solve's
-    sequence_outputs(Wpx, w, status, model, opts, R, c, E, info, X)
+    sequence_outputs(frames, model, opts, sol)
     with np.errstate(invalid="ignore", divide="ignore"):
-        drifted = own[4]["reprojection_error"] / own[4]["sigma"] <= max_drift
-        drifted &= info["reprojection_error"] / info["sigma"] > max_drift
+        drifted = own[4]["reprojection_error"] / own[4]["sigma"] <= topts.max_drift
+        drifted &= sol.info["reprojection_error"] / sol.info["sigma"] > topts.max_drift
     drifted &= lifted
-    for mine, kept in zip((X, R, c, E, info, status), own):
+    for mine, kept in zip((sol.X, sol.R, sol.c, sol.E, sol.info, status), own):
         mine[drifted] = kept[drifted]
     return drifted
 
@@ -393,7 +396,7 @@ def stages_for(opts) -> list:
     from .labels import label_path
 
     return [joint_refine, label_path, bone_fractions] + (
-        [perspective_targets, perspective_outputs] if opts.perspective else [weak_targets])
+        [perspective_targets, batch.perspective_outputs] if opts.perspective else [weak_targets, batch.weak_outputs])
 
 
 def uncompiled_stages(opts) -> list:
