@@ -16,7 +16,8 @@ PACKAGE = Path(__file__).resolve().parent.parent / "lift2d3d"
 #: to) and any room on a lower floor; nothing on its own floor or above.
 FLOORS = (
     ("status", "skeletons"),                      # the tables everyone reads: statuses and limits, joint sets
-    ("mapping", "depth_order"),                   # skeleton -> skeleton, the rule for a missing joint; depth hints
+    ("mapping", "depth_order", "learned"),        # skeleton -> skeleton, the rule for a missing joint; depth hints;
+                                                  # learned models (numpy forward passes the solvers may call)
     ("pixels", "bases", "solvers", "evaluation"),  # pixel checks; ShapeBases; array kernels; scoring arrays
     ("plausibility",),                            # is this input a person's pixel keypoints?
     ("lifter", "io", "mocap", "viz"),             # arrays -> LiftResult; formats; MoCap readers; pictures
