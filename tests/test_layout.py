@@ -21,7 +21,8 @@ FLOORS = (
     ("pixels", "bases", "solvers", "evaluation"),  # pixel checks; ShapeBases; array kernels; scoring arrays
     ("plausibility",),                            # is this input a person's pixel keypoints?
     ("lifter", "io", "mocap", "viz"),             # arrays -> LiftResult; formats; MoCap readers; pictures
-    ("pipeline", "learn", "detect", "benchmark"),  # chunks, resume, grouping; basis learning; detector; bench
+    ("pipeline", "learn", "learn_lifter", "detect", "benchmark"),  # chunks, resume, grouping; learning bases and
+                                                                    # the lifting network; detector; bench
     ("distributed",),                             # the pipeline on a Dask cluster
     ("commands",),                                # flags
     ("cli",),                                     # the dispatcher

@@ -29,8 +29,11 @@ exactly.  The inputs, per frame::
 (zeros for the last three under weak perspective: the limit of a far camera),
 standardised by the file's ``input_offset`` / ``input_scale``.  The outputs
 are the 3D joints ``[x (P), y (P), z (P)]`` in the plain units, centred at the
-used joints' centroid, de-standardised by ``output_offset`` / ``output_scale``.
-Hidden layers are ReLU, computed in float32.
+used joints' centroid: the layers' answer, de-standardised by ``output_offset``
+/ ``output_scale``, plus the used keypoints ``u`` on x and y (a skip
+connection, :func:`skip_connection`: the layers spend themselves on depth and
+on correcting the 2D, not on copying it).  Hidden layers are ReLU, computed in
+float32.
 """
 
 from __future__ import annotations
@@ -101,6 +104,11 @@ def normalise_keypoints(keypoints: np.ndarray, w: np.ndarray):
     W[bad] = np.nan
     sigma = np.where(bad, np.nan, sigma)
     return W, t0, sigma
+
+
+def skip_connection(inputs: np.ndarray, n_joints: int) -> np.ndarray:
+    """What the network adds to its layers' x and y outputs: the used keypoints in the plain units (0 if missing)."""
+    return inputs[:, :2 * n_joints].astype(np.float64)
 
 
 def encode_frames(W: np.ndarray, w: np.ndarray, perspective: np.ndarray | None = None):
@@ -246,6 +254,7 @@ class LiftingNetwork:
         Computed in float32 in chunks of frames.
         """
         inputs = np.asarray(inputs, dtype=np.float32)
+        P = self.n_joints
         out = np.empty((len(inputs), self.weights[-1].shape[1]))
         last = len(self.weights) - 1
         for start in range(0, len(inputs), _CHUNK):
@@ -256,6 +265,8 @@ class LiftingNetwork:
                 if i < last:
                     np.maximum(h, 0.0, out=h)
             out[start:start + _CHUNK] = h * self.output_scale + self.output_offset
+        # the layers answer the 3D minus the used 2D (a skip connection): x and y are nearly the input
+        out[:, :2 * P] += skip_connection(inputs, P)
         return out
 
     def predict(self, W, w, perspective=None) -> np.ndarray:
