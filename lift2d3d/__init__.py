@@ -31,6 +31,8 @@ _EXPORTS = {
     "get_skeleton": "lift2d3d.skeletons",
     "SKELETONS": "lift2d3d.skeletons",
     "BasisLearner": "lift2d3d.learn",
+    "LiftingNetwork": "lift2d3d.learned",
+    "load_network": "lift2d3d.learned",
     "read_keypoints": "lift2d3d.io",
     "write_lifted": "lift2d3d.io",
     "lift_table": "lift2d3d.pipeline",
@@ -41,7 +43,7 @@ _EXPORTS = {
     "solve_convex": "lift2d3d.solvers",
 }
 _SUBMODULES = ("viz", "distributed", "detect", "io", "pipeline", "evaluation", "mocap", "solvers", "skeletons", "bases",
-               "lifter", "learn", "status")
+               "lifter", "learn", "learned", "status")
 
 __all__ = sorted(_EXPORTS) + ["__version__"]
 

@@ -39,8 +39,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .mocap.poses import TORSO_JOINTS, align_torso, normalise_poses, thin_poses
-from .skeletons import BODY15, get_skeleton
+from .mocap.corpus import performer_folds
+from .mocap.poses import (PROPORTION_RANGES, TORSO_JOINTS, align_torso, bone_lengths, jitter_proportions, mirror_poses,
+                          normalise_poses, redraw_with_lengths, thin_poses)
+from .skeletons import get_skeleton
 
 __all__ = ["BasisLearner", "normalise_poses", "redraw_with_lengths", "align_torso", "mirror_poses",
            "jitter_proportions",
@@ -49,97 +51,6 @@ __all__ = ["BasisLearner", "normalise_poses", "redraw_with_lengths", "align_tors
 
 #: Dictionary-learning solvers of :class:`BasisLearner`.
 SOLVERS = ("batch", "online")
-
-#: Joints whose rigid fit defines a pose's orientation.
-#: Bone groups and the (low, high) factors by which augmentation scales them.  The spread is
-#: wider than adult anthropometry because MoCap rigs place shoulder, hip and head joints
-#: differently (e.g. a rig's shoulder joint may sit at the clavicle's end, 20-35 cm apart).
-PROPORTION_RANGES = {
-    "shoulder": (0.55, 1.10), "hip": (0.70, 1.20), "torso": (0.80, 1.10), "head": (0.80, 1.40),
-    "upper_arm": (0.85, 1.10), "forearm": (0.85, 1.10), "thigh": (0.90, 1.10), "shank": (0.90, 1.10),
-}
-
-
-def _bone_group(parent: str, child: str) -> str:
-    name = child.replace("left_", "").replace("right_", "")
-    return {"neck": "torso", "head": "head", "shoulder": "shoulder", "elbow": "upper_arm",
-            "wrist": "forearm", "hip": "hip", "knee": "thigh", "ankle": "shank"}.get(name, name)
-
-
-def _bone_lengths(poses: np.ndarray, skeleton) -> np.ndarray:
-    edges = np.array(skeleton.edge_indices())
-    return np.linalg.norm(poses[:, :, edges[:, 0]] - poses[:, :, edges[:, 1]], axis=1)
-
-
-def redraw_with_lengths(pose: np.ndarray, lengths: np.ndarray, skeleton=BODY15) -> np.ndarray:
-    """Re-draw a pose with given bone lengths, keeping its bone directions.
-
-    Parameters
-    ----------
-    pose : (3, P) float
-    lengths : (n_edges,) float, metres
-        In the order of ``skeleton.edges``.
-
-    Returns
-    -------
-    (3, P) float
-        Centred on the joint centroid.
-    """
-    skeleton = get_skeleton(skeleton)
-    out = pose.copy()
-    for (a, b), length in zip(skeleton.edge_indices(), lengths):
-        direction = pose[:, b] - pose[:, a]
-        out[:, b] = out[:, a] + length * direction / max(np.linalg.norm(direction), 1e-12)
-    return out - out.mean(axis=1, keepdims=True)
-
-
-def mirror_poses(poses: np.ndarray, skeleton=BODY15) -> np.ndarray:
-    """Left-right mirror images: negate x and swap left and right joints.
-
-    Parameters
-    ----------
-    poses : (n, 3, P) float
-
-    Returns
-    -------
-    (n, 3, P) float
-        Re-align them afterwards: the mirror of a torso-aligned pose faces
-        the other way.
-    """
-    skeleton = get_skeleton(skeleton)
-    mirrored = poses[:, :, skeleton.mirror_permutation()].copy()
-    mirrored[:, 0] *= -1
-    return mirrored
-
-
-def jitter_proportions(poses: np.ndarray, rng: np.random.Generator, skeleton=BODY15,
-                       ranges: dict = PROPORTION_RANGES) -> np.ndarray:
-    """Re-draw poses with bone groups scaled by random factors (left and right alike).
-
-    Parameters
-    ----------
-    poses : (n, 3, P) float
-    rng : numpy.random.Generator
-    ranges : dict of group -> (low, high)
-        Factors are log-uniform in each range; groups are named by
-        :data:`PROPORTION_RANGES`.
-
-    Returns
-    -------
-    (n, 3, P) float
-        Every bone keeps its direction; its length is scaled.  Edges are
-        walked parent-first, so each child follows its re-drawn parent.
-    """
-    skeleton = get_skeleton(skeleton)
-    groups = sorted(ranges)
-    low = np.log([ranges[g][0] for g in groups])
-    high = np.log([ranges[g][1] for g in groups])
-    factors = np.exp(rng.uniform(low, high, size=(len(poses), len(groups))))
-    out = poses.copy()
-    for (a, b), (pa, pb) in zip(skeleton.edge_indices(), skeleton.edges):
-        f = factors[:, groups.index(_bone_group(pa, pb))]
-        out[:, :, b] = out[:, :, a] + f[:, None] * (poses[:, :, b] - poses[:, :, a])
-    return out
 
 
 def nonnegative_sparse_coding(X: np.ndarray, D: np.ndarray, alpha: float, n_iter: int = 300,
@@ -354,40 +265,6 @@ def learn_dictionary_online(X: np.ndarray, n_atoms: int, alpha: float, rng: np.r
     return D, history
 
 
-def performer_folds(performers, n_folds: int, weights=None) -> np.ndarray:
-    """Fold of each clip such that every performer's clips fall in one fold.
-
-    Performers are dealt, largest first (by ``weights``: e.g. frames), to the
-    fold holding the least so far, so folds are balanced and the assignment
-    is deterministic (ties by performer name).
-
-    Parameters
-    ----------
-    performers : sequence of str, one per clip
-    n_folds : int
-    weights : sequence of float, optional
-        Size of each clip (default 1).
-
-    Returns
-    -------
-    (n_clips,) int
-    """
-    performers = [str(p) for p in performers]
-    weights = np.ones(len(performers)) if weights is None else np.asarray(weights, dtype=np.float64)
-    names = sorted(set(performers))
-    if len(names) < n_folds:
-        raise ValueError(f"{n_folds} folds by performer need at least {n_folds} performers; got {len(names)} "
-                         f"({', '.join(names)})")
-    size = {name: float(sum(w for p, w in zip(performers, weights) if p == name)) for name in names}
-    load = np.zeros(n_folds)
-    fold_of = {}
-    for name in sorted(names, key=lambda name: (-size[name], name)):
-        fold = int(np.argmin(load))
-        fold_of[name] = fold
-        load[fold] += size[name]
-    return np.array([fold_of[p] for p in performers])
-
-
 class BasisLearner:
     """Learn sparse shape bases from 3D MoCap (estimator style).
 
@@ -563,7 +440,7 @@ class BasisLearner:
         aligned, self.reference_ = align_torso(samples, skeleton)
         # Averaging swinging limbs shortens them, and the lifter takes its bone lengths and stature
         # from the mean pose: keep the mean bone directions but the training poses' mean bone lengths.
-        self.mean_pose_ = redraw_with_lengths(aligned.mean(axis=0), _bone_lengths(poses, skeleton).mean(axis=0),
+        self.mean_pose_ = redraw_with_lengths(aligned.mean(axis=0), bone_lengths(poses, skeleton).mean(axis=0),
                                               skeleton)
         # the lifter's internal unit: RMS radius of the mean pose
         self.kappa_ = float(np.sqrt((self.mean_pose_ ** 2).sum(axis=0).mean()))

@@ -16,12 +16,14 @@ PACKAGE = Path(__file__).resolve().parent.parent / "lift2d3d"
 #: to) and any room on a lower floor; nothing on its own floor or above.
 FLOORS = (
     ("status", "skeletons"),                      # the tables everyone reads: statuses and limits, joint sets
-    ("mapping", "depth_order", "options"),        # skeleton -> skeleton, missing joints; depth hints; the options record
+    ("mapping", "depth_order", "options", "learned"),  # skeleton -> skeleton, missing joints; depth hints;
+                                                  # the options record; learned models (numpy forward passes)
     ("pixels", "bases", "solvers", "evaluation"),  # pixel checks; ShapeBases; array kernels; scoring arrays
     ("plausibility", "inputs", "model"),          # plausible input?; a lift's inputs; the bases as solvers see them
     ("result",),                                  # the LiftResult and its assembly from a solution
     ("lifter", "io", "mocap", "viz"),             # arrays -> LiftResult; formats; MoCap readers; pictures
-    ("pipeline", "learn", "detect", "benchmark"),  # chunks, resume, grouping; basis learning; detector; bench
+    ("pipeline", "learn", "learn_lifter", "detect", "benchmark"),  # chunks, resume, grouping; learning bases and
+                                                                    # the lifting network; detector; bench
     ("distributed",),                             # the pipeline on a Dask cluster
     ("commands",),                                # flags
     ("cli",),                                     # the dispatcher

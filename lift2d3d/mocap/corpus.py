@@ -15,7 +15,7 @@ Every take gets a *performer*: the subject number of CMU-style names
 name of the folder holding the file (``martial/martial_04.bvh`` ->
 ``"martial"``: one performer per folder, because those copies did not
 record the subject).  Held-out validation splits by performer
-(:func:`lift2d3d.learn.performer_folds`).
+(:func:`performer_folds`, which both learners' ``--select`` use).
 
 :func:`read_corpus` reads the takes in a fixed order (by relative path), so
 the result does not depend on the order the file system lists them in, and
@@ -51,7 +51,8 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["TakeFile", "Take", "Corpus", "find_takes", "read_take", "read_corpus", "resample_indices",
-           "file_sha256", "performer_of", "FORMATS", "DEFAULT_FPS", "DEFAULT_MIN_DISTANCE_MM", "AMC_FPS"]
+           "file_sha256", "performer_of", "performer_folds", "FORMATS", "DEFAULT_FPS", "DEFAULT_MIN_DISTANCE_MM",
+           "AMC_FPS"]
 
 #: Formats the walk recognises, in the default order of preference for a take found in several.
 FORMATS = ("asf-amc", "bvh", "deepmimic")
@@ -473,3 +474,37 @@ def _report_line(row: dict) -> str:
         return (f"{row['path']}: {row['format']}, performer {row['performer']}, {row['frames']} frames -> "
                 f"{row['resampled']} resampled -> {row['kept']} kept")
     return f"{row['path']}: {row['status']}"
+
+
+def performer_folds(performers, n_folds: int, weights=None) -> np.ndarray:
+    """Fold of each clip such that every performer's clips fall in one fold.
+
+    Performers are dealt, largest first (by ``weights``: e.g. frames), to the
+    fold holding the least so far, so folds are balanced and the assignment
+    is deterministic (ties by performer name).
+
+    Parameters
+    ----------
+    performers : sequence of str, one per clip
+    n_folds : int
+    weights : sequence of float, optional
+        Size of each clip (default 1).
+
+    Returns
+    -------
+    (n_clips,) int
+    """
+    performers = [str(p) for p in performers]
+    weights = np.ones(len(performers)) if weights is None else np.asarray(weights, dtype=np.float64)
+    names = sorted(set(performers))
+    if len(names) < n_folds:
+        raise ValueError(f"{n_folds} folds by performer need at least {n_folds} performers; got {len(names)} "
+                         f"({', '.join(names)})")
+    size = {name: float(sum(w for p, w in zip(performers, weights) if p == name)) for name in names}
+    load = np.zeros(n_folds)
+    fold_of = {}
+    for name in sorted(names, key=lambda name: (-size[name], name)):
+        fold = int(np.argmin(load))
+        fold_of[name] = fold
+        load[fold] += size[name]
+    return np.array([fold_of[p] for p in performers])

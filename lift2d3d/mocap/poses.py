@@ -5,7 +5,10 @@ total bone length (:func:`normalise_poses`), rotated onto a reference torso
 (:func:`align_torso`, generalised Procrustes with :func:`lift2d3d.evaluation.kabsch`),
 and near-duplicates of a take are dropped (:func:`thin_poses`).  The shape
 learner (:mod:`lift2d3d.learn`) and the corpus walk (:mod:`.corpus`) share
-these, so both see the same poses.
+these, so both see the same poses.  The augmentations both learners use
+(:func:`mirror_poses`, :func:`jitter_proportions`) live here too, so that the
+shape learner and the network learner (:mod:`lift2d3d.learn_lifter`), which sit
+on one floor, draw other people and rigs the same way.
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ import numpy as np
 from ..evaluation import kabsch
 from ..skeletons import BODY15, get_skeleton
 
-__all__ = ["TORSO_JOINTS", "normalise_poses", "align_torso", "thin_poses", "bone_sum"]
+__all__ = ["TORSO_JOINTS", "normalise_poses", "align_torso", "thin_poses", "bone_sum", "bone_lengths",
+           "redraw_with_lengths", "mirror_poses", "jitter_proportions", "PROPORTION_RANGES"]
 
 #: Joints whose rigid fit defines a pose's orientation.
 TORSO_JOINTS = ("pelvis", "neck", "left_shoulder", "right_shoulder", "left_hip", "right_hip")
@@ -123,3 +127,95 @@ def thin_poses(poses: np.ndarray, min_distance: float, skeleton=BODY15) -> np.nd
             m += 1
             keep.append(i)
     return valid[np.array(keep)]
+
+
+#: Bone groups and the (low, high) factors by which augmentation scales them.  The spread is
+#: wider than adult anthropometry because MoCap rigs place shoulder, hip and head joints
+#: differently (e.g. a rig's shoulder joint may sit at the clavicle's end, 20-35 cm apart).
+PROPORTION_RANGES = {
+    "shoulder": (0.55, 1.10), "hip": (0.70, 1.20), "torso": (0.80, 1.10), "head": (0.80, 1.40),
+    "upper_arm": (0.85, 1.10), "forearm": (0.85, 1.10), "thigh": (0.90, 1.10), "shank": (0.90, 1.10),
+}
+
+
+def _bone_group(parent: str, child: str) -> str:
+    name = child.replace("left_", "").replace("right_", "")
+    return {"neck": "torso", "head": "head", "shoulder": "shoulder", "elbow": "upper_arm",
+            "wrist": "forearm", "hip": "hip", "knee": "thigh", "ankle": "shank"}.get(name, name)
+
+
+def bone_lengths(poses: np.ndarray, skeleton) -> np.ndarray:
+    """Bone lengths (n, n_edges) of poses (n, 3, P), in the order of ``skeleton.edges``."""
+    edges = np.array(skeleton.edge_indices())
+    return np.linalg.norm(poses[:, :, edges[:, 0]] - poses[:, :, edges[:, 1]], axis=1)
+
+
+def redraw_with_lengths(pose: np.ndarray, lengths: np.ndarray, skeleton=BODY15) -> np.ndarray:
+    """Re-draw a pose with given bone lengths, keeping its bone directions.
+
+    Parameters
+    ----------
+    pose : (3, P) float
+    lengths : (n_edges,) float, metres
+        In the order of ``skeleton.edges``.
+
+    Returns
+    -------
+    (3, P) float
+        Centred on the joint centroid.
+    """
+    skeleton = get_skeleton(skeleton)
+    out = pose.copy()
+    for (a, b), length in zip(skeleton.edge_indices(), lengths):
+        direction = pose[:, b] - pose[:, a]
+        out[:, b] = out[:, a] + length * direction / max(np.linalg.norm(direction), 1e-12)
+    return out - out.mean(axis=1, keepdims=True)
+
+
+def mirror_poses(poses: np.ndarray, skeleton=BODY15) -> np.ndarray:
+    """Left-right mirror images: negate x and swap left and right joints.
+
+    Parameters
+    ----------
+    poses : (n, 3, P) float
+
+    Returns
+    -------
+    (n, 3, P) float
+        Re-align them afterwards: the mirror of a torso-aligned pose faces
+        the other way.
+    """
+    skeleton = get_skeleton(skeleton)
+    mirrored = poses[:, :, skeleton.mirror_permutation()].copy()
+    mirrored[:, 0] *= -1
+    return mirrored
+
+
+def jitter_proportions(poses: np.ndarray, rng: np.random.Generator, skeleton=BODY15,
+                       ranges: dict = PROPORTION_RANGES) -> np.ndarray:
+    """Re-draw poses with bone groups scaled by random factors (left and right alike).
+
+    Parameters
+    ----------
+    poses : (n, 3, P) float
+    rng : numpy.random.Generator
+    ranges : dict of group -> (low, high)
+        Factors are log-uniform in each range; groups are named by
+        :data:`PROPORTION_RANGES`.
+
+    Returns
+    -------
+    (n, 3, P) float
+        Every bone keeps its direction; its length is scaled.  Edges are
+        walked parent-first, so each child follows its re-drawn parent.
+    """
+    skeleton = get_skeleton(skeleton)
+    groups = sorted(ranges)
+    low = np.log([ranges[g][0] for g in groups])
+    high = np.log([ranges[g][1] for g in groups])
+    factors = np.exp(rng.uniform(low, high, size=(len(poses), len(groups))))
+    out = poses.copy()
+    for (a, b), (pa, pb) in zip(skeleton.edge_indices(), skeleton.edges):
+        f = factors[:, groups.index(_bone_group(pa, pb))]
+        out[:, :, b] = out[:, :, a] + f[:, None] * (poses[:, :, b] - poses[:, :, a])
+    return out
