@@ -37,10 +37,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from lift2d3d import Lifter, viz
-from lift2d3d.lifter import DEPTH_MARGIN, DEPTH_TOLERANCE, DEPTH_WEIGHT
 from lift2d3d.mocap import deepmimic_clips, read_deepmimic
+from lift2d3d.options import Options
 from lift2d3d.skeletons import BODY15
+from lift2d3d.solvers.records import DEPTH_MARGIN, DEPTH_TOLERANCE
 from lift2d3d.solvers.reflect import reflect_chains
+
+DEPTH_WEIGHT = Options().depth_weight
 
 J = BODY15.index
 

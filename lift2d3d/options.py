@@ -89,6 +89,11 @@ class Options:
     prior_weight : float
         Weight of the lifting network's depths in the fused method's refinement
         (:mod:`lift2d3d.solvers.terms`, normalised units), chosen on held-out CMU performers.
+    prior_scale : float
+        Scale ``c`` of the Cauchy loss on each joint's depth disagreement with the network
+        (normalised units, the 2D pose's RMS radius is 1): disagreements well below it count
+        quadratically, far beyond it with a bounded force, so that a network that is wrong cannot
+        pull the fit off its keypoints.
     max_iter : int
         ADMM iteration cap.
     tol : float
@@ -111,6 +116,8 @@ class Options:
     beta: float = _knob(0.04, _positive, "outlier weight of the robust loss", "B")
     depth_weight: float = _knob(30.0, _non_negative, "weight of the depth-order hints", "W")
     prior_weight: float = _knob(1.0, _non_negative, "weight of the lifting network's depths (method fused)", "W")
+    prior_scale: float = _knob(0.3, _positive, "scale of the Cauchy loss on the network's depths (method fused)",
+                               "C")
     max_iter: int = _knob(1000, _count, "ADMM iteration cap", "N")
     tol: float = _knob(1e-3, _positive, "relative objective decrease that ends a refinement", "T")
     admm_tol: Optional[float] = _knob(None, _positive, "ADMM relative residual tolerance", "T",

@@ -160,7 +160,8 @@ def _unhinted_terms(frames, model, opts, n):
     frame whose lift already satisfies them is left exactly as it would be without them."""
     hinted = frame_terms(frames, model, opts, n)
     return Terms(hinted.edges, hinted.Mb, np.ascontiguousarray(hinted.hints[:0]), hinted.depth_weight,
-                 hinted.depth_margin, hinted.depth_tol, hinted.prior, hinted.prior_w, hinted.prior_weight, hinted.dB)
+                 hinted.depth_margin, hinted.depth_tol, hinted.prior, hinted.prior_w, hinted.prior_weight,
+                 hinted.prior_scale, hinted.dB)
 
 
 @njit(**KERNEL, fastmath=FASTMATH)

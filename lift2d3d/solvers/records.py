@@ -65,8 +65,8 @@ class SolverOptions(NamedTuple):
     depth_weight, depth_margin, depth_tol : float
         The depth-order term (:mod:`lift2d3d.solvers.terms`): weight, margin of
         "nearer than", tolerance of "about equal" (normalised units).
-    prior_weight : float
-        Weight of the network prior term (0: no network).
+    prior_weight, prior_scale : float
+        Weight of the network prior term (0: no network) and the scale of its Cauchy loss.
     prior_start : bool
         Start the refinement from the network's limb depths (the fused method).
     """
@@ -92,6 +92,7 @@ class SolverOptions(NamedTuple):
     depth_margin: float = 0.0
     depth_tol: float = 0.0
     prior_weight: float = 0.0
+    prior_scale: float = 1.0
     prior_start: bool = False
 
 
@@ -109,7 +110,8 @@ def solver_options(resolved) -> SolverOptions:
         n_inner=8, tol=float(r["tol"]), focal=float(camera.focal) if perspective else 0.0,
         px=float(camera.principal[0]) if perspective else 0.0, py=float(camera.principal[1]) if perspective else 0.0,
         n_posit=20, n_starts=int(r["n_starts"]), depth_weight=float(r["depth_weight"]), depth_margin=DEPTH_MARGIN,
-        depth_tol=DEPTH_TOLERANCE, prior_weight=float(r["prior_weight"]) if fused else 0.0, prior_start=fused)
+        depth_tol=DEPTH_TOLERANCE, prior_weight=float(r["prior_weight"]) if fused else 0.0,
+        prior_scale=float(r["prior_scale"]), prior_start=fused)
 
 
 class SolverModel(NamedTuple):

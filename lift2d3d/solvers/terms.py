@@ -30,9 +30,12 @@ depth order (ordinal depth hints, Pavlakos, Zhou & Daniilidis, CVPR 2018)
     than b; 1: about equal).  The weight is large, so that a correct hint wins
     over the prior; the hinge is zero once the relation holds.
 prior (the reconstruction component: a lifting network's 3D, :mod:`lift2d3d.learned`)
-    ``w/2 sum_j v_j (z_j - zbar - zhat_j)^2``: the camera depths ``z = (R S)_3``
-    about their mean (weights ``v``, the joints' confidences) pulled towards
-    the network's centred depths ``zhat``.  The answer stays a sparse
+    ``w/2 sum_j v_j (z_j - zbar - (zhat_j - zhatbar))^2``: the camera depths
+    ``z = (R S)_3`` about their mean (weights ``v``, the joints' confidences)
+    pulled towards the network's depths ``zhat`` about theirs, each joint's
+    squared residual ``r^2`` under a Cauchy loss ``c^2 log(1 + r^2 / c^2)``
+    (``prior_scale``): a network that is wrong pulls with a bounded force,
+    so the fit stays on its keypoints.  The answer stays a sparse
     combination of the bases that reprojects to the keypoints; the network
     decides what the 2D cannot (which way a limb points in depth).
 
@@ -80,6 +83,8 @@ class Terms(NamedTuple):
         The prior's per-joint weights (the keypoints' confidences).
     prior_weight : float
         Weight of the prior term (0: off).
+    prior_scale : float
+        Scale ``c`` of the prior term's Cauchy loss (normalised units).
     dB : (K, E, 3) float64
         The bases' bone vectors per atom (:func:`lift2d3d.solvers.records.edge_differences`), for the
         bone term's Jacobian.
@@ -94,6 +99,7 @@ class Terms(NamedTuple):
     prior: np.ndarray = np.zeros((3, 0))
     prior_w: np.ndarray = np.zeros(0)
     prior_weight: float = 0.0
+    prior_scale: float = 1.0
     dB: np.ndarray = np.zeros((0, 0, 3))
 
 
@@ -110,12 +116,15 @@ class TermWork(NamedTuple):
         The terms' residual rows (bones, depth relations, prior).
     scratch : (E,) float64
         Working space the gradient and Jacobian kernels may overwrite.
+    gain : (P,) float64
+        The prior's robust rows' derivative by their plain residual (1 for small ones).
     """
 
     lengths: np.ndarray
     units: np.ndarray
     res: np.ndarray
     scratch: np.ndarray
+    gain: np.ndarray
 
 
 def no_prior(P: int):
@@ -269,62 +278,78 @@ def depth_jacobian_atom(terms, R, X, res, B, i, Jt, row, col0):
 
 
 # ----------------------------------------------------------------------------- prior (a network's depths)
+
 @njit(**KERNEL, fastmath=FASTMATH, inline="always")
 def _prior_means(terms, X):
-    """Weighted means (weights ``prior_w``) of the camera points' three rows, and the total weight."""
+    """Weighted means (weights ``prior_w``) of the camera points' three rows and of the prior's depths."""
     v = terms.prior_w
     sw = 0.0
     m0 = 0.0
     m1 = 0.0
     m2 = 0.0
+    mp = 0.0
     for j in range(v.shape[0]):
         sw += v[j]
         m0 += v[j] * X[0, j]
         m1 += v[j] * X[1, j]
         m2 += v[j] * X[2, j]
-    return m0 / sw, m1 / sw, m2 / sw, sw
+        mp += v[j] * terms.prior[2, j]
+    return m0 / sw, m1 / sw, m2 / sw, mp / sw
 
 
 @njit(**KERNEL, fastmath=FASTMATH, inline="always")
-def prior_values(terms, X, res):
-    _, _, zbar, _ = _prior_means(terms, X)
+def prior_values(terms, X, res, gain):
+    # plain residual r_j = s_j (z_j - zbar - (zhat_j - zhatbar)), s_j = sqrt(w v_j); the row is the robust
+    # rho_j = sign(r_j) sqrt(c^2 log(1 + r_j^2 / c^2)), so that rho_j^2 / 2 is the Cauchy loss, and
+    # gain_j = d rho_j / d r_j = r_j / (rho_j (1 + r_j^2 / c^2)) (1 as r_j -> 0)
+    _, _, zbar, pbar = _prior_means(terms, X)
+    c2 = terms.prior_scale * terms.prior_scale
     f = 0.0
     for j in range(terms.prior_w.shape[0]):
-        r = np.sqrt(terms.prior_weight * terms.prior_w[j]) * (X[2, j] - zbar - terms.prior[2, j])
-        res[j] = r
-        f += 0.5 * r * r
+        r = np.sqrt(terms.prior_weight * terms.prior_w[j]) * (X[2, j] - zbar - terms.prior[2, j] + pbar)
+        q = r * r / c2
+        if q < 1e-12:
+            rho = r
+            gain[j] = 1.0
+        else:
+            rho = np.sqrt(c2 * np.log1p(q))
+            if r < 0.0:
+                rho = -rho
+            gain[j] = r / (rho * (1.0 + q))
+        res[j] = rho
+        f += 0.5 * rho * rho
     return f
 
 
 @njit(**KERNEL, fastmath=FASTMATH, inline="always")
-def prior_shape_gradient(terms, R, res, Q):
-    # r_j = s_j (z_j - zbar - zhat_j), s_j = sqrt(w v_j): dF/dS_k = R[2] (s_k r_k - v_k / sum v * sum_j s_j r_j)
+def prior_shape_gradient(terms, R, res, gain, Q):
+    # dF/dS_k = R[2] (t_k - v_k / sum v * sum_j t_j) with t_j = rho_j gain_j s_j
     v = terms.prior_w
     P = v.shape[0]
     sv = 0.0
     total = 0.0
     for j in range(P):
         sv += v[j]
-        total += np.sqrt(terms.prior_weight * v[j]) * res[j]
+        total += np.sqrt(terms.prior_weight * v[j]) * gain[j] * res[j]
     for k in range(P):
-        g = np.sqrt(terms.prior_weight * v[k]) * res[k] - v[k] / sv * total
+        g = np.sqrt(terms.prior_weight * v[k]) * gain[k] * res[k] - v[k] / sv * total
         for x in range(3):
             Q[x, k] -= g * R[2, x]
 
 
 @njit(**KERNEL, fastmath=FASTMATH, inline="always")
-def prior_jacobian_rotation(terms, X, Jt, col0):
+def prior_jacobian_rotation(terms, X, gain, Jt, col0):
     # d(z_j - zbar)/d omega = (X_1j - X_1bar, -(X_0j - X_0bar), 0) for R <- exp([omega]x) R
     m0, m1, _, _ = _prior_means(terms, X)
     for j in range(terms.prior_w.shape[0]):
-        s = np.sqrt(terms.prior_weight * terms.prior_w[j])
+        s = np.sqrt(terms.prior_weight * terms.prior_w[j]) * gain[j]
         Jt[0, col0 + j] = s * (X[1, j] - m1)
         Jt[1, col0 + j] = -s * (X[0, j] - m0)
         Jt[2, col0 + j] = 0.0
 
 
 @njit(**KERNEL, fastmath=FASTMATH, inline="always")
-def prior_jacobian_atom(terms, R, B, i, Jt, row, col0):
+def prior_jacobian_atom(terms, R, gain, B, i, Jt, row, col0):
     # d(z_j - zbar)/dc_i = R[2] . (B_i[:, j] - weighted mean of B_i's columns)
     v = terms.prior_w
     P = v.shape[0]
@@ -337,7 +362,7 @@ def prior_jacobian_atom(terms, R, B, i, Jt, row, col0):
     mean /= sv
     for j in range(P):
         zj = R[2, 0] * B[i, 0, j] + R[2, 1] * B[i, 1, j] + R[2, 2] * B[i, 2, j]
-        Jt[row, col0 + j] = np.sqrt(terms.prior_weight * v[j]) * (zj - mean)
+        Jt[row, col0 + j] = np.sqrt(terms.prior_weight * v[j]) * gain[j] * (zj - mean)
 
 
 # ----------------------------------------------------------------------------- dispatch
@@ -346,7 +371,8 @@ def frame_terms(frames, model, opts, n):
     """The terms of frame ``n``: settings from the options record, the bones from the model record, the
     frame's own data (depth relations, the network's prior) from the frames record."""
     return Terms(model.edges, model.Mb, np.ascontiguousarray(frames.hints[n, :frames.n_hints[n]]), opts.depth_weight,
-                 opts.depth_margin, opts.depth_tol, frames.prior[n], frames.w[n], opts.prior_weight, model.dB)
+                 opts.depth_margin, opts.depth_tol, frames.prior[n], frames.w[n], opts.prior_weight,
+                 opts.prior_scale, model.dB)
 
 
 @njit(**KERNEL)
@@ -364,7 +390,8 @@ def n_rows(terms):
 def new_work(terms):
     """A :class:`TermWork` for ``terms``."""
     n_e = terms.edges.shape[0]
-    return TermWork(np.zeros(n_e), np.zeros((n_e, 3)), np.zeros(n_rows(terms)), np.empty(n_e))
+    return TermWork(np.zeros(n_e), np.zeros((n_e, 3)), np.zeros(n_rows(terms)), np.empty(n_e),
+                    np.ones(_n_prior(terms)))
 
 
 @njit(**KERNEL, fastmath=FASTMATH, inline="always")
@@ -379,7 +406,7 @@ def values(terms, S, X, work):
     if n_h > 0:
         f += depth_values(terms, X, res[n_b:n_b + n_h])
     if _n_prior(terms) > 0:
-        f += prior_values(terms, X, res[n_b + n_h:])
+        f += prior_values(terms, X, res[n_b + n_h:], work.gain)
     return f
 
 
@@ -393,7 +420,7 @@ def shape_gradient(terms, R, X, work, Q):
     if n_h > 0:
         depth_shape_gradient(terms, R, X, res[n_b:n_b + n_h], Q)
     if _n_prior(terms) > 0:
-        prior_shape_gradient(terms, R, res[n_b + n_h:], Q)
+        prior_shape_gradient(terms, R, res[n_b + n_h:], work.gain, Q)
 
 
 @njit(**KERNEL, fastmath=FASTMATH, inline="always")
@@ -406,7 +433,7 @@ def jacobian_rotation(terms, X, work, Jt, col0):
     if n_h > 0:
         depth_jacobian_rotation(terms, X, work.res[n_b:n_b + n_h], Jt, col0 + n_b)
     if _n_prior(terms) > 0:
-        prior_jacobian_rotation(terms, X, Jt, col0 + n_b + n_h)
+        prior_jacobian_rotation(terms, X, work.gain, Jt, col0 + n_b + n_h)
 
 
 @njit(**KERNEL, fastmath=FASTMATH, inline="always")
@@ -418,7 +445,7 @@ def jacobian_atom(terms, R, X, work, B, i, Jt, row, col0):
     if n_h > 0:
         depth_jacobian_atom(terms, R, X, work.res[n_b:n_b + n_h], B, i, Jt, row, col0 + n_b)
     if _n_prior(terms) > 0:
-        prior_jacobian_atom(terms, R, B, i, Jt, row, col0 + n_b + n_h)
+        prior_jacobian_atom(terms, R, work.gain, B, i, Jt, row, col0 + n_b + n_h)
 
 
 @njit(**KERNEL, fastmath=FASTMATH)

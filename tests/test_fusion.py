@@ -1,0 +1,147 @@
+"""The fused method: a lifting network's depths as the start and as a prior term of the geometric fit.
+
+Oracles: a NumPy twin of objective (2) with the prior term (finite differences at the LM's answer), the
+true depths as the prior (the fused fit must find them where the plain fit does not), and networks that
+are deliberately wrong (the fit must still reproject to the keypoints: the geometric fit decides).
+"""
+
+import numpy as np
+import pytest
+from scipy.spatial.transform import Rotation
+
+from lift2d3d import Lifter
+from lift2d3d.benchmark import synthetic_keypoints
+from lift2d3d.learned import LiftingNetwork
+from lift2d3d.learned.network import n_inputs, n_outputs
+
+
+@pytest.fixture(scope="module")
+def lifter():
+    return Lifter()
+
+
+def _twin_objective(W, w, B, R, c, alpha, prior, weight):
+    """NumPy twin of objective (2) with the prior term under its Cauchy loss (no bone rows)."""
+    PRIOR_SCALE = 0.3
+
+    S = np.einsum("k,kaj->aj", c, B)
+    S = S - (S * w).sum(axis=1, keepdims=True) / w.sum()
+    X = R @ S
+    r = W - X[:2]
+    z = X[2] - (w * X[2]).sum() / w.sum()
+    zhat = prior[2] - (w * prior[2]).sum() / w.sum()
+    rows = weight * w * (z - zhat) ** 2
+    prior_term = 0.5 * PRIOR_SCALE ** 2 * np.log1p(rows / PRIOR_SCALE ** 2).sum()
+    return 0.5 * (w * r ** 2).sum() + alpha * np.abs(c).sum() + prior_term
+
+
+def test_lm_with_the_prior_term_reaches_a_stationary_point(lifter):
+    """The prior term's residuals, gradient and Jacobians agree with finite differences of a NumPy twin."""
+    from lift2d3d.solvers.lm import lm_frame, new_fit
+    from lift2d3d.solvers.terms import Terms
+
+    model = lifter.solver_records()[0]
+    B = np.ascontiguousarray(model.B[:12])
+    K, P = B.shape[0], B.shape[2]
+    rng = np.random.default_rng(5)
+    w = rng.uniform(0.5, 1.0, P)
+    truth = np.zeros(K)
+    truth[[1, 4, 9]] = [0.5, 0.3, 0.4]
+    R_true = Rotation.from_rotvec([0.3, 1.7, -0.2]).as_matrix()
+    W = R_true[:2] @ np.einsum("k,kaj->aj", truth, B) + rng.normal(0, 0.02, (2, P))
+    W -= (W * w).sum(axis=1, keepdims=True) / w.sum()
+    # a prior that disagrees with the truth, so that the term is active at the solution
+    prior = R_true @ np.einsum("k,kaj->aj", truth, B) + rng.normal(0, 0.2, (3, P))
+    weight, alpha = 1.5, 0.005
+    terms = Terms(model.edges, np.zeros((0, len(model.edges))), prior=np.ascontiguousarray(prior), prior_w=w,
+                  prior_weight=weight, prior_scale=0.3, dB=np.ascontiguousarray(model.dB[:12]))
+    R = Rotation.from_rotvec([0.05, -0.1, 0.05]).as_matrix() @ R_true
+    c = truth * 1.2
+    _, _, f = lm_frame(new_fit(W, w, w.sum(), B, alpha, terms), R, c, 3000, 1e-15)
+    assert f == pytest.approx(_twin_objective(W, w, B, R, c, alpha, prior, weight), rel=1e-12)
+    smooth = lambda R_, c_: _twin_objective(W, w, B, R_, c_, 0.0, prior, weight)   # noqa: E731
+    h = 1e-6
+    for k in range(3):
+        turn = Rotation.from_rotvec(h * np.eye(3)[k]).as_matrix()
+        assert abs(smooth(turn @ R, c) - smooth(turn.T @ R, c)) / (2 * h) < 1e-5
+    for i in range(K):
+        e = h * np.eye(K)[i]
+        d = (smooth(R, c + e) - smooth(R, c - e)) / (2 * h)
+        if c[i] != 0.0:
+            assert abs(d + alpha * np.sign(c[i])) < 1e-5
+        else:
+            assert abs(d) <= alpha + 1e-5
+
+
+class TruthPrior:
+    """The true camera-frame poses in each frame's normalised units: an oracle in the network's place (for a
+    batch solved as one block with every frame active, as here)."""
+
+    def __init__(self, camera3d):
+        self.camera3d = camera3d
+
+    def predict(self, W, w, perspective=None):
+        assert len(W) == len(self.camera3d)
+        out = np.empty((len(W), 3, W.shape[2]))
+        for n in range(len(W)):
+            cam = self.camera3d[n].T
+            scale = np.sqrt((w[n] * ((W[n]) ** 2).sum(axis=0)).sum() / w[n].sum())
+            centred = cam - (cam * w[n]).sum(axis=1, keepdims=True) / w[n].sum()
+            size = np.sqrt((w[n] * (centred[:2] ** 2).sum(axis=0)).sum() / w[n].sum())
+            out[n] = centred * scale / size
+        return out
+
+
+def test_a_right_prior_fixes_the_depths_the_plain_fit_gets_wrong(lifter):
+    """With the true depths as the prior, the fused fit's camera-frame error is far below the plain fit's."""
+    from lift2d3d import solvers
+    from lift2d3d.evaluation import scale_translation_error
+    from lift2d3d.inputs import validate
+
+    keypoints, camera3d = synthetic_keypoints(lifter.bases, 48, seed=11, noise_px=0.5)
+    Wpx, w, status, _, _ = validate(keypoints, None, lifter.joint_names)
+    oracle = TruthPrior(camera3d)
+    model, _, _ = lifter.solver_records()
+    errors = {}
+    for method in ("convex+refine", "fused"):
+        opts = solvers.solver_options(dict(lifter.resolved_params(), method=method))
+        frames = solvers.frames_record(Wpx, w, status.copy())
+        sol = solvers.solve(frames, model, opts, network=oracle if method == "fused" else None, n_threads=1)
+        X = sol.X.transpose(0, 2, 1)
+        errors[method] = scale_translation_error(X, camera3d)
+    assert np.median(errors["fused"]) < 0.5 * np.median(errors["convex+refine"])
+
+
+def constant_network(depths):
+    """A real lifting network that is deliberately wrong: it answers the keypoints' own x, y (its skip
+    connection) and the same ``depths`` (P,) for every frame, whatever it sees."""
+    P = len(depths)
+    weights = [np.zeros((n_inputs(P), n_outputs(P)))]
+    offset = np.concatenate([np.zeros(2 * P), depths])
+    return LiftingNetwork(weights=weights, biases=[np.zeros(n_outputs(P))], input_offset=np.zeros(n_inputs(P)),
+                          input_scale=np.ones(n_inputs(P)), output_offset=offset, output_scale=np.ones(n_outputs(P)),
+                          skeleton="body15", metadata=dict(source="test: constant depths"))
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_a_wrong_network_cannot_pull_the_fit_off_its_keypoints(lifter, seed):
+    """Depths that are nonsense (large, random, the same every frame): the fused lift still reprojects to the
+    keypoints, every frame is ok, and the answer is a sparse-basis pose."""
+    rng = np.random.default_rng(seed)
+    wrong = constant_network(rng.normal(0.0, 1.5, lifter.bases.n_joints))
+    keypoints, _ = synthetic_keypoints(lifter.bases, 40, seed=20 + seed, noise_px=1.0)
+    fused = Lifter(lifter.bases, method="fused", network=wrong).lift(keypoints)
+    plain = Lifter(lifter.bases, method="convex+refine").lift(keypoints)
+    assert np.all(fused.ok)
+    size = np.sqrt(((keypoints - keypoints.mean(axis=1, keepdims=True)) ** 2).sum(axis=2).mean(axis=1))
+    assert np.median(fused.reprojection_error / size) < 0.05
+    assert np.all(fused.reprojection_error / size < 0.2)
+    assert np.median(fused.reprojection_error) < 3 * np.median(plain.reprojection_error) + 1.0
+    assert np.all(np.count_nonzero(fused.coefficients, axis=1) <= 2 * lifter.bases.n_joints + 10)
+
+
+def test_fused_needs_a_network_for_the_bases_skeleton(lifter):
+    from lift2d3d.learned import NetworkFileError
+
+    with pytest.raises(NetworkFileError, match="no-such-network.npz"):
+        Lifter(method="fused", network="no-such-network.npz").lift(400.0 * lifter.bases.mean_pose[:2].T)
