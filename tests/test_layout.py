@@ -17,7 +17,8 @@ PACKAGE = Path(__file__).resolve().parent.parent / "lift2d3d"
 FLOORS = (
     ("status", "skeletons"),                      # the tables everyone reads: statuses and limits, joint sets
     ("mapping", "depth_order"),                   # skeleton -> skeleton, the rule for a missing joint; depth hints
-    ("pixels", "bases", "solvers", "evaluation"),  # pixel checks; ShapeBases; array kernels; scoring arrays
+    ("pixels", "bases", "solvers", "evaluation",   # pixel checks; ShapeBases; array kernels; scoring arrays;
+     "world", "kinematics"),                      # the world frame of a clip; body15 as a BVH rig (IK, FK)
     ("plausibility",),                            # is this input a person's pixel keypoints?
     ("lifter", "io", "mocap", "viz"),             # arrays -> LiftResult; formats; MoCap readers; pictures
     ("pipeline", "learn", "detect", "benchmark"),  # chunks, resume, grouping; basis learning; detector; bench

@@ -25,7 +25,7 @@ def add_lifter_arguments(parser: argparse.ArgumentParser, *, camera: bool = True
     """Add the lifter's options to a sub-command's parser.
 
     ``--bases``, ``--method``, ``--alpha``, ``--refine-alpha``, ``--symmetry``,
-    ``--beta``, ``--n-starts``; with ``camera`` the camera model (``--camera
+    ``--beta``, ``--n-starts``, ``--height``; with ``camera`` the camera model (``--camera
     weak|perspective``, ``--focal``, ``--principal``), with ``workers`` the
     solver threads (``--workers``).
     """
@@ -42,6 +42,8 @@ def add_lifter_arguments(parser: argparse.ArgumentParser, *, camera: bool = True
     group.add_argument("--beta", type=float, metavar="B", help="outlier weight of --method robust (default 0.04)")
     group.add_argument("--n-starts", type=int, metavar="N",
                        help="refinement starts; the lowest objective wins (default 1)")
+    group.add_argument("--height", type=float, metavar="M",
+                       help="the person's stature in metres: metric scale (default: the bases' average proportions)")
     if camera:
         group.add_argument("--camera", default="weak", choices=("weak", "perspective"),
                            help="camera model (default: %(default)s); perspective needs --focal and --principal")
@@ -82,7 +84,7 @@ def lifter_params_from_args(args) -> dict:
         Naming the option at fault.
     """
     params = dict(bases=args.bases, method=args.method, alpha=args.alpha, refine_alpha=args.refine_alpha,
-                  symmetry=args.symmetry, beta=args.beta, n_starts=args.n_starts)
+                  symmetry=args.symmetry, beta=args.beta, n_starts=args.n_starts, height=getattr(args, "height", None))
     if hasattr(args, "camera") and hasattr(args, "focal"):
         params["camera"] = camera_from_args(args)
     if hasattr(args, "workers"):
