@@ -229,8 +229,8 @@ class WorldFrame:
     up : (3,) float
         Gravity's opposite in camera coordinates (``rotation[1]``).
     pitch_deg, roll_deg : float
-        The camera's pitch (positive: looking down at the floor) and roll (positive: the image turned
-        clockwise), from ``up``.
+        The camera's pitch (positive: looking down at the floor) and roll, from ``up``, as
+        :func:`lift2d3d.evaluation.camera_rotations` counts its elevation and roll.
     stature : float, metres
         The person's stature in the clip (:func:`clip_stature`).
     metadata : dict
@@ -347,7 +347,7 @@ def estimate_world(joints3d, joint_names, ok=None, perspective=False, image_shif
     x_axis = _unit(x_axis)
     rotation = np.stack([x_axis, up, np.cross(x_axis, up)])
     pitch = float(np.degrees(np.arcsin(np.clip(-up[2], -1.0, 1.0))))
-    roll = float(np.degrees(np.arctan2(up[0], -up[1])))
+    roll = float(np.degrees(np.arctan2(-up[0], -up[1])))
 
     # 4. the floor: ANKLE_HEIGHT * stature below the ankles' contact height
     ankle_height = ANKLE_HEIGHT * stature

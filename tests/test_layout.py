@@ -20,7 +20,7 @@ FLOORS = (
     ("pixels", "bases", "solvers", "evaluation",   # pixel checks; ShapeBases; array kernels; scoring arrays;
      "world", "kinematics"),                      # the world frame of a clip; body15 as a BVH rig (IK, FK)
     ("plausibility",),                            # is this input a person's pixel keypoints?
-    ("lifter", "io", "mocap", "viz"),             # arrays -> LiftResult; formats; MoCap readers; pictures
+    ("lifter", "io", "mocap", "viz", "viewer"),   # arrays -> LiftResult; formats; MoCap readers; pictures, pages
     ("pipeline", "learn", "detect", "benchmark"),  # chunks, resume, grouping; basis learning; detector; bench
     ("distributed",),                             # the pipeline on a Dask cluster
     ("commands",),                                # flags
