@@ -162,6 +162,155 @@ def world_part(args, rng):
                       f"{limb_text} | {within} |", flush=True)
 
 
+# --------------------------------------------------------------------------------------------- bvh
+def bvh_positions(text):
+    """body15 joints (n, 15, 3) of a BVH with the ``cmu`` names, read independently of lift2d3d's reader: the
+    hierarchy parsed here, forward kinematics with SciPy's intrinsic Euler angles; the head the midpoint of the
+    Head joint and its end site."""
+    from scipy.spatial.transform import Rotation
+
+    tokens = text.split()
+    joints, stack, i = [], [], 0
+    while tokens[i] != "MOTION":
+        word = tokens[i]
+        if word in ("ROOT", "JOINT"):
+            joints.append({"name": tokens[i + 1], "parent": stack[-1] if stack else -1})
+            i += 2
+        elif word == "{":
+            stack.append(len(joints) - 1)
+            i += 1
+        elif word == "}":
+            stack.pop()
+            i += 1
+        elif word == "OFFSET":
+            joints[stack[-1]]["offset"] = np.array(tokens[i + 1:i + 4], dtype=float)
+            i += 4
+        elif word == "CHANNELS":
+            joints[stack[-1]]["channels"] = tokens[i + 2:i + 2 + int(tokens[i + 1])]
+            i += 2 + int(tokens[i + 1])
+        elif word == "End":
+            joints[stack[-1]]["end"] = np.array(tokens[i + 4:i + 7], dtype=float)
+            i += 8
+        else:
+            i += 1
+    values = np.array(tokens[i + 6:], dtype=float).reshape(int(tokens[i + 2]), -1)
+    positions, rotations, column = {}, {}, 0
+    for joint in joints:
+        translation = np.tile(joint["offset"], (len(values), 1))
+        axes, angles = "", []
+        for name in joint["channels"]:
+            if name.endswith("position"):
+                translation[:, "XYZ".index(name[0])] = values[:, column]
+            else:
+                axes, angles = axes + name[0], angles + [values[:, column]]
+            column += 1
+        local = Rotation.from_euler(axes, np.stack(angles, axis=1), degrees=True)
+        if joint["parent"] < 0:
+            positions[joint["name"]], rotations[joint["name"]] = translation, local
+        else:
+            parent = joints[joint["parent"]]["name"]
+            positions[joint["name"]] = positions[parent] + rotations[parent].apply(translation)
+            rotations[joint["name"]] = rotations[parent] * local
+        joint["rotation"] = rotations[joint["name"]]
+    named = {}
+    for side, prefix in (("left", "Left"), ("right", "Right")):
+        for ours, rig in (("shoulder", "Arm"), ("elbow", "ForeArm"), ("wrist", "Hand"), ("hip", "UpLeg"),
+                          ("knee", "Leg"), ("ankle", "Foot")):
+            named[f"{side}_{ours}"] = positions[prefix + rig]
+    head = next(j for j in joints if j["name"] == "Head")
+    named["head"] = positions["Head"] + 0.5 * head["rotation"].apply(head["end"])
+    named["pelvis"] = 0.5 * (named["left_hip"] + named["right_hip"])
+    named["neck"] = 0.5 * (named["left_shoulder"] + named["right_shoulder"])
+    return np.stack([named[j] for j in BODY15.joints], axis=1)
+
+
+def keypoint_csv(path, keypoints):
+    import pandas as pd
+
+    columns = {"frame": np.arange(len(keypoints))}
+    for j, name in enumerate(BODY15.joints):
+        columns[f"{name}_x"], columns[f"{name}_y"] = keypoints[:, j, 0], keypoints[:, j, 1]
+    pd.DataFrame(columns).to_csv(path, index=False)
+    return path
+
+
+def bvh_part(args, rng, work):
+    """BVH against the same run's CSV (world frame), after one similarity alignment for the whole clip."""
+    from lift2d3d import Lifter
+    from lift2d3d.evaluation import similarity_align
+    from lift2d3d.io import read_lifted
+    from lift2d3d.pipeline import lift_file
+
+    edges = np.array(BODY15.edge_indices())
+    print(f"BVH against the same run's CSV: lift --sequence --world -o clip.csv and -o clip.bvh; clips of "
+          f"{args.length} frames, weak perspective, 1 px noise; mm")
+    print("| corpus | clips | joints after one similarity alignment: mean / 95th percentile / max | bone length "
+          "range over the clip: max |")
+    print("|---|---|---|---|")
+    lifter = Lifter(args.bases)
+    for root in args.mocap:
+        errors, spans = [], []
+        clips = corpus_clips(root, args.length, args.clips_per_take, args.bvh_clips, rng)
+        for k, (_, joints) in enumerate(clips):
+            _, keypoints = fixed_camera(joints, np.array([0.0, 1.0, 0.0]), rng, perspective=False)
+            source = keypoint_csv(work / f"clip{k}.csv", keypoints + rng.normal(0.0, 1.0, keypoints.shape))
+            lift_file(source, work / f"clip{k}_lifted.csv", lifter, sequence=True, frame="world")
+            lift_file(source, work / f"clip{k}.bvh", lifter, sequence=True)
+            table = read_lifted(work / f"clip{k}_lifted.csv").joints3d()
+            bvh = bvh_positions((work / f"clip{k}.bvh").read_text())
+            ok = np.isfinite(table).all(axis=(1, 2))
+            aligned = similarity_align(bvh[ok].reshape(1, -1, 3), table[ok].reshape(1, -1, 3))[0].reshape(-1, 15, 3)
+            errors.append(np.linalg.norm(aligned - table[ok], axis=-1).ravel() * 1000)
+            lengths = np.linalg.norm(bvh[:, edges[:, 0]] - bvh[:, edges[:, 1]], axis=-1)
+            spans.append(np.ptp(lengths, axis=0).max() * 1000)
+        e = np.concatenate(errors)
+        print(f"| {Path(root).name} | {len(clips)} | {e.mean():.2f} / {np.percentile(e, 95):.1f} / {e.max():.1f} | "
+              f"{max(spans):.4f} |", flush=True)
+
+
+# ------------------------------------------------------------------------------------------ viewer
+def viewer_part(args, rng, work):
+    """Size of the page of a 1,000-frame clip with its 2D keypoints, and Chromium's time to draw it."""
+    from lift2d3d import Lifter
+    from lift2d3d.cli import main as cli
+    from lift2d3d.evaluation import camera_rotations
+
+    lifter = Lifter(args.bases)
+    n = 1000
+    # a person turning and bending: the bases' mean pose with its first atoms swinging, seen by one camera
+    t = np.arange(n) / 30.0
+    codes = 0.6 * np.stack([np.sin(2 * np.pi * t * (0.3 + 0.1 * k)) for k in range(4)], axis=1)
+    poses = lifter.bases.mean_pose[None] + np.einsum("nk,kij->nij", codes, lifter.bases.bases[:4])
+    turn = camera_rotations(np.stack([40 * np.sin(t), np.full(n, 15.0), np.zeros(n)], axis=1))
+    camera = np.einsum("nij,njp->npi", turn, poses) + [0.0, 0.0, 4.0]
+    keypoints = 1000.0 * camera[..., :2] / camera[..., 2:] + [640.0, 360.0] + rng.normal(0.0, 1.0, (n, 15, 2))
+    source = keypoint_csv(work / "long.csv", keypoints)
+    assert cli(["lift", str(source), "--sequence", "--world", "-q", "-o", str(work / "long.json")]) == 0
+    assert cli(["view", str(work / "long.json"), "--keypoints", str(source), "-o", str(work / "long.html")]) == 0
+    size = (work / "long.html").stat().st_size
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        print(f"viewer page, {n} frames with the 2D keypoints: {size / 1e6:.2f} MB; no playwright: not timed")
+        return
+    flags = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+             "--disable-component-update", "--disable-sync"]
+    times = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=args.chromium, args=flags)
+        for _ in range(5):
+            page = browser.new_page(viewport={"width": 1280, "height": 720})
+            page.goto((work / "long.html").as_uri())
+            page.wait_for_function("window.lift2d3dViewer && window.lift2d3dViewer.ready")
+            # from the start of navigation to the first drawn frame, as the page's own clock counts it
+            times.append(page.evaluate("performance.now()") / 1000.0)
+            page.close()
+        browser.close()
+    print(f"viewer page, {n} frames with the 2D keypoints: {size / 1e6:.2f} MB; open until drawn in headless Chromium "
+          f"(median of 5, navigation start to the first frame drawn): {np.median(times):.2f} s "
+          f"(targets: < 5 MB, < 2 s)")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--part", choices=("world", "bvh", "viewer", "all"), default="all")
@@ -173,12 +322,20 @@ def main(argv=None):
     parser.add_argument("--calibrate", action="store_true", help="print the ankles' height at contact / stature")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--chromium", default="/usr/bin/chromium")
+    parser.add_argument("--bvh-clips", type=int, default=20, help="clips per corpus folder for --part bvh (20)")
     args = parser.parse_args(argv)
     rng = np.random.default_rng(args.seed)
-    if args.part in ("world", "all"):
-        if not args.mocap:
-            sys.exit("--part world needs --mocap DIR [DIR ...]")
-        world_part(args, rng)
+    if args.part in ("world", "bvh") and not args.mocap:
+        sys.exit(f"--part {args.part} needs --mocap DIR [DIR ...]")
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as work:
+        if args.part in ("world", "all") and args.mocap:
+            world_part(args, rng)
+        if args.part in ("bvh", "all") and args.mocap:
+            bvh_part(args, rng, Path(work))
+        if args.part in ("viewer", "all"):
+            viewer_part(args, rng, Path(work))
 
 
 if __name__ == "__main__":

@@ -59,9 +59,11 @@ __all__ = ["WorldFrame", "WorldResult", "estimate_world", "to_world", "clip_stat
            "PRIOR_TILT_DEG", "PRIOR_TILT_WEAK_DEG", "CONTACT_BAND", "CONTACT_SPEED", "GROUNDING_SMOOTH_S",
            "STATURE_HEAD_SOLE", "fit_ground_plane"]
 
-#: Height of the ankle joint above the floor when the foot is planted, as a fraction of stature.  The
-#: median over the CMU corpus' takes (ASF/AMC, BVH and DeepMimic; ``benchmarks/exports.py --calibrate``).
-ANKLE_HEIGHT = 0.047
+#: Height of the ankle joint above the floor when the foot is planted, as a fraction of stature: the
+#: median over 60 clips of the CMU corpus (ASF/AMC, BVH and DeepMimic takes; 10-90 %: 0.028-0.078;
+#: ``python benchmarks/exports.py --part world --mocap /tmp/cmu --calibrate``).  Rigs place their
+#: "ankle" differently: Bandai Namco's sits at 0.072 of stature.
+ANKLE_HEIGHT = 0.048
 #: Standard deviation of the Gaussian prior on the floor's tilt from the body's up, degrees, with a
 #: perspective camera (the contacts are where the feet stood on the floor) and under weak perspective
 #: (each frame centred on itself: the contacts' heights mix the gait's heel and toe phases, and on the
@@ -484,7 +486,8 @@ def to_world(result, height=None, fps=30.0, perspective=None) -> WorldResult:
     >>> lifter = lift2d3d.Lifter()
     >>> keypoints = 400.0 * lifter.bases.mean_pose[:2].T + [320.0, 240.0]
     >>> world = to_world(lifter.lift(np.stack([keypoints] * 4)))
-    >>> bool(abs(np.nanmin(world.joints3d[..., 1]) - world.frame.stature * 0.047) < 0.02)
+    >>> from lift2d3d.world import ANKLE_HEIGHT
+    >>> bool(abs(np.nanmin(world.joints3d[..., 1]) - world.frame.stature * ANKLE_HEIGHT) < 0.02)
     True
     """
     joints3d = np.asarray(result.joints3d, dtype=np.float64)
@@ -499,8 +502,11 @@ def to_world(result, height=None, fps=30.0, perspective=None) -> WorldResult:
     shift = None
     if not perspective:
         scale = np.asarray(result.scale, dtype=np.float64).reshape(len(joints3d))
+        centre = np.nanmedian(translation[ok, :2], axis=0) if ok.any() else np.zeros(2)
         with np.errstate(invalid="ignore", divide="ignore"):
-            shift = translation[:, :2] / scale[:, None]
+            # the centre's image motion over the scale, from its median position (the principal point is not
+            # known; this keeps its error small)
+            shift = (translation[:, :2] - centre) / scale[:, None]
     frame = estimate_world(joints3d, result.joint_names, ok=ok, perspective=perspective, image_shift=shift, fps=fps,
                            height=height)
     world = frame.apply(np.where(ok[:, None, None], joints3d, np.nan))
