@@ -212,7 +212,8 @@ def _gaussian_smooth(values, sigma):
     """``values`` (n,) smoothed by a Gaussian of ``sigma`` samples (edges renormalised)."""
     if sigma <= 0 or len(values) < 3:
         return values
-    radius = int(np.ceil(3 * sigma))
+    # np.convolve's "same" output is as long as the longer input: the kernel must not outgrow a short clip
+    radius = min(int(np.ceil(3 * sigma)), (len(values) - 1) // 2)
     kernel = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
     weight = np.convolve(np.ones_like(values), kernel, mode="same")
     return np.convolve(values, kernel, mode="same") / weight

@@ -136,3 +136,12 @@ def test_frames_that_were_not_lifted_stay_missing():
     assert np.isnan(placed[10:15]).all() and np.isfinite(placed[:10]).all()
     assert angle(frame.up, up) < 1.0
     assert frame.metadata["frames_lifted"] == 55 and ANKLE_Y > 0
+
+
+@pytest.mark.parametrize("n", [1, 2, 4, 7])
+def test_short_clips_under_weak_perspective(n):
+    world = walking_clip(n)
+    camera, _, up = seen(world, perspective=False)
+    centred = camera - camera.mean(axis=1, keepdims=True)
+    placed = estimate_world(centred, BODY15.joints, perspective=False).apply(centred)
+    assert placed.shape == (n, 15, 3) and np.isfinite(placed).all()
