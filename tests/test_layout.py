@@ -18,10 +18,11 @@ FLOORS = (
     ("status", "skeletons"),                      # the tables everyone reads: statuses and limits, joint sets
     ("mapping", "depth_order", "options", "learned"),  # skeleton -> skeleton, missing joints; depth hints;
                                                   # the options record; learned models (numpy forward passes)
-    ("pixels", "bases", "solvers", "evaluation"),  # pixel checks; ShapeBases; array kernels; scoring arrays
+    ("pixels", "bases", "solvers", "evaluation",   # pixel checks; ShapeBases; array kernels; scoring arrays;
+     "world", "kinematics"),                      # the world frame of a clip; body15 as a BVH rig (IK, FK)
     ("plausibility", "inputs", "model"),          # plausible input?; a lift's inputs; the bases as solvers see them
     ("result",),                                  # the LiftResult and its assembly from a solution
-    ("lifter", "io", "mocap", "viz"),             # arrays -> LiftResult; formats; MoCap readers; pictures
+    ("lifter", "io", "mocap", "viz", "viewer"),   # arrays -> LiftResult; formats; MoCap readers; pictures, pages
     ("pipeline", "learn", "learn_lifter", "detect", "benchmark"),  # chunks, resume, grouping; learning bases and
                                                                     # the lifting network; detector; bench
     ("distributed",),                             # the pipeline on a Dask cluster

@@ -30,7 +30,7 @@ def _flag(name):
 def add_lifter_arguments(parser: argparse.ArgumentParser, *, camera: bool = True, workers: bool = True) -> None:
     """Add the lifter's options to a sub-command's parser.
 
-    ``--bases``, ``--method``, ``--network``, ``--loss`` and one flag per field of
+    ``--bases``, ``--method``, ``--network``, ``--loss``, ``--height`` and one flag per field of
     :class:`lift2d3d.options.Options` (``--alpha``, ``--refine-alpha``, ``--symmetry``, ...: generated
     from the record, with its help and default); with ``camera`` the camera model (``--camera
     weak|perspective``, ``--focal``, ``--principal``), with ``workers`` the solver threads
@@ -48,6 +48,8 @@ def add_lifter_arguments(parser: argparse.ArgumentParser, *, camera: bool = True
         kind = int if isinstance(default, int) and not isinstance(default, bool) else float
         group.add_argument(_flag(name), dest=name, type=kind, metavar=meta["metavar"],
                            help=f"{meta['help']} (default: {meta['default_text']})")
+    group.add_argument("--height", type=float, metavar="M",
+                       help="the person's stature in metres: metric scale (default: the bases' average proportions)")
     if camera:
         group.add_argument("--camera", default="weak", choices=("weak", "perspective"),
                            help="camera model (default: %(default)s); perspective needs --focal and --principal")
@@ -89,6 +91,7 @@ def lifter_params_from_args(args) -> dict:
     """
     params = dict(bases=args.bases, method=args.method, network=args.network, loss=args.loss)
     params.update({name: getattr(args, name) for name, _, _ in option_fields()})
+    params["height"] = getattr(args, "height", None)
     if hasattr(args, "camera") and hasattr(args, "focal"):
         params["camera"] = camera_from_args(args)
     if hasattr(args, "workers"):

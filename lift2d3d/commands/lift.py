@@ -12,7 +12,8 @@ from ._options import add_lifter_arguments, camera_from_args, check_workers, lif
 
 NAME = "lift"
 HELP = ("Lift a file of 2D keypoints (wide/long CSV, COCO/AlphaPose, OpenPose or MMPose JSON, MediaPipe "
-        "CSV, DeepLabCut CSV/H5, pixel TRC, NPY/NPZ) to 3D joints (CSV, JSON or NPZ by the output's extension).")
+        "CSV, DeepLabCut CSV/H5, pixel TRC, NPY/NPZ) to 3D joints (CSV, JSON or NPZ by the output's extension; "
+        "BVH or 3D TRC: each person's motion in the world frame).")
 
 EPILOG = """\
 inputs (detected from the content; --layout to force one):
@@ -37,9 +38,17 @@ frame -> camera frame, row-major), scale (pixels per metre) and tx, ty, tz (weak
 pose centroid's image position in pixels, tz = 0; perspective: the centroid in metres). Rows that
 cannot be lifted are kept with their status and reason (bad_input, no_person for frames without
 a person, ...). --resume on a finished output says "output is complete" and reruns nothing.
+--world: the joints in each person's world frame instead (metres, Y up against gravity, the floor
+at Y = 0, X the camera's x on the floor; estimated from the person's foot contacts over the clip;
+--height M for metric scale), with the estimate's metadata in the JSON/NPZ or beside a CSV
+(<output>.world.json). -o clip.bvh: each person's motion as a BVH (a T-pose rig fitted by inverse
+kinematics, bone lengths the clip's medians; --bvh-rig cmu|mixamo names, --bvh-units m|cm);
+-o clip.trc: each person's joints as a 3D TRC for OpenSim (metres, Y up, Pose2Sim's marker names).
+BVH and TRC are in the world frame; several people give one file each (clip_person-1.bvh, ...).
 Exit codes: 0 done; 1 no row could be lifted; 2 unusable input or options.
 
 examples:  lift2d3d lift examples/sample_coco17.csv -o lifted.csv
+           lift2d3d lift video_keypoints.csv --sequence --fps 25 --height 1.75 -o clip.bvh
            lift2d3d lift landmarks.csv --image-size 1920 1080 -o lifted.csv
            lift2d3d lift video_DLC_resnet50.h5 --map parts.json -o lifted.json
 """
@@ -50,7 +59,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument("input", nargs="+", help="keypoint file, or a folder of OpenPose JSON files "
                         "(with --scheduler: several files or quoted glob patterns)")
-    parser.add_argument("-o", "--output", required=True, help="output .csv, .json or .npz")
+    parser.add_argument("-o", "--output", required=True,
+                        help="output .csv, .json or .npz (the lifted table), .bvh or .trc (each person's clip)")
     parser.add_argument("--format", help="keypoint format (skeleton) of the input, e.g. coco17; or a layout")
     parser.add_argument("--layout", help="file layout: csv-wide, csv-long, openpose-json, coco-json, numpy")
     parser.add_argument("--delimiter", help="CSV delimiter (detected from the header when omitted)")
@@ -74,7 +84,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "of the frame column, across chunks: each chunk with 32 of the person's frames from "
                              "the chunks before and after it)")
     parser.add_argument("--fps", type=float, default=30.0,
-                        help="--sequence: the video's frame rate (default: %(default)s)")
+                        help="the video's frame rate, for --sequence, --world, BVH and TRC (default: %(default)s)")
+    parser.add_argument("--world", action="store_true",
+                        help="write each person's joints in their world frame (gravity-aligned, the floor at 0, "
+                             "metres) instead of the camera frame; BVH and TRC outputs always are")
+    parser.add_argument("--bvh-rig", choices=("cmu", "mixamo"), default="cmu",
+                        help="BVH joint names: cmu (Hips, LeftUpLeg, LeftArm ...: Blender, MotionBuilder, most "
+                             "retargeting tools) or mixamo (the same with mixamorig: prefixes) (default: %(default)s)")
+    parser.add_argument("--bvh-units", choices=("m", "cm"), default="m",
+                        help="BVH units: m (Blender at scale 1) or cm (Unreal, MotionBuilder) (default: %(default)s)")
     add_lifter_arguments(parser)
     parser.add_argument("--chunk-size", type=int, default=5000, help="poses per chunk (default: %(default)s)")
     parser.add_argument("--resume", action="store_true",
@@ -93,6 +111,9 @@ def _error(message: str, code: int = 2) -> int:
 
 def run(args) -> int:
     if args.scheduler:
+        if args.world or str(args.output).lower().endswith((".bvh", ".trc")):
+            return _error("--world and BVH/TRC outputs need each person's whole clip in one process; run without "
+                          "--scheduler")
         return run_distributed(args)
     if len(args.input) > 1:
         return _error("several inputs need --scheduler (e.g. --scheduler local:2); without it, lift one file "
@@ -117,7 +138,9 @@ def run(args) -> int:
                             progress=False if args.quiet else args.progress, log=say,
                             sequence=args.sequence, image_size=args.image_size, joint_map=args.joint_map,
                             write_camera=args.write_camera, output_skeleton=args.output_skeleton,
-                            depth_order=args.depth_order, fps=args.fps)
+                            depth_order=args.depth_order, fps=args.fps,
+                            frame="world" if args.world else "camera", bvh_rig=args.bvh_rig,
+                            bvh_units=args.bvh_units)
     except (KeypointFormatError, ValueError) as exc:
         return _error(str(exc))
     except OSError as exc:

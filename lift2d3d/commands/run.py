@@ -94,12 +94,15 @@ def run(args) -> int:
     from .. import status
     from ..bases import BasesFileError
     from ..detect import ModelError, detect_keypoints
-    from ..io import atomic_path, check_suffix, write_lifted
+    from ..io import CLIP_SUFFIXES, atomic_path, check_suffix, write_lifted
     from .detect import detector_from_args
 
     say = (lambda text: None) if args.quiet else (lambda text: print(text, file=sys.stderr))
     try:
-        check_suffix(args.output)
+        if check_suffix(args.output) in CLIP_SUFFIXES:
+            raise ValueError(f"{args.output}: run writes the lifted table (.csv, .json or .npz); for a BVH or TRC, "
+                             "keep the keypoints (run ... --keypoints kp.csv -o lifted.csv), then lift2d3d lift "
+                             "kp.csv --sequence --fps F -o clip.bvh")
     except ValueError as exc:
         return _error(str(exc))
     overlay = Path(args.overlay) if args.overlay else None

@@ -24,7 +24,10 @@ or from your own array in COCO order: ``read_keypoints(keypoints, format="coco17
 
 ``table.as_arrays()`` gives ``(keypoints (N,P,2), scores (N,P), ids DataFrame,
 skeleton name)``; ``table.to_frame()`` a wide DataFrame.  :func:`write_lifted`
-writes a lifted table (:func:`output_columns`) to CSV, JSON or NPZ.  Lifting
+writes a lifted table (:func:`output_columns`) to CSV, JSON or NPZ, and
+:func:`read_lifted` reads it (or a 3D TRC) back; one person's clip in the
+world frame goes to BVH (:func:`write_bvh`, a rig by inverse kinematics) or 3D
+TRC (:func:`write_trc`, read back by :func:`read_trc3d`).  Lifting
 tables and files in chunks, with resume, is the pipeline's job
 (:func:`lift2d3d.lift_table`, :func:`lift2d3d.lift_file`, :mod:`lift2d3d.pipeline`).
 
@@ -44,12 +47,17 @@ from .readers import (LAYOUTS, detect_layout, iter_csv_block, iter_keypoint_chun
                       split_format, table_from_frame)
 from .table import (BAD_INPUT, NO_PERSON, NO_PERSON_MESSAGE, IdHashSet, KeypointFormatError, KeypointTable,
                     flag_duplicates)
-from .writers import (CAMERA_COLUMNS, RESULT_COLUMNS, atomic_path, check_suffix, csv_header, csv_rows,
-                      join_csv_parts, output_columns, read_part, typed_ids, write_csv_part, write_lifted, write_part)
+from .writers import (CAMERA_COLUMNS, CLIP_SUFFIXES, RESULT_COLUMNS, TABLE_SUFFIXES, atomic_path, check_suffix,
+                      csv_header, csv_rows, join_csv_parts, output_columns, read_part, typed_ids, world_sidecar,
+                      write_csv_part, write_lifted, write_part)
+from .bvh import BVH_RIGS, BVH_UNITS, write_bvh
+from .trc import read_trc3d, write_trc
+from .lifted import LiftedFile, read_lifted
 
 __all__ = ["read_keypoints", "write_lifted", "KeypointTable", "KeypointFormatError", "iter_keypoint_chunks",
            "detect_layout", "split_format", "output_columns", "LAYOUTS", "BAD_INPUT", "NO_PERSON", "NO_PERSON_MESSAGE",
            "CAMERA_COLUMNS", "RESULT_COLUMNS", "table_from_frame", "iter_csv_block", "check_csv_header",
            "prepare_chunk", "load_joint_map", "flag_duplicates", "IdHashSet", "check_suffix", "atomic_path",
            "typed_ids", "csv_header", "csv_rows", "write_csv_part", "join_csv_parts", "write_part", "read_part",
-           "DepthOrderTable", "read_depth_order"]
+           "DepthOrderTable", "read_depth_order", "CLIP_SUFFIXES", "TABLE_SUFFIXES", "world_sidecar", "write_bvh",
+           "BVH_RIGS", "BVH_UNITS", "write_trc", "read_trc3d", "read_lifted", "LiftedFile"]

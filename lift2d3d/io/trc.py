@@ -1,4 +1,4 @@
-"""TRC marker files (OpenSim's Track Row Column format) holding 2D keypoints in pixels.
+"""TRC marker files (OpenSim's Track Row Column format): 2D keypoints in pixels in, 3D joints out.
 
 Layout (tab-separated, as Pose2Sim and Sports2D write it)::
 
@@ -29,9 +29,21 @@ Markers are matched to joints by name (:mod:`.names`): Pose2Sim/Sports2D's
 the head, Halpe's convention) ...; ``joint_map`` (``--map FILE``) names others.
 A marker at (0, 0) is missing (Sports2D fills gaps with zeros).  Ids are
 ``frame`` (``Frame#``) and ``time`` (seconds).
+
+**3D output** (:func:`write_trc`, what ``lift2d3d lift -o clip.trc`` writes):
+one person's clip in the world frame (:mod:`lift2d3d.world`), metres, OpenSim's
+axes (Y up), the layout Pose2Sim writes, markers named as Pose2Sim names them
+(:data:`TRC_MARKERS`: ``Hip`` for body15's pelvis, ``RShoulder``, ``LKnee`` ...;
+``Head`` is body15's head, the centre of the head, lower than Halpe's top of
+the head: give it a small weight in OpenSim's inverse kinematics).  A frame that
+was not lifted keeps its row with empty cells (OpenSim skips missing markers).
+:func:`read_trc3d` reads such a file (or any 3D TRC) back; lifting it as 2D
+keypoints stays refused.
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -40,7 +52,15 @@ from .csv_wide import _BadLines, _numeric, next_chunk, open_csv_chunks
 from .names import load_joint_map, resolve_parts
 from .table import KeypointFormatError, KeypointTable, check_values
 
-__all__ = ["looks_like_trc", "read_trc_header", "iter_trc"]
+__all__ = ["looks_like_trc", "read_trc_header", "iter_trc", "write_trc", "read_trc3d", "Trc3D", "TRC_MARKERS"]
+
+#: Marker names of the 3D TRC writer (Pose2Sim's), by body15 joint.
+TRC_MARKERS = {"pelvis": "Hip", "neck": "Neck", "head": "Head", "left_shoulder": "LShoulder",
+               "right_shoulder": "RShoulder", "left_elbow": "LElbow", "right_elbow": "RElbow", "left_wrist": "LWrist",
+               "right_wrist": "RWrist", "left_hip": "LHip", "right_hip": "RHip", "left_knee": "LKnee",
+               "right_knee": "RKnee", "left_ankle": "LAnkle", "right_ankle": "RAnkle"}
+#: Metres per unit of a TRC's ``Units``.
+TRC_UNITS = {"m": 1.0, "cm": 0.01, "mm": 0.001}
 
 #: Markers named like the head and shoulders vs the hips and legs, for the y direction.
 _UPPER = ("nose", "neck", "head_top", "left_shoulder", "right_shoulder", "left_eye", "right_eye", "left_ear",
@@ -135,9 +155,10 @@ def iter_trc(path, format=None, chunk_rows=10_000, joint_map=None, image_size=No
             row, marker = np.argwhere(np.isfinite(z) & (z != 0))[0]
             raise KeypointFormatError(
                 f"{path}: a 3D TRC (marker {names[marker]} has Z = {z[row, marker]:g} {units} on line "
-                f"{first_line + row}): these markers are already 3D (Pose2Sim/OpenSim output), there is nothing to "
-                "lift. lift2d3d lifts 2D keypoints: a pixel TRC such as Sports2D's *_px.trc (Z = 0), or the 2D "
-                "keypoints the 3D came from")
+                f"{first_line + row}): these markers are already 3D (Pose2Sim/OpenSim output, or lift2d3d's own "
+                "-o clip.trc), there is nothing to lift. lift2d3d lifts 2D keypoints: a pixel TRC such as Sports2D's "
+                "*_px.trc (Z = 0), or the 2D keypoints the 3D came from. To look at the 3D: lift2d3d view FILE.trc; "
+                "to read it: lift2d3d.io.read_trc3d")
         xy = data[..., :2].copy()
         xy[(xy[..., 0] == 0) & (xy[..., 1] == 0)] = np.nan  # Sports2D writes gaps as zeros
         if rows_before == 0:
@@ -190,3 +211,114 @@ def iter_trc(path, format=None, chunk_rows=10_000, joint_map=None, image_size=No
         table.notes.extend(f"{path}: {m} (line skipped)" for m in bad.messages)
         rows_before += n
         yield table
+
+
+def write_trc(path, joints3d, joint_names, fps: float, frames=None):
+    """Write one person's clip as a 3D TRC (metres, Y up; Pose2Sim's layout and marker names), atomically.
+
+    Parameters
+    ----------
+    path : str or Path
+    joints3d : (N, P, 3) float, metres
+        The world frame (:mod:`lift2d3d.world`: Y up); NaN where a frame was not lifted (empty cells).
+    joint_names : sequence of str
+        body15's names are written as :data:`TRC_MARKERS` names them; others as given.
+    fps : float
+        ``DataRate`` and ``CameraRate``; ``Time = Frame# / fps``.
+    frames : (N,) int, optional
+        ``Frame#`` of each row (default ``0 .. N-1``).
+    """
+    from pathlib import Path
+
+    from .writers import atomic_path
+
+    joints3d = np.asarray(joints3d, dtype=np.float64)
+    names = [TRC_MARKERS.get(j, j) for j in joint_names]
+    if joints3d.ndim != 3 or joints3d.shape[1:] != (len(names), 3):
+        raise ValueError(f"expected joints of shape (N, {len(names)}, 3); got {joints3d.shape}")
+    if not (np.isfinite(fps) and fps > 0):
+        raise ValueError(f"the frame rate must be a positive number; got {fps!r}")
+    n = len(joints3d)
+    frames = np.arange(n) if frames is None else np.asarray(frames).astype(np.int64)
+    rate = f"{float(fps):g}"
+    first = int(frames[0]) if n else 0
+    lines = [f"PathFileType\t4\t(X/Y/Z)\t{Path(path).name}",
+             "DataRate\tCameraRate\tNumFrames\tNumMarkers\tUnits\tOrigDataRate\tOrigDataStartFrame\tOrigNumFrames",
+             f"{rate}\t{rate}\t{n}\t{len(names)}\tm\t{rate}\t{first}\t{n}",
+             "Frame#\tTime\t" + "\t\t\t".join(names) + "\t\t",
+             "\t\t" + "\t".join(f"X{k}\tY{k}\tZ{k}" for k in range(1, len(names) + 1)),
+             ""]
+    values = joints3d.reshape(n, -1)
+    cells = np.char.mod("%.6f", values).astype(object)
+    cells[~np.isfinite(values)] = ""
+    cells[cells == "-0.000000"] = "0.000000"
+    for frame, row in zip(frames, cells):
+        lines.append(f"{int(frame)}\t{int(frame) / float(fps):.6f}\t" + "\t".join(row))
+    with atomic_path(Path(path)) as tmp:
+        with open(tmp, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write("\n".join(lines) + "\n")
+    return Path(path)
+
+
+class Trc3D(NamedTuple):
+    """What :func:`read_trc3d` returns."""
+
+    #: (N, M, 3) float, metres (NaN where a cell is empty)
+    joints3d: np.ndarray
+    #: the markers as body15 joint names where :data:`TRC_MARKERS` (or the name itself) gives one, else as written
+    joint_names: tuple
+    #: the marker names as written
+    markers: tuple
+    #: (N,) Frame#, (N,) Time in seconds
+    frame: np.ndarray
+    time: np.ndarray
+    #: DataRate (frames per second; NaN when not given)
+    rate: float
+
+
+def read_trc3d(path) -> Trc3D:
+    """Read a 3D TRC (lift2d3d's, Pose2Sim's, OpenSim's) into metres.
+
+    Raises
+    ------
+    KeypointFormatError
+        Not a TRC, unknown units, or a cell that is neither empty nor a number (naming its line and column).
+    """
+    from ..skeletons import canonical_joint_name
+
+    settings, markers, n_header = read_trc_header(path)
+    units = settings.get("Units", "m").strip().lower()
+    if units not in TRC_UNITS:
+        raise KeypointFormatError(f"{path}: Units {units!r} is not one of {', '.join(TRC_UNITS)}; fix the header's "
+                                  "Units")
+    columns = 2 + 3 * len(markers)
+    table = pd.read_csv(path, sep="\t", header=None, skiprows=n_header, skip_blank_lines=True, dtype=str,
+                        keep_default_na=False, encoding="utf-8-sig", usecols=range(columns),
+                        names=list(range(columns)), index_col=False)
+    values = np.full((len(table), columns), np.nan)
+    for c in range(columns):
+        text = table[c].fillna("").str.strip()
+        number = pd.to_numeric(text.where(text != ""), errors="coerce")
+        bad = number.isna() & (text != "") & (text.str.lower() != "nan")
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            what = "Frame#" if c == 0 else "Time" if c == 1 else f"{markers[(c - 2) // 3]} {'XYZ'[(c - 2) % 3]}"
+            raise KeypointFormatError(f"{path}: line {n_header + 2 + row}, {what}: {text.iloc[row]!r} is not a number "
+                                      "(leave a missing marker's cells empty)")
+        values[:, c] = number.to_numpy(dtype=np.float64)
+    scale = TRC_UNITS[units]
+    joints3d = values[:, 2:].reshape(len(table), len(markers), 3) * scale
+    by_marker = {v: k for k, v in TRC_MARKERS.items()}
+    names = []
+    for marker in markers:
+        name = by_marker.get(marker, canonical_joint_name(marker))
+        names.append(name)
+    try:
+        rate = float(settings.get("DataRate", "nan"))
+    except ValueError:
+        rate = float("nan")
+    frame = values[:, 0]
+    if np.isfinite(frame).all() and (frame == np.round(frame)).all():
+        frame = frame.astype(np.int64)
+    return Trc3D(joints3d=joints3d, joint_names=tuple(names), markers=tuple(markers), frame=frame, time=values[:, 1],
+                 rate=rate)

@@ -12,6 +12,13 @@ Id columns keep their type: the CSV readers hold ids as text (so that a CSV
 output copies them byte for byte), and the JSON, NPZ and Parquet writers turn
 a text column whose every value is a plain number back into numbers
 (:func:`typed_ids`); text such as ``"007"`` stays text.
+
+A table in the **world frame** (:mod:`lift2d3d.world`; ``world=`` the metadata
+of each person's estimate) says so: JSON holds ``"frame": "world"`` and the
+metadata under ``"world"``, NPZ a ``frame`` array and ``world_json``, and a CSV
+gets a sidecar ``<output>.world.json`` (:func:`world_sidecar`).  BVH and TRC
+files hold one person's clip and are written by :func:`lift2d3d.io.write_bvh`
+and :func:`lift2d3d.io.write_trc` (:data:`CLIP_SUFFIXES`).
 """
 
 from __future__ import annotations
@@ -26,7 +33,8 @@ import pandas as pd
 
 __all__ = ["write_lifted", "output_columns", "OUTPUT_SUFFIXES", "RESULT_COLUMNS", "CAMERA_COLUMNS", "FLOAT_FORMAT",
            "joints_of", "write_part", "read_part", "write_csv_part", "join_csv_parts", "csv_header", "csv_rows",
-           "atomic_path", "typed_ids", "check_suffix"]
+           "atomic_path", "typed_ids", "check_suffix", "CLIP_SUFFIXES", "TABLE_SUFFIXES", "world_sidecar",
+           "WORLD_UNITS", "CAMERA_UNITS"]
 
 #: Columns after the joints, in this order.
 RESULT_COLUMNS = ("status", "reprojection_error", "iterations", "message")
@@ -38,7 +46,21 @@ ROTATION_COLUMNS = tuple(f"r{i}{j}" for i in (1, 2, 3) for j in (1, 2, 3))
 CAMERA_COLUMNS = ROTATION_COLUMNS + ("scale", "tx", "ty", "tz")
 #: Fixed float format of CSV output (micrometres / micro-pixels), so two runs compare equal byte for byte.
 FLOAT_FORMAT = "%.6f"
-OUTPUT_SUFFIXES = (".csv", ".json", ".npz")
+#: Outputs holding the lifted table (every row).
+TABLE_SUFFIXES = (".csv", ".json", ".npz")
+#: Outputs holding one person's clip in the world frame (one file per person).
+CLIP_SUFFIXES = (".bvh", ".trc")
+OUTPUT_SUFFIXES = TABLE_SUFFIXES + CLIP_SUFFIXES
+#: What the joint columns mean, per frame of reference.
+CAMERA_UNITS = "metres; camera frame: x right, y down, z away from the camera"
+WORLD_UNITS = ("metres; world frame: Y up (against gravity), X the camera's x on the floor, Z = X x Y; the floor at "
+               "Y = 0")
+
+
+def world_sidecar(path) -> Path:
+    """The file beside a CSV, BVH or TRC output that holds its world frame's metadata: ``<output>.world.json``."""
+    path = Path(path)
+    return path.with_name(path.name + ".world.json")
 
 
 def output_columns(id_columns, joint_names, write_camera=False) -> list:
@@ -141,7 +163,7 @@ def _frames(data):
         yield from data
 
 
-def write_lifted(data, path) -> Path:
+def write_lifted(data, path, world=None) -> Path:
     """Write a lifted table (or an iterable of table chunks) to ``path``.
 
     Parameters
@@ -158,6 +180,9 @@ def write_lifted(data, path) -> Path:
         camera columns (:data:`CAMERA_COLUMNS`) JSON frames also hold
         ``rotation`` (3 x 3), ``scale`` and ``translation`` (3,), and NPZ
         ``rotation`` (N, 3, 3), ``scale`` (N,), ``translation`` (N, 3).
+    world : dict, optional
+        The joints are in the world frame (:mod:`lift2d3d.world`): each person's estimate's metadata
+        (JSON-ready), by person.  Recorded as the module docstring says.
 
     Returns
     -------
@@ -165,6 +190,10 @@ def write_lifted(data, path) -> Path:
     """
     path = Path(path)
     suffix = check_suffix(path)
+    if suffix in CLIP_SUFFIXES:
+        raise ValueError(f"{path}: a {suffix} file holds one person's clip in the world frame, not a lifted table: "
+                         "write it with lift2d3d.io.write_bvh / write_trc, or lift_file(..., output) (one file per "
+                         "person)")
     with atomic_path(path) as tmp:
         if suffix == ".csv":
             with open(tmp, "w", encoding="utf-8", newline="") as handle:
@@ -182,10 +211,25 @@ def write_lifted(data, path) -> Path:
                 raise ValueError("nothing to write: no lifted tables were given")
             frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
             if suffix == ".json":
-                _write_json(frame, tmp)
+                _write_json(frame, tmp, world)
             else:
-                _write_npz(frame, tmp)
+                _write_npz(frame, tmp, world)
+    if suffix == ".csv":
+        _write_sidecar(path, world)
     return path
+
+
+def _write_sidecar(path, world):
+    """The CSV's world-frame sidecar (removed when the table is in the camera frame: no stale one is left)."""
+    sidecar = world_sidecar(path)
+    if world is None:
+        if sidecar.exists():
+            sidecar.unlink()
+        return
+    with atomic_path(sidecar) as tmp:
+        with open(tmp, "w", encoding="utf-8") as handle:
+            json.dump({"frame": "world", "units": WORLD_UNITS, "file": Path(path).name, "world": world}, handle,
+                      indent=1)
 
 
 def _escaped(values: pd.Series) -> list:
@@ -233,7 +277,7 @@ def _plain(value):
     return value
 
 
-def _write_json(frame, tmp):
+def _write_json(frame, tmp, world=None):
     frame = typed_ids(frame)
     joints = joints_of(frame)
     ids = _id_columns(frame, joints)
@@ -255,8 +299,10 @@ def _write_json(frame, tmp):
                           translation=values[10:13])
         records.append(record)
     document = {"format": "lift2d3d-lifted", "format_version": 1, "joint_names": joints,
-                "units": "metres; camera frame: x right, y down, z away from the camera",
+                "units": CAMERA_UNITS if world is None else WORLD_UNITS,
                 "id_columns": ids, "frames": records}
+    if world is not None:
+        document.update(frame="world", world=world)
     with open(tmp, "w", encoding="utf-8") as handle:
         json.dump(document, handle, allow_nan=False)
 
@@ -273,7 +319,7 @@ def _array(values: pd.Series):
     return array.astype(str) if array.dtype == object else array
 
 
-def _write_npz(frame, tmp):
+def _write_npz(frame, tmp, world=None):
     frame = typed_ids(frame)
     joints = joints_of(frame)
     ids = _id_columns(frame, joints)
@@ -286,6 +332,8 @@ def _write_npz(frame, tmp):
     if _has_camera(frame):
         camera = frame[list(CAMERA_COLUMNS)].to_numpy(dtype=np.float64)
         arrays.update(rotation=camera[:, :9].reshape(-1, 3, 3), scale=camera[:, 9], translation=camera[:, 10:13])
+    if world is not None:
+        arrays.update(frame=np.array("world"), world_json=np.array(json.dumps(world)))
     with open(tmp, "wb") as handle:
         np.savez(handle, **arrays)
 

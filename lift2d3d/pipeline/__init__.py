@@ -11,7 +11,9 @@ knows chunks, resume and grouping:
   for ``sequence=True``;
 * :func:`lift_file` -- a whole file streamed in chunks to CSV/JSON/NPZ,
   never half-written, with ``resume`` (:mod:`.stream`; the parts folder's
-  manifest in :mod:`.resume`, from the lifter's ``get_params()``).
+  manifest in :mod:`.resume`, from the lifter's ``get_params()``); with
+  ``frame="world"`` each person's joints in their world frame, and to BVH/TRC
+  one clip per person (:mod:`.clips`).
 
 The Dask backend (:mod:`lift2d3d.distributed`) runs the same
 :func:`lift_keypoints` on each partition, so both give the same rows.
@@ -23,7 +25,8 @@ The Dask backend (:mod:`lift2d3d.distributed`) runs the same
 
 from .resume import lifter_settings
 from .stream import BatchSummary, lift_file
+from .clips import person_clips, world_table, write_clips
 from .tables import TIME_COLUMNS, lift_keypoints, lift_table, person_groups
 
 __all__ = ["lift_table", "lift_keypoints", "lift_file", "BatchSummary", "person_groups", "TIME_COLUMNS",
-           "lifter_settings"]
+           "lifter_settings", "person_clips", "world_table", "write_clips"]

@@ -24,8 +24,8 @@ from pathlib import Path
 import numpy as np
 
 from .. import status as _status
-from ..io import (KeypointFormatError, check_suffix, csv_header, iter_keypoint_chunks, join_csv_parts, output_columns,
-                  read_part, split_format, write_csv_part, write_lifted, write_part)
+from ..io import (CLIP_SUFFIXES, KeypointFormatError, check_suffix, csv_header, iter_keypoint_chunks, join_csv_parts,
+                  output_columns, read_part, split_format, write_csv_part, write_lifted, write_part)
 from ..mapping import valid_keypoints
 from ..pixels import check_image_size
 from . import resume as _resume
@@ -61,6 +61,10 @@ class BatchSummary:
     complete: bool = False
     #: the lifter's settings as recorded in the resume manifest (:func:`~.resume.lifter_settings`)
     lifter: dict = field(default_factory=dict)
+    #: the files written (one per person for BVH and TRC outputs)
+    outputs: list = field(default_factory=list)
+    #: the world frame's metadata by person (``frame="world"``, BVH and TRC outputs)
+    world: dict = field(default_factory=dict)
 
     @property
     def lifted(self) -> int:
@@ -73,9 +77,15 @@ class BatchSummary:
             return (f"output is complete: {self.output} holds {self.rows} rows ({counts}), {self.lifted} lifted; "
                     "nothing was rerun")
         rate = self.rows / self.seconds_total if self.seconds_total > 0 else float("nan")
+        written = ", ".join(str(p) for p in self.outputs) if self.outputs else self.output
         lines = [f"lifted {self.lifted} of {self.rows} rows ({counts}) in {self.seconds_total:.1f} s "
                  f"({rate:.0f} rows/s; read {self.seconds_read:.1f} s, lift {self.seconds_lift:.1f} s, "
-                 f"write {self.seconds_write:.1f} s) -> {self.output}"]
+                 f"write {self.seconds_write:.1f} s) -> {written}"]
+        for person, meta in self.world.items():
+            if "gravity" in meta:
+                lines.append(f"world frame ({person}): camera pitch {meta['camera_pitch_deg']:.1f} deg, roll "
+                             f"{meta['camera_roll_deg']:.1f} deg; stature {meta['stature_m']:.2f} m; scale: "
+                             f"{meta['scale']}")
         if self.chunks_resumed:
             lines.append(f"resumed: {self.chunks_resumed} of {self.chunks} chunks were already done")
         # joints missing from more than 1% of the rows: the solver estimates them from the bases there
@@ -135,15 +145,17 @@ def with_neighbours(chunks, lifter, sequence: bool):
 
 def lift_file(input, output, lifter, format=None, layout=None, delimiter=None, chunk_rows=5000, resume=False,
               progress=None, log=None, sequence=False, image_size=None, joint_map=None,
-              write_camera=False, output_skeleton=None, depth_order=None, fps=30.0) -> BatchSummary:
-    """Lift a keypoint file to a CSV/JSON/NPZ output, streaming in chunks.
+              write_camera=False, output_skeleton=None, depth_order=None, fps=30.0, frame="camera",
+              bvh_rig="cmu", bvh_units="m") -> BatchSummary:
+    """Lift a keypoint file to a CSV/JSON/NPZ table, or BVH/TRC clips, streaming in chunks.
 
     Parameters
     ----------
     input : path
         Any layout :func:`~lift2d3d.io.read_keypoints` reads.
     output : path
-        ``.csv``, ``.json`` or ``.npz`` (see :func:`~lift2d3d.io.write_lifted`).
+        ``.csv``, ``.json`` or ``.npz`` (see :func:`~lift2d3d.io.write_lifted`); or ``.bvh`` / ``.trc``:
+        each person's clip in the world frame, one file per person (:mod:`.clips`).
     lifter : Lifter
         Its ``get_params()`` are recorded in the resume manifest.
     format, layout, delimiter
@@ -179,6 +191,13 @@ def lift_file(input, output, lifter, format=None, layout=None, delimiter=None, c
         ...; :meth:`~lift2d3d.lifter.LiftResult.to_skeleton`).
     depth_order : path, optional
         A depth-order CSV: ordinal depth hints by row id (:mod:`lift2d3d.io.depth_order`).
+    frame : {"camera", "world"}
+        The joints' frame of reference: the camera's, or each person's world frame (gravity-aligned, the
+        floor at 0, metres; :mod:`lift2d3d.world`), estimated from the person's whole clip (the output is
+        gathered in memory before it is written).  BVH and TRC outputs are always in the world frame.
+    bvh_rig, bvh_units : str
+        A BVH output's joint names (``"cmu"``, ``"mixamo"``) and units (``"m"``, ``"cm"``):
+        :func:`lift2d3d.io.write_bvh`.
 
     ``resume`` on a finished run (the output exists, no parts folder is
     left, and the output is newer than the input) does nothing and says the
@@ -197,9 +216,31 @@ def lift_file(input, output, lifter, format=None, layout=None, delimiter=None, c
     started = time.perf_counter()
     log = log or (lambda text: None)
     output = Path(output)
-    check_suffix(output)
+    suffix = check_suffix(output)
     if output.is_dir():
         raise KeypointFormatError(f"{output} is a folder; name an output file ending in .csv, .json or .npz")
+    if frame not in ("camera", "world"):
+        raise ValueError(f"frame must be 'camera' or 'world'; got {frame!r}")
+    clip_output = suffix in CLIP_SUFFIXES
+    if clip_output:
+        frame = "world"
+        from ..io import BVH_RIGS, BVH_UNITS
+
+        if bvh_rig not in BVH_RIGS:
+            raise ValueError(f"unknown BVH rig {bvh_rig!r}; choose one of {', '.join(BVH_RIGS)}")
+        if bvh_units not in BVH_UNITS:
+            raise ValueError(f"unknown BVH units {bvh_units!r}; choose one of {', '.join(BVH_UNITS)}")
+        if output_skeleton is not None:
+            raise ValueError(f"{output}: a {suffix} file is written from the bases' own joints; drop --output-skeleton "
+                             f"({output_skeleton})")
+        missing = [j for j in ("pelvis", "neck", "head", "left_ankle", "right_ankle", "left_wrist", "right_wrist")
+                   if j not in lifter.joint_names]
+        if missing:
+            raise ValueError(f"{output}: a {suffix} file needs body15's joints; the bases' skeleton "
+                             f"{lifter.skeleton.name} lacks {', '.join(missing)}")
+    world = frame == "world"
+    # the world frame needs each frame's image position and scale (weak perspective's trajectory)
+    lift_camera = write_camera or world
     if int(chunk_rows) < 1:
         raise ValueError(f"chunk_rows must be >= 1; got {chunk_rows}")
     format, layout = split_format(format, layout)
@@ -216,9 +257,15 @@ def lift_file(input, output, lifter, format=None, layout=None, delimiter=None, c
                                       output_skeleton=output_skeleton,
                                       depth_order=None if depth_order is None else _resume.input_identity(depth_order),
                                       fps=float(fps) if sequence else None)
+    if world:
+        # what the written output depends on beyond the parts (only when used: older manifests stay equal)
+        manifest.update(frame=frame, output_fps=float(fps))
+        if clip_output:
+            manifest.update(bvh_rig=bvh_rig, bvh_units=bvh_units)
+        manifest["write_camera"] = bool(lift_camera)
     summary = BatchSummary(input=str(input), output=str(output), lifter=manifest["lifter"])
     parts = output.with_name(output.name + ".parts")
-    if resume and not parts.exists() and _resume.finished(input, output):
+    if resume and not clip_output and not parts.exists() and _resume.finished(input, output):
         log(f"output is complete: {output} exists and is newer than {input}, and no unfinished run is left "
             f"({parts} does not exist); nothing to do. Run without --resume to lift it again")
         summary.status_counts = _resume.output_status_counts(output)
@@ -239,7 +286,7 @@ def lift_file(input, output, lifter, format=None, layout=None, delimiter=None, c
         parts.mkdir(parents=True)
         (parts / _resume.MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True))
 
-    text_parts = output.suffix.lower() == ".csv"
+    text_parts = suffix == ".csv" and not world
     seen_ids = set()
     chunks = with_neighbours(iter_keypoint_chunks(input, format, layout, chunk_rows=int(chunk_rows),
                                                   delimiter=delimiter, image_size=image_size, joint_map=joint_map),
@@ -267,6 +314,7 @@ def lift_file(input, output, lifter, format=None, layout=None, delimiter=None, c
                                               f"skeleton {lifter.skeleton.name}")
                 bar = _progress_bar(progress, _count_rows(input, table.layout) if progress is not False else None)
                 header = csv_header(output_columns(table.ids.columns, joints, write_camera=write_camera))
+                id_columns = list(table.ids.columns)
             summary.notes.extend(table.notes)
             part = parts / f"part-{index:06d}{'.csv' if text_parts else '.npz'}"
             counts_path = parts / f"part-{index:06d}.counts.json"
@@ -276,7 +324,7 @@ def lift_file(input, output, lifter, format=None, layout=None, delimiter=None, c
                 counts = json.loads(counts_path.read_text())
             else:
                 t0 = time.perf_counter()
-                lifted = lift_mapped(table, keypoints, scores, lifter, sequence, write_camera=write_camera,
+                lifted = lift_mapped(table, keypoints, scores, lifter, sequence, write_camera=lift_camera,
                                      output_skeleton=output_skeleton, depth_order=hints, fps=fps, context=context)
                 if hints is not None:
                     seen_ids.update(table.ids[list(hints.id_columns)].astype(str).itertuples(index=False, name=None)
@@ -310,8 +358,13 @@ def lift_file(input, output, lifter, format=None, layout=None, delimiter=None, c
         t0 = time.perf_counter()
         if text_parts:
             join_csv_parts(header, part_paths, output)
+        elif world:
+            _write_world(summary, part_paths, output, id_columns, joints, lifter, fps, write_camera, clip_output,
+                         bvh_rig, bvh_units)
         else:
             write_lifted((read_part(p) for p in part_paths), output)
+        if not summary.outputs:
+            summary.outputs = [str(output)]
         shutil.rmtree(parts)
         summary.seconds_write += time.perf_counter() - t0
     except BaseException:
@@ -325,6 +378,32 @@ def lift_file(input, output, lifter, format=None, layout=None, delimiter=None, c
     summary.seconds_total = time.perf_counter() - started
     summary.peak_rss_mb = _peak_rss_mb()
     return summary
+
+
+def _write_world(summary, part_paths, output, id_columns, joints, lifter, fps, write_camera, clip_output, bvh_rig,
+                 bvh_units):
+    """The world-frame outputs: the whole table gathered, each person's clip placed on its floor
+    (:mod:`.clips`), then one table or one BVH/TRC file per person."""
+    import pandas as pd
+
+    from ..io import CAMERA_COLUMNS
+    from .clips import world_table, write_clips
+
+    table = pd.concat([read_part(p) for p in part_paths], ignore_index=True)
+    perspective = lifter.resolved_params()["camera"] is not None
+    height = lifter.get_params().get("height")
+    if clip_output:
+        written, notes, metadata = write_clips(table, id_columns, joints, output, fps, perspective, height,
+                                               rig=bvh_rig, units=bvh_units)
+        summary.outputs = [str(p) for p in written]
+        summary.notes.extend(notes)
+        summary.world = metadata
+        return
+    table, metadata = world_table(table, id_columns, joints, fps, perspective, height)
+    if not write_camera:
+        table = table.drop(columns=list(CAMERA_COLUMNS))
+    write_lifted(table, output, world=metadata)
+    summary.world = metadata
 
 
 def _peak_rss_mb() -> float:
