@@ -73,6 +73,9 @@ def main(argv=None):
     parser.add_argument("--work", default="/tmp/lift2d3d-heldout")
     parser.add_argument("--network-settings", default="{}", metavar="JSON",
                         help="LifterLearner arguments of the fold networks (default: the shipped settings)")
+    parser.add_argument("--network-file", metavar="TEMPLATE",
+                        help="use these fold networks instead of learning them, e.g. nets/fold{fold}.npz")
+    parser.add_argument("--fused-start", nargs="+", default=["network"], choices=("network", "relaxation", "geometric"))
     parser.add_argument("--prior-weight", type=float, nargs="+", help="fused weights to try (default: the Lifter's)")
     parser.add_argument("--prior-scale", type=float, nargs="+", help="fused scales to try (default: the Lifter's)")
     parser.add_argument("--conditions", nargs="+", default=[c[0] for c in CONDITIONS],
@@ -91,7 +94,8 @@ def main(argv=None):
         held = [t for t, f in zip(takes, fold_of) if f == fold]
         poses = np.concatenate([t.joints3d[evenly_spaced(len(t), args.frames_per_take)] for t in held])
         bases = fold_bases(takes, fold_of, fold, work, **SHIPPED)
-        network = fold_network(takes, fold_of, fold, work, settings)
+        network = (load_network(args.network_file.format(fold=fold)) if args.network_file
+                   else fold_network(takes, fold_of, fold, work, settings))
         print(f"fold {fold}: {len(held)} takes, {len(poses)} frames", flush=True)
         for name, perspective, noise, missing in CONDITIONS:
             if name not in args.conditions:
@@ -106,12 +110,14 @@ def main(argv=None):
             start = time.perf_counter()
             lifted = Lifter(bases, method="convex+refine", camera=cam).lift(keypoints)
             rows["convex+refine"] = (score(lifted.joints3d, camera3d, bases.skeleton), time.perf_counter() - start)
-            for weight in weights:
-                for scale in scales:
+            for weight, scale, start in ((a, b, c) for a in weights for b in scales for c in args.fused_start):
+                if True:
                     knobs = {k: v for k, v in (("prior_weight", weight), ("prior_scale", scale)) if v is not None}
+                    knobs["fused_start"] = start
                     start = time.perf_counter()
                     lifted = Lifter(bases, method="fused", network=network, camera=cam, **knobs).lift(keypoints)
-                    label = "fused " + " ".join(f"{k}={v:g}" for k, v in knobs.items())
+                    label = "fused " + " ".join(f"{k}={v:g}" if k != "fused_start" else f"start={v}"
+                                                for k, v in knobs.items())
                     rows[label] = (score(lifted.joints3d, camera3d, bases.skeleton), time.perf_counter() - start)
             for label, ((pa, st), seconds) in rows.items():
                 entry = sums.setdefault((name, label), [0.0, 0.0, 0, 0.0])

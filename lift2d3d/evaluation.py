@@ -40,7 +40,7 @@ import numpy as np
 __all__ = ["ACCURACY_VIEWS", "VIEW_CAMERA", "camera_rotations", "random_angles", "random_views", "project_views",
            "random_projections", "Projections", "kabsch", "procrustes_rotations", "similarity_align", "pa_mpjpe",
            "scale_translation_error", "lift_errors", "score_lifts", "clip_starts", "fixed_camera", "VideoView",
-           "view_clip", "acceleration_error", "video_errors", "score_clips"]
+           "view_clip", "acceleration_error", "video_errors", "score_clips", "NetworkLifts"]
 
 #: The accuracy benchmark's cameras (``lift2d3d evaluate``, ``learn.lifting_error``): ranges of
 #: :func:`random_views` in degrees and metres.  The azimuth runs over a full turn from -90 so that
@@ -522,6 +522,45 @@ def video_errors(joints3d: np.ndarray, camera3d: np.ndarray, joints=None) -> dic
     truth = np.asarray(camera3d, dtype=np.float64)[ok][:, index]
     accel = 1000.0 * acceleration_error(predicted, truth) if ok.all() and len(ok) >= 3 else np.nan
     return dict(errors, accel=accel)
+
+
+class NetworkLifts:
+    """A lifting network alone, without the geometric fit, behind the face :func:`score_lifts` and
+    :func:`score_clips` use (``lift``, ``lift_sequence``, ``skeleton``): the fused method's first component.
+
+    Parameters
+    ----------
+    network : LiftingNetwork or str
+        A network or its name/path (:func:`lift2d3d.learned.load_network`).
+    camera : dict or Camera, optional
+        ``focal`` and ``principal`` of a pinhole camera (default: weak perspective).
+    """
+
+    def __init__(self, network="default", camera=None):
+        from .learned import load_network
+
+        self.network = load_network(network)
+        self.camera = None if camera is None else dict(focal=_field(camera, "focal"),
+                                                        principal=_field(camera, "principal"))
+
+    @property
+    def skeleton(self):
+        return self.network.skeleton
+
+    def lift(self, keypoints, scores=None, **_):
+        """The network's 3D of pixel keypoints (N, P, 2): an object with ``joints3d`` (N, P, 3), in pixels at
+        the person's depth (the errors here align scale)."""
+        from types import SimpleNamespace
+
+        return SimpleNamespace(joints3d=self.network.predict_keypoints(keypoints, scores, **(self.camera or {})))
+
+    def lift_sequence(self, keypoints, scores=None, **_):
+        """Frame by frame: the per-frame network sees no time."""
+        return self.lift(keypoints, scores)
+
+
+def _field(record, name):
+    return record[name] if isinstance(record, dict) else getattr(record, name)
 
 
 def score_clips(lifter, views, fps: float = 30.0, joints=None, sequence_options=None) -> dict:

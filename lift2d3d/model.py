@@ -69,7 +69,7 @@ def solver_setup(bases):
               for joints in (("shoulder", "elbow", "wrist"), ("hip", "knee", "ankle"))
               if all(f"{side}_{j}" in sk._index for j in joints)]
     model = solver_model(bases.bases / kappa, lateral / np.linalg.norm(lateral), edges, np.zeros((0, len(edges))),
-                         np.array(chains, dtype=np.int64).reshape(-1, 3))
+                         np.array(chains, dtype=np.int64).reshape(-1, 3), mean / kappa)
     stature = bases.metadata.get("stature_m")
     stature_ref = float(stature) if stature else chain_height(sk, bases.mean_pose) + 0.18
     return model, Assembly(sk, edges, bases.bone_lengths(), kappa, stature_ref, None, None, True)

@@ -51,6 +51,16 @@ def _count(name, value):
     return int(value)
 
 
+def _choice(*allowed):
+    def check(name, value):
+        if value not in allowed:
+            raise ValueError(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
+        return value
+
+    check.choices = allowed
+    return check
+
+
 def _knob(default, check, help, metavar="X", default_text=None):
     """A field of :class:`Options`: its default (None: worked out at lift time), its check, its help line."""
     return field(default=default, metadata=dict(check=check, help=help, metavar=metavar,
@@ -107,6 +117,13 @@ class Options:
     n_starts : int
         Refinement starts: the rotation read off the relaxation, its depth mirror, and the rotations
         of the next-largest blocks with their mirrors; the lowest objective wins.
+    fused_start : {"geometric", "relaxation", "network"}
+        Where the fused method's refinement with the network's prior starts (:mod:`lift2d3d.solvers.fused`):
+        ``geometric``, the plain fit's answer (``convex+refine``) and its limb-depth reflection closest to
+        the network's depths, the lower objective winning; ``relaxation``, the same two starts read off
+        the relaxation (one refinement fewer); ``network``, the bases fitted to the network's 3D (no
+        relaxation but for the frames whose fit then leaves its keypoints). On held-out CMU performers
+        (``benchmarks/fusion.py``) the geometric start was the most accurate.
     """
 
     alpha: Optional[float] = _knob(None, _non_negative, "sparsity weight of the convex relaxation", "A",
@@ -115,7 +132,7 @@ class Options:
     symmetry: float = _knob(3.0, _non_negative, "weight of the left-right bone-length term (0 = off)", "W")
     beta: float = _knob(0.04, _positive, "outlier weight of the robust loss", "B")
     depth_weight: float = _knob(30.0, _non_negative, "weight of the depth-order hints", "W")
-    prior_weight: float = _knob(1.0, _non_negative, "weight of the lifting network's depths (method fused)", "W")
+    prior_weight: float = _knob(0.01, _non_negative, "weight of the lifting network's depths (method fused)", "W")
     prior_scale: float = _knob(0.3, _positive, "scale of the Cauchy loss on the network's depths (method fused)",
                                "C")
     max_iter: int = _knob(1000, _count, "ADMM iteration cap", "N")
@@ -123,6 +140,10 @@ class Options:
     admm_tol: Optional[float] = _knob(None, _positive, "ADMM relative residual tolerance", "T",
                                       "5e-4 for convex, 3e-2 otherwise")
     n_starts: int = _knob(1, _count, "refinement starts; the lowest objective wins", "N")
+    fused_start: str = _knob("geometric", _choice("geometric", "relaxation", "network"),
+                             "the fused method's start: the geometric fit's answer, the relaxation's, or the "
+                             "network's 3D",
+                             "{geometric,relaxation,network}")
 
     def __post_init__(self):
         for f in fields(self):

@@ -104,7 +104,8 @@ def test_a_right_prior_fixes_the_depths_the_plain_fit_gets_wrong(lifter):
     model, _, _ = lifter.solver_records()
     errors = {}
     for method in ("convex+refine", "fused"):
-        opts = solvers.solver_options(dict(lifter.resolved_params(), method=method))
+        # a weight at which a right prior decides (the default is chosen for a network that errs)
+        opts = solvers.solver_options(dict(lifter.resolved_params(), method=method, prior_weight=1.0))
         frames = solvers.frames_record(Wpx, w, status.copy())
         sol = solvers.solve(frames, model, opts, network=oracle if method == "fused" else None, n_threads=1)
         X = sol.X.transpose(0, 2, 1)
@@ -135,8 +136,8 @@ def test_a_wrong_network_cannot_pull_the_fit_off_its_keypoints(lifter, seed):
     assert np.all(fused.ok)
     size = np.sqrt(((keypoints - keypoints.mean(axis=1, keepdims=True)) ** 2).sum(axis=2).mean(axis=1))
     assert np.median(fused.reprojection_error / size) < 0.05
-    assert np.all(fused.reprojection_error / size < 0.2)
-    assert np.median(fused.reprojection_error) < 3 * np.median(plain.reprojection_error) + 1.0
+    assert np.all(fused.reprojection_error / size < 0.1)
+    assert np.median(fused.reprojection_error) < 1.5 * np.median(plain.reprojection_error) + 1.0
     assert np.all(np.count_nonzero(fused.coefficients, axis=1) <= 2 * lifter.bases.n_joints + 10)
 
 

@@ -49,17 +49,18 @@ def numpy_forward(net, inputs):
 # ------------------------------------------------------------------------------------------- units
 def test_normalise_keypoints_is_the_solvers_normalisation():
     from lift2d3d.solvers.batch import normalise_frames
-    from lift2d3d.solvers.records import frame_results
+    from lift2d3d.solvers.records import frame_results, frames_record, new_work
 
     keypoints, w = random_frames(6)
     w = w * np.random.default_rng(2).uniform(0.2, 1.0, w.shape)
     w[0, :4] = 0.0
     keypoints[0, :, :4] = np.nan
     W, t0, sigma = normalise_keypoints(keypoints, w)
-    W_solver = np.zeros_like(W)
     info = frame_results(len(W))
-    normalise_frames(np.nan_to_num(keypoints), w, np.ones(len(W), dtype=bool), np.zeros(len(W), dtype=np.int64),
-                     info, W_solver)
+    work = new_work(len(W), P, 1, info)
+    frames = frames_record(np.nan_to_num(keypoints), w, np.zeros(len(W), dtype=np.int64))
+    normalise_frames(frames, work, np.ones(len(W), dtype=bool))
+    W_solver = work.W
     np.testing.assert_allclose(np.where(w[:, None] > 0, W, 0), np.where(w[:, None] > 0, W_solver, 0), atol=1e-12)
     np.testing.assert_allclose(sigma, info["sigma"], rtol=1e-12)
     np.testing.assert_allclose(t0, np.stack([info["t0x"], info["t0y"]], axis=1), rtol=1e-12)

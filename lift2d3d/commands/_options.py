@@ -45,8 +45,9 @@ def add_lifter_arguments(parser: argparse.ArgumentParser, *, camera: bool = True
     group.add_argument("--loss", choices=LOSSES,
                        help="data term's loss (default: robust for --method robust, else squared)")
     for name, default, meta in option_fields():
-        kind = int if isinstance(default, int) and not isinstance(default, bool) else float
-        group.add_argument(_flag(name), dest=name, type=kind, metavar=meta["metavar"],
+        choices = getattr(meta["check"], "choices", None)
+        kind = str if choices else int if isinstance(default, int) and not isinstance(default, bool) else float
+        group.add_argument(_flag(name), dest=name, type=kind, choices=choices, metavar=None if choices else meta["metavar"],
                            help=f"{meta['help']} (default: {meta['default_text']})")
     group.add_argument("--height", type=float, metavar="M",
                        help="the person's stature in metres: metric scale (default: the bases' average proportions)")

@@ -72,6 +72,9 @@ def add_arguments(parser):
                         help="depth difference (metres) of the pairs --depth-hints draws from (default 0.1)")
     parser.add_argument("--wrong-hints", type=float, default=0.0, metavar="F",
                         help="fraction of the --depth-hints relations turned round (default 0)")
+    parser.add_argument("--components", action="store_true",
+                        help="also score the fused method's two components on the same views: the lifting network "
+                             "alone (--network) and the geometric fit alone (method convex+refine)")
     parser.add_argument("--baseline", action="store_true",
                         help="also score a plain baseline: 64 bases from the DeepMimic clips (no augmentation), "
                              "convex relaxation only (needs pybullet; ~1 min)")
@@ -230,10 +233,12 @@ def _degrade(keypoints, noise, missing, rng):
 def _score(params, camera3d, keypoints, perspective, takes=None, depth_order=None):
     import numpy as np
 
-    from ..evaluation import VIEW_CAMERA, score_lifts
+    from ..evaluation import VIEW_CAMERA, NetworkLifts, score_lifts
     from ..lifter import Lifter
 
-    lifter = Lifter(**params, camera=VIEW_CAMERA if perspective else None)
+    camera = VIEW_CAMERA if perspective else None
+    lifter = NetworkLifts(params["network"], camera) if params.get("method") == "network" else \
+        Lifter(**params, camera=camera)
     warm = np.flatnonzero(np.all(np.isfinite(keypoints), axis=(1, 2)))[:2]
     lifter.lift(keypoints[warm if len(warm) else [0]])  # compile the kernels outside the timing
     if depth_order is not None:
@@ -345,6 +350,11 @@ def _run_stills(args, params, takes, tmp):
 
     poses, ups, frame_take = _still_frames(takes, args.frames_per_take)
     models = [(f"bases={args.bases} method={args.method}", params, None)]
+    if args.components:
+        models += [(f"  the network alone (network={args.network})", dict(network=params["network"], method="network"),
+                    None),
+                   (f"  the geometric fit alone (bases={args.bases} method=convex+refine)",
+                    dict(params, method="convex+refine"), None)]
     if args.sequence:
         models.append((f"bases={args.bases} method={args.method}, each take a sequence", params, frame_take))
     if args.depth_hints:
@@ -466,8 +476,9 @@ def _run_video(args, params, takes):
 
 def _settings(args) -> dict:
     keys = ("mocap", "bvh_dir", "bvh", "joints", "rig", "map", "fps", "formats", "keep_duplicate_takes", "amc_fps",
-            "bases", "method", "alpha", "refine_alpha", "symmetry", "beta", "n_starts", "camera", "frames_per_take",
-            "seed", "noise", "missing", "sequence", "depth_hints", "depth_threshold", "wrong_hints", "baseline",
+            "bases", "method", "network", "loss", "alpha", "refine_alpha", "symmetry", "beta", "prior_weight",
+            "prior_scale", "n_starts", "camera", "frames_per_take", "seed", "noise", "missing", "sequence",
+            "components", "depth_hints", "depth_threshold", "wrong_hints", "baseline",
             "video", "clip_frames", "clips_per_take", "orbit")
     return {k: getattr(args, k) for k in keys}
 

@@ -23,12 +23,12 @@ from numba import njit
 from .. import status as _status
 from .convex import admm_frame, convex_objective, relaxation
 from .geometry import centre_rows, copy_into, perspective_points, perspective_units, rot3, shape_of
-from .fused import fused_refine
+from .fused import GEOMETRIC_START, NETWORK_START, fused_refine, fused_start
 from .hinted import hinted_refine
 from .prox import ADMM_KERNEL, FASTMATH, KERNEL
 from .records import new_work, subset
-from .refine import fit_residual, read_off, refine_multistart, refine_perspective, refinement
-from .terms import Terms, frame_terms
+from .refine import fit_residual, read_off, refine_multistart, refine_perspective, refine_weak, refinement
+from .terms import frame_terms
 
 __all__ = ["solve_frames", "metric_units", "stages_for", "uncompiled_stages", "TRIM_FACTOR", "BLOCK"]
 
@@ -154,16 +154,6 @@ def relax_frames(model, opts, work, w, active):
         info[n].converged = conv
 
 
-@njit(**KERNEL)
-def _unhinted_terms(frames, model, opts, n):
-    """Frame ``n``'s terms without its depth-order hints: the refinement proper ignores them, so that a
-    frame whose lift already satisfies them is left exactly as it would be without them."""
-    hinted = frame_terms(frames, model, opts, n)
-    return Terms(hinted.edges, hinted.Mb, np.ascontiguousarray(hinted.hints[:0]), hinted.depth_weight,
-                 hinted.depth_margin, hinted.depth_tol, hinted.prior, hinted.prior_w, hinted.prior_weight,
-                 hinted.prior_scale, hinted.dB)
-
-
 @njit(**KERNEL, fastmath=FASTMATH)
 def refine_frames(frames, model, opts, work, w, active):
     """The refinement of the original problem (2) from the relaxation (:func:`refine_multistart`)."""
@@ -173,7 +163,9 @@ def refine_frames(frames, model, opts, work, w, active):
             continue
         Wn = W[n].copy()
         wn = w[n].copy()
-        terms = _unhinted_terms(frames, model, opts, n)
+        # the refinement proper ignores the depth-order hints: a frame whose lift already satisfies them
+        # is left exactly as it would be without them
+        terms = frame_terms(frames, model, opts, n, False)
         E0 = E[n].copy()
         n_r, conv, obj, _ = refine_multistart(Wn, wn, model, opts, terms, E[n], Z[n], Rbar[n], c[n], opts.n_starts)
         n_x, rescued, conv_x, obj = _rescue(Wn, wn, model, opts, terms, E0, work, n, obj)
@@ -186,22 +178,56 @@ def refine_frames(frames, model, opts, work, w, active):
 
 
 @njit(**KERNEL, fastmath=FASTMATH)
-def fused_frames(frames, model, opts, work, w, active):
-    """The fused refinement (:mod:`lift2d3d.solvers.fused`): from the relaxation's pose reflected towards the
-    network's depths, with the network's prior term."""
+def fused_frames(frames, model, opts, work, w, active, bad):
+    """The fused refinement (:mod:`lift2d3d.solvers.fused`), with the network's prior term, from the
+    network's 3D or from the relaxation's pose reflected towards it.  From the network, a frame whose fit
+    then leaves its keypoints (:data:`RESCUE_RESIDUAL`) is marked in ``bad`` for the driver's rescue by
+    the relaxation; from the relaxation, it is rescued here as the plain refinement's are."""
     W, Z, E, Rbar, c, info = work
     for n in range(W.shape[0]):
+        bad[n] = False
         if not active[n]:
             continue
         Wn = W[n].copy()
         wn = w[n].copy()
-        terms = _unhinted_terms(frames, model, opts, n)
+        # the refinement proper ignores the depth-order hints: a frame whose lift already satisfies them
+        # is left exactly as it would be without them
+        terms = frame_terms(frames, model, opts, n, False)
         E0 = E[n].copy()
         n_r, conv, obj = fused_refine(Wn, wn, model, opts, terms, E[n], Rbar[n], c[n])
-        n_x, rescued, conv_x, obj = _rescue(Wn, wn, model, opts, terms, E0, work, n, obj)
-        n_r += n_x
-        if rescued:
-            conv = conv_x
+        if opts.prior_start == NETWORK_START:
+            bad[n] = fit_residual(Wn, wn, model.B, Rbar[n], c[n], E[n]) > RESCUE_RESIDUAL
+        else:
+            n_x, rescued, conv_x, obj = _rescue(Wn, wn, model, opts, terms, E0, work, n, obj)
+            n_r += n_x
+            if rescued:
+                conv = conv_x
+        info[n].refine_iterations += n_r
+        info[n].converged = info[n].converged and conv
+        info[n].objective = obj
+
+
+@njit(**KERNEL, fastmath=FASTMATH)
+def geometric_prior_frames(frames, model, opts, work, w, active):
+    """The geometric fit's answers refined with the network's prior term."""
+    W, Z, E, Rbar, c, info = work
+    for n in range(W.shape[0]):
+        if not active[n]:
+            continue
+        terms = frame_terms(frames, model, opts, n, False)
+        Wn = W[n].copy()
+        wn = w[n].copy()
+        ref = refinement(opts, opts.robust)
+        R0, c0, E0 = Rbar[n].copy(), c[n].copy(), E[n].copy()
+        n_r, conv, obj = refine_weak(Wn, wn, model.B, ref, terms, E[n], Rbar[n], c[n])
+        # the geometric answer's limb-depth reflection closest to the network's, refined the same way
+        if fused_start(wn, model, opts, terms.prior, R0, c0):
+            n_x, conv_x, obj_x = refine_weak(Wn, wn, model.B, ref, terms, E0, R0, c0)
+            n_r += n_x
+            if obj_x < obj:
+                obj, conv = obj_x, conv_x
+                copy_into(R0, c0, Rbar[n], c[n])
+                copy_into(E0, np.empty(0), E[n], np.empty(0))
         info[n].refine_iterations += n_r
         info[n].converged = info[n].converged and conv
         info[n].objective = obj
@@ -414,12 +440,40 @@ BLOCK = 256
 
 
 def _refine(frames, model, opts, work, w, active, hints: bool):
-    """The refinement stage after a relaxation, then (``hints``) the hinted one, which needs to know
-    whether each frame's relaxation converged."""
+    """The refinement stage after a relaxation (or, fused from the network, none), then (``hints``) the
+    hinted one, which needs to know whether each frame's relaxation converged."""
     relaxed = work.info["converged"].copy()
-    (fused_frames if opts.prior_start else refine_frames)(frames, model, opts, work, w, active)
+    if opts.prior_start == GEOMETRIC_START:
+        # the geometric fit's answer, then refined with the network's prior term
+        refine_frames(frames, model, opts._replace(prior_weight=0.0), work, w, active)
+        geometric_prior_frames(frames, model, opts, work, w, active)
+    elif not opts.prior_start:
+        refine_frames(frames, model, opts, work, w, active)
+    else:
+        bad = np.zeros(len(active), dtype=np.bool_)
+        fused_frames(frames, model, opts, work, w, active, bad)
+        if bad.any():
+            _rescue_by_relaxation(frames, model, opts, work, w, bad)
     if hints:
         hinted_frames(frames, model, opts, work, w, active, relaxed)
+
+
+def _rescue_by_relaxation(frames, model, opts, work, w, bad):
+    """Frames the fused refinement from the network left off their keypoints: relax them and refine from
+    the relaxation (its starts, the network's prior term included); the lower objective wins."""
+    rows = np.flatnonzero(bad)
+    kept = [a[rows].copy() for a in (work.Rbar, work.c, work.E, work.info)]
+    relax_frames(model, opts, work, w, bad)
+    refine_frames(frames, model, opts, work, w, bad)
+    info = work.info
+    worse = info["objective"][rows] >= kept[3]["objective"]
+    for array, old in zip((work.Rbar, work.c, work.E), kept[:3]):
+        array[rows[worse]] = old[worse]
+    iterations = kept[3]["refine_iterations"] + info["refine_iterations"][rows]
+    admm = info["admm_iterations"][rows].copy()
+    info[rows[worse]] = kept[3][worse]
+    info["refine_iterations"][rows] = iterations
+    info["admm_iterations"][rows] = admm
 
 
 def _solve_block(frames, model, opts, sol, predict=None):
@@ -436,7 +490,9 @@ def _solve_block(frames, model, opts, sol, predict=None):
     if predict is not None and active.any():
         frames.prior[active] = predict(work.W[active], w[active], work.info[active])
     hints = bool(frames.n_hints.any())
-    relax_frames(model, opts, work, w, active)
+    relax = not (opts.refine and opts.prior_start == NETWORK_START)
+    if relax:
+        relax_frames(model, opts, work, w, active)
     if opts.refine:
         _refine(frames, model, opts, work, w, active, hints)
     wr = w
@@ -446,7 +502,8 @@ def _solve_block(frames, model, opts, sol, predict=None):
         wr = np.ascontiguousarray(w.copy())
         again = active.copy()
         trim_frames(opts, work, w, again, wr)
-        relax_frames(model, opts, work, wr, again)
+        if relax:
+            relax_frames(model, opts, work, wr, again)
         _refine(frames, model, opts, work, wr, again, hints)
         dropped_frames(model, work, w, wr, active)
     if not opts.refine:
@@ -464,7 +521,7 @@ def stages_for(opts, hints: bool = False) -> list:
     relations)."""
     stages = [normalise_frames, relax_frames, pack_frames, metric_units]
     if opts.refine:
-        stages.append(fused_frames if opts.prior_start else refine_frames)
+        stages += [fused_frames, refine_frames] if opts.prior_start else [refine_frames]
         if hints:
             stages.append(hinted_frames)
     else:
@@ -498,7 +555,7 @@ def solve_frames(frames, model, opts, sol, n_threads=1, predict=None):
         outputs do not depend on it.
     predict : callable, optional
         ``predict(W, w, info) -> (n, 3, P)``: a block's prior (``frames.prior``) from the normalised
-        keypoints, weights and result rows of its active frames (:func:`lift2d3d.solvers.solve.network_prior`).
+        keypoints, weights and result rows of its active frames (:func:`lift2d3d.solvers.driver.network_prior`).
     """
     N = frames.Wpx.shape[0]
     blocks = [slice(lo, min(lo + BLOCK, N)) for lo in range(0, N, BLOCK)]

@@ -14,7 +14,7 @@ from numba import njit
 from .prox import FASTMATH, KERNEL
 
 __all__ = ["shape_of", "centre_rows", "centre_plain", "rot3", "rodrigues", "copy_into", "camera_pose", "projected_bases",
-           "perspective_units", "perspective_points", "perspective_residual", "depth_mirror"]
+           "perspective_units", "perspective_points", "perspective_residual", "depth_mirror", "kabsch"]
 
 
 @njit(**KERNEL, fastmath=FASTMATH)
@@ -211,3 +211,80 @@ def perspective_residual(U, w, rho, X):
         d1 = U[1, j] - rho * X[1, j] / z
         f += 0.5 * w[j] * (d0 * d0 + d1 * d1)
     return f
+
+
+@njit(**KERNEL)
+def _jacobi_top_vector(N, q):
+    """The eigenvector (4,) of the largest eigenvalue of the symmetric 4x4 ``N`` (overwritten), by cyclic
+    Jacobi rotations (no LAPACK: the same bits on every thread)."""
+    V = np.eye(4)
+    for sweep in range(30):
+        off = 0.0
+        for a in range(4):
+            for b in range(a + 1, 4):
+                off += N[a, b] * N[a, b]
+        if off <= 1e-30:
+            break
+        for p in range(4):
+            for r in range(p + 1, 4):
+                if abs(N[p, r]) <= 1e-300:
+                    continue
+                theta = (N[r, r] - N[p, p]) / (2.0 * N[p, r])
+                t = (1.0 if theta >= 0.0 else -1.0) / (abs(theta) + np.sqrt(theta * theta + 1.0))
+                cs = 1.0 / np.sqrt(t * t + 1.0)
+                sn = t * cs
+                for k in range(4):          # N <- J^T N J, columns then rows
+                    nkp = N[k, p]
+                    nkr = N[k, r]
+                    N[k, p] = cs * nkp - sn * nkr
+                    N[k, r] = sn * nkp + cs * nkr
+                for k in range(4):
+                    npk = N[p, k]
+                    nrk = N[r, k]
+                    N[p, k] = cs * npk - sn * nrk
+                    N[r, k] = sn * npk + cs * nrk
+                for k in range(4):
+                    vkp = V[k, p]
+                    vkr = V[k, r]
+                    V[k, p] = cs * vkp - sn * vkr
+                    V[k, r] = sn * vkp + cs * vkr
+    best = 0
+    for a in range(1, 4):
+        if N[a, a] > N[best, best]:
+            best = a
+    for k in range(4):
+        q[k] = V[k, best]
+
+
+@njit(**KERNEL)
+def kabsch(S, Y, w, R):
+    """``R`` (3, 3): the rotation that best turns the points ``S`` onto ``Y`` (3, P each, both centred on
+    the weights ``w``), minimising ``sum_j w_j |R S_j - Y_j|^2`` (Horn's unit quaternion, 1987)."""
+    M = np.zeros((3, 3))
+    for j in range(S.shape[1]):
+        for a in range(3):
+            for b in range(3):
+                M[a, b] += w[j] * S[a, j] * Y[b, j]
+    N = np.empty((4, 4))
+    N[0, 0] = M[0, 0] + M[1, 1] + M[2, 2]
+    N[1, 1] = M[0, 0] - M[1, 1] - M[2, 2]
+    N[2, 2] = -M[0, 0] + M[1, 1] - M[2, 2]
+    N[3, 3] = -M[0, 0] - M[1, 1] + M[2, 2]
+    N[0, 1] = N[1, 0] = M[1, 2] - M[2, 1]
+    N[0, 2] = N[2, 0] = M[2, 0] - M[0, 2]
+    N[0, 3] = N[3, 0] = M[0, 1] - M[1, 0]
+    N[1, 2] = N[2, 1] = M[0, 1] + M[1, 0]
+    N[1, 3] = N[3, 1] = M[2, 0] + M[0, 2]
+    N[2, 3] = N[3, 2] = M[1, 2] + M[2, 1]
+    q = np.empty(4)
+    _jacobi_top_vector(N, q)
+    q0, q1, q2, q3 = q[0], q[1], q[2], q[3]
+    R[0, 0] = q0 * q0 + q1 * q1 - q2 * q2 - q3 * q3
+    R[0, 1] = 2.0 * (q1 * q2 - q0 * q3)
+    R[0, 2] = 2.0 * (q1 * q3 + q0 * q2)
+    R[1, 0] = 2.0 * (q1 * q2 + q0 * q3)
+    R[1, 1] = q0 * q0 - q1 * q1 + q2 * q2 - q3 * q3
+    R[1, 2] = 2.0 * (q2 * q3 - q0 * q1)
+    R[2, 0] = 2.0 * (q1 * q3 - q0 * q2)
+    R[2, 1] = 2.0 * (q2 * q3 + q0 * q1)
+    R[2, 2] = q0 * q0 - q1 * q1 - q2 * q2 + q3 * q3

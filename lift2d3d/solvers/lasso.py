@@ -16,7 +16,7 @@ from numba import njit
 
 from .prox import FASTMATH, KERNEL
 
-__all__ = ["lasso_cd", "lasso_fista"]
+__all__ = ["lasso_cd", "lasso_fista", "lasso_sweeps"]
 
 
 @njit(**KERNEL, fastmath=FASTMATH)
@@ -171,3 +171,52 @@ def lasso_fista(A, y, w, alpha, L, c, n_steps):
                 yk[i] = cn[i] + mom * (cn[i] - c[i])
                 c[i] = cn[i]
             t = tn
+
+
+@njit(**KERNEL, fastmath=FASTMATH)
+def lasso_sweeps(A, y, w, alpha, c, n_sweeps):
+    """``n_sweeps`` cyclic coordinate-descent sweeps of the weighted Lasso of :func:`lasso_cd`, on the residual.
+
+    No Gram matrix: each coordinate's step reads its atom and updates the residual, so a sweep costs
+    ``2 K D P`` however many atoms are active.  The cheap warm start of a fit that many atoms enter at
+    once (:func:`lift2d3d.solvers.fused.network_start`), where the Gram of :func:`lasso_cd`'s working set
+    would cost ``K^2 D P / 2``.  ``c`` is updated in place.
+    """
+    K, D, P = A.shape[0], A.shape[1], A.shape[2]
+    r = np.empty((D, P))
+    for d in range(D):
+        for j in range(P):
+            r[d, j] = y[d, j]
+    norms = np.empty(K)
+    for i in range(K):
+        acc = 0.0
+        for d in range(D):
+            for j in range(P):
+                acc += w[j] * A[i, d, j] * A[i, d, j]
+        norms[i] = acc
+        ci = c[i]
+        if ci != 0.0:
+            for d in range(D):
+                for j in range(P):
+                    r[d, j] -= ci * A[i, d, j]
+    for sweep in range(n_sweeps):
+        for i in range(K):
+            if norms[i] <= 1e-300:
+                continue
+            g = 0.0
+            for d in range(D):
+                for j in range(P):
+                    g += w[j] * A[i, d, j] * r[d, j]
+            v = c[i] * norms[i] + g
+            if v > alpha:
+                cn = (v - alpha) / norms[i]
+            elif v < -alpha:
+                cn = (v + alpha) / norms[i]
+            else:
+                cn = 0.0
+            delta = cn - c[i]
+            if delta != 0.0:
+                c[i] = cn
+                for d in range(D):
+                    for j in range(P):
+                        r[d, j] -= delta * A[i, d, j]

@@ -22,6 +22,9 @@ __all__ = ["SolverOptions", "SolverModel", "Frames", "Work", "Solution", "FRAME_
            "solver_model", "edge_differences", "solver_options", "frames_record", "subset", "new_work", "new_solution", "no_hints",
            "DEPTH_MARGIN", "DEPTH_TOLERANCE"]
 
+#: The fused method's starts (``Options.fused_start``) as the kernels number them.
+START_OF = {"relaxation": 1, "network": 2, "geometric": 3}
+
 #: Depth-order hints (normalised units, where the 2D pose has unit RMS radius, about 0.45 m of a person):
 #: the margin by which "nearer" must hold, and the tolerance of "about equal".
 DEPTH_MARGIN = 0.02
@@ -67,8 +70,10 @@ class SolverOptions(NamedTuple):
         "nearer than", tolerance of "about equal" (normalised units).
     prior_weight, prior_scale : float
         Weight of the network prior term (0: no network) and the scale of its Cauchy loss.
-    prior_start : bool
-        Start the refinement from the network's limb depths (the fused method).
+    prior_start : int
+        The fused method's start (:mod:`lift2d3d.solvers.fused`): 0 none (no network), 1 the relaxation's
+        pose reflected towards the network's limb depths, 2 the network's 3D itself (no relaxation but
+        for the frames that fit badly).
     """
 
     refine: bool
@@ -93,7 +98,7 @@ class SolverOptions(NamedTuple):
     depth_tol: float = 0.0
     prior_weight: float = 0.0
     prior_scale: float = 1.0
-    prior_start: bool = False
+    prior_start: int = 0
 
 
 def solver_options(resolved) -> SolverOptions:
@@ -111,7 +116,7 @@ def solver_options(resolved) -> SolverOptions:
         px=float(camera.principal[0]) if perspective else 0.0, py=float(camera.principal[1]) if perspective else 0.0,
         n_posit=20, n_starts=int(r["n_starts"]), depth_weight=float(r["depth_weight"]), depth_margin=DEPTH_MARGIN,
         depth_tol=DEPTH_TOLERANCE, prior_weight=float(r["prior_weight"]) if fused else 0.0,
-        prior_scale=float(r["prior_scale"]), prior_start=fused)
+        prior_scale=float(r["prior_scale"]), prior_start=START_OF[r["fused_start"]] if fused else 0)
 
 
 class SolverModel(NamedTuple):
@@ -139,6 +144,8 @@ class SolverModel(NamedTuple):
     dB : (K, E, 3) float64
         Each atom's bone vectors, ``B_i[:, a] - B_i[:, b]`` per bone: the bone terms' Jacobian reads
         them contiguously.
+    mean : (3, P) float64
+        The bases' mean pose, centred, in the same units: the first shape a network's 3D is aligned to.
     """
 
     B: np.ndarray
@@ -150,6 +157,7 @@ class SolverModel(NamedTuple):
     Mb: np.ndarray
     chains: np.ndarray
     dB: np.ndarray
+    mean: np.ndarray
 
 
 def no_hints(n: int = 0):
@@ -157,9 +165,9 @@ def no_hints(n: int = 0):
     return np.zeros((n, 0, 3), dtype=np.int64), np.zeros(n, dtype=np.int64)
 
 
-def solver_model(B, lateral, edges, Mb, chains=None) -> SolverModel:
-    """The model record for normalised bases ``B`` (K, 3, P), bone-term rows ``Mb`` (T, E) and limb
-    ``chains`` (C, 3)."""
+def solver_model(B, lateral, edges, Mb, chains=None, mean=None) -> SolverModel:
+    """The model record for normalised bases ``B`` (K, 3, P), bone-term rows ``Mb`` (T, E), limb
+    ``chains`` (C, 3) and the mean pose ``mean`` (3, P; default: the bases' average atom)."""
     B = np.ascontiguousarray(B, dtype=np.float64)
     Mb = np.asarray(Mb, dtype=np.float64)
     K, _, P = B.shape
@@ -172,7 +180,8 @@ def solver_model(B, lateral, edges, Mb, chains=None) -> SolverModel:
                        edges=np.ascontiguousarray(edges, dtype=np.int64),
                        Mb=np.ascontiguousarray(Mb.reshape(Mb.shape[0] if Mb.ndim == 2 else -1, len(edges))),
                        chains=np.ascontiguousarray(np.zeros((0, 3)) if chains is None else chains, dtype=np.int64),
-                       dB=edge_differences(B, edges))
+                       dB=edge_differences(B, edges),
+                       mean=np.ascontiguousarray(B.mean(axis=0) if mean is None else mean, dtype=np.float64))
 
 
 def edge_differences(B, edges):

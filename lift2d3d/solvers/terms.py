@@ -367,10 +367,12 @@ def prior_jacobian_atom(terms, R, gain, B, i, Jt, row, col0):
 
 # ----------------------------------------------------------------------------- dispatch
 @njit(**KERNEL)
-def frame_terms(frames, model, opts, n):
+def frame_terms(frames, model, opts, n, hints=True):
     """The terms of frame ``n``: settings from the options record, the bones from the model record, the
-    frame's own data (depth relations, the network's prior) from the frames record."""
-    return Terms(model.edges, model.Mb, np.ascontiguousarray(frames.hints[n, :frames.n_hints[n]]), opts.depth_weight,
+    frame's own data (depth relations, the network's prior) from the frames record; without its depth
+    relations when ``hints`` is False (the refinement proper, which a frame's hints must not change)."""
+    n_hints = frames.n_hints[n] if hints else 0
+    return Terms(model.edges, model.Mb, np.ascontiguousarray(frames.hints[n, :n_hints]), opts.depth_weight,
                  opts.depth_margin, opts.depth_tol, frames.prior[n], frames.w[n], opts.prior_weight,
                  opts.prior_scale, model.dB)
 

@@ -53,8 +53,9 @@ def _probe(method, perspective, P=15, K=8, E=14):
     return model, opts, frames, work, sol
 
 
-def compile_stages(names, method="convex+refine", perspective=False) -> None:
-    """Compile (or load from the cache) the stages ``names`` for a method and camera."""
+def compile_stages(names, method="convex+refine", perspective=False, progress=None) -> None:
+    """Compile (or load from the cache) the stages ``names`` for a method and camera; ``progress(name)``
+    after each."""
     from . import batch
 
     model, opts, frames, work, sol = _probe(method, perspective)
@@ -63,7 +64,7 @@ def compile_stages(names, method="convex+refine", perspective=False) -> None:
         "normalise_frames": lambda: batch.normalise_frames(frames, work, none),
         "relax_frames": lambda: batch.relax_frames(model, opts, work, w, none),
         "refine_frames": lambda: batch.refine_frames(frames, model, opts, work, w, none),
-        "fused_frames": lambda: batch.fused_frames(frames, model, opts, work, w, none),
+        "fused_frames": lambda: batch.fused_frames(frames, model, opts, work, w, none, none.copy()),
         "hinted_frames": lambda: batch.hinted_frames(frames, model, opts, work, w, none, np.ones(1, dtype=np.bool_)),
         "trim_frames": lambda: batch.trim_frames(opts, work, w, none, w.copy()),
         "dropped_frames": lambda: batch.dropped_frames(model, work, w, w.copy(), none),
@@ -76,9 +77,11 @@ def compile_stages(names, method="convex+refine", perspective=False) -> None:
     }
     for name in names:
         calls[name]()
+        if progress is not None:
+            progress(name)
 
 
-def compile_temporal_stages(names, method="convex+refine", perspective=False) -> None:
+def compile_temporal_stages(names, method="convex+refine", perspective=False, progress=None) -> None:
     """Compile (or load from the cache) the temporal stages ``names`` (:mod:`lift2d3d.solvers.temporal`) for a
     method and camera, on a one-frame window whose keypoints are all zero (nothing to solve)."""
     from . import batch, labels, temporal, windows
@@ -103,11 +106,17 @@ def compile_temporal_stages(names, method="convex+refine", perspective=False) ->
     }
     for name in names:
         calls[name]()
+        if progress is not None:
+            progress(name)
 
 
-def prepare(cold, method="convex+refine", perspective=False) -> None:
+def prepare(cold, method="convex+refine", perspective=False, progress=None) -> None:
     """Compile the cold stages ``cold`` (names), the refinement ones in a child process when there are
-    two cores or more; a failed child only means this process compiles them itself."""
+    two cores or more; a failed child only means this process compiles them itself.
+
+    ``progress(name)`` is called as each stage is ready (this process's as it compiles them, the
+    child's as it reports them).
+    """
     child_part = [name for name in cold if name in CHILD_STAGES]
     own_part = [name for name in cold if name not in CHILD_STAGES]
     child = None
@@ -116,15 +125,20 @@ def prepare(cold, method="convex+refine", perspective=False) -> None:
         if perspective:
             command += ["--perspective"]
         try:
-            child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         except OSError:
             child = None
-    compile_stages(own_part if child is not None else cold, method, perspective)
+    compile_stages(own_part if child is not None else cold, method, perspective, progress)
     if child is not None:
         try:
+            for line in child.stdout:
+                if line.startswith("compiled ") and progress is not None:
+                    progress(line.split()[1])
             child.wait(timeout=900)
         except subprocess.TimeoutExpired:
             child.kill()
+        if child.returncode != 0:       # the child failed: whatever it did not compile is compiled here
+            compile_stages(child_part, method, perspective, progress)
 
 
 def main(argv=None) -> int:
@@ -133,7 +147,7 @@ def main(argv=None) -> int:
     parser.add_argument("--perspective", action="store_true")
     parser.add_argument("--stages", nargs="+", required=True)
     args = parser.parse_args(argv)
-    compile_stages(args.stages, args.method, args.perspective)
+    compile_stages(args.stages, args.method, args.perspective, lambda name: print("compiled", name, flush=True))
     return 0
 
 

@@ -134,9 +134,13 @@ _ANNOUNCED = set()
 
 
 def prepare(opts, method, hints=False, temporal=False, log=None) -> None:
-    """Before a cold first run: say so (once per process, through ``log``) and compile the stages the run
-    needs (the per-frame ones in two processes, the hinted refinement only for a batch with ``hints``;
-    with ``temporal`` the temporal solver's)."""
+    """Before a cold first run: compile the stages the run needs (the per-frame ones in two processes, the
+    hinted refinement only for a batch with ``hints``; with ``temporal`` the temporal solver's), saying
+    so through ``log`` (once per process): what is compiled, each stage as it is ready (on a terminal, one
+    line that updates) and the time it took."""
+    import sys
+    import time
+
     from . import warm
 
     key = (temporal, hints, opts.refine, opts.robust, opts.perspective, opts.prior_start)
@@ -146,11 +150,23 @@ def prepare(opts, method, hints=False, temporal=False, log=None) -> None:
     cold = windows.uncompiled_stages(opts) if temporal else batch.uncompiled_stages(opts, hints)
     if not cold:
         return
+    what = "temporal solver" if temporal else f"solver ({method})"
+    start = time.perf_counter()
+    done = []
+    live = log is not None and sys.stderr.isatty()
     if log is not None:
-        what = "temporal solver" if temporal else "solver"
-        log(f"lift2d3d: compiling the {what} kernels ({len(cold)} stages; first run only, numba caches them "
-            "on disk for the next runs)")
-    if temporal:
-        warm.compile_temporal_stages(cold, method, opts.perspective)
-    else:
-        warm.prepare(cold, method, opts.perspective)
+        log(f"lift2d3d: compiling the {what} kernels, {len(cold)} stages: first run only (numba caches them on "
+            "disk for the next runs)")
+
+    def progress(name):
+        done.append(name)
+        if live:
+            sys.stderr.write(f"\r  {len(done)}/{len(cold)} stages ready ({name}), {time.perf_counter() - start:.0f} s ")
+            sys.stderr.flush()
+
+    compile_ = warm.compile_temporal_stages if temporal else warm.prepare
+    compile_(cold, method, opts.perspective, progress)
+    if live:
+        sys.stderr.write("\n")
+    if log is not None:
+        log(f"lift2d3d: compiled the {what} kernels in {time.perf_counter() - start:.1f} s")
