@@ -9,7 +9,7 @@ f = 1000 px pinhole, GT 2D, and with 6 px noise and 2 missing joints) and lifted
 
 * the network alone (``LiftingNetwork.predict_keypoints``),
 * ``Lifter(method="convex+refine")`` (the geometric fit alone),
-* ``Lifter(method="fused")`` for every ``--prior-weight`` x ``--prior-scale``.
+* ``Lifter(method="fused")`` for every ``--fused-start`` x ``--prior-weight`` x ``--prior-scale``.
 
 Errors over the 12 limb joints, mm: PA-MPJPE and the camera-frame error (scale and translation
 aligned), per condition, pooled over the folds::
@@ -75,7 +75,8 @@ def main(argv=None):
                         help="LifterLearner arguments of the fold networks (default: the shipped settings)")
     parser.add_argument("--network-file", metavar="TEMPLATE",
                         help="use these fold networks instead of learning them, e.g. nets/fold{fold}.npz")
-    parser.add_argument("--fused-start", nargs="+", default=["network"], choices=("network", "relaxation", "geometric"))
+    parser.add_argument("--fused-start", nargs="+", default=["geometric"],
+                        choices=("geometric", "reflected", "relaxation", "network"))
     parser.add_argument("--prior-weight", type=float, nargs="+", help="fused weights to try (default: the Lifter's)")
     parser.add_argument("--prior-scale", type=float, nargs="+", help="fused scales to try (default: the Lifter's)")
     parser.add_argument("--conditions", nargs="+", default=[c[0] for c in CONDITIONS],
@@ -111,14 +112,12 @@ def main(argv=None):
             lifted = Lifter(bases, method="convex+refine", camera=cam).lift(keypoints)
             rows["convex+refine"] = (score(lifted.joints3d, camera3d, bases.skeleton), time.perf_counter() - start)
             for weight, scale, start in ((a, b, c) for a in weights for b in scales for c in args.fused_start):
-                if True:
-                    knobs = {k: v for k, v in (("prior_weight", weight), ("prior_scale", scale)) if v is not None}
-                    knobs["fused_start"] = start
-                    start = time.perf_counter()
-                    lifted = Lifter(bases, method="fused", network=network, camera=cam, **knobs).lift(keypoints)
-                    label = "fused " + " ".join(f"{k}={v:g}" if k != "fused_start" else f"start={v}"
-                                                for k, v in knobs.items())
-                    rows[label] = (score(lifted.joints3d, camera3d, bases.skeleton), time.perf_counter() - start)
+                knobs = {k: v for k, v in (("prior_weight", weight), ("prior_scale", scale)) if v is not None}
+                start_time = time.perf_counter()
+                lifted = Lifter(bases, method="fused", network=network, camera=cam, fused_start=start,
+                                **knobs).lift(keypoints)
+                label = " ".join([f"fused start={start}"] + [f"{k}={v:g}" for k, v in knobs.items()])
+                rows[label] = (score(lifted.joints3d, camera3d, bases.skeleton), time.perf_counter() - start_time)
             for label, ((pa, st), seconds) in rows.items():
                 entry = sums.setdefault((name, label), [0.0, 0.0, 0, 0.0])
                 entry[0] += pa.sum()

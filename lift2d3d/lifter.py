@@ -381,8 +381,7 @@ class Lifter:
         from dataclasses import replace
 
         from . import solvers
-        from .solvers.labels import unswap
-        from .solvers.windows import plan_windows
+        from .solvers.windows import plan_windows, unswap
 
         unknown = sorted(set(sequence) - set(_SEQUENCE))
         if unknown:

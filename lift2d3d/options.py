@@ -117,13 +117,13 @@ class Options:
     n_starts : int
         Refinement starts: the rotation read off the relaxation, its depth mirror, and the rotations
         of the next-largest blocks with their mirrors; the lowest objective wins.
-    fused_start : {"geometric", "relaxation", "network"}
+    fused_start : {"geometric", "reflected", "relaxation", "network"}
         Where the fused method's refinement with the network's prior starts (:mod:`lift2d3d.solvers.fused`):
-        ``geometric``, the plain fit's answer (``convex+refine``) and its limb-depth reflection closest to
-        the network's depths, the lower objective winning; ``relaxation``, the same two starts read off
-        the relaxation (one refinement fewer); ``network``, the bases fitted to the network's 3D (no
-        relaxation but for the frames whose fit then leaves its keypoints). On held-out CMU performers
-        (``benchmarks/fusion.py``) the geometric start was the most accurate.
+        ``geometric``, the plain fit's answer (``convex+refine``); ``reflected``, that answer and its
+        limb-depth reflection closest to the network's depths, the lower objective winning (1.6x the
+        time); ``relaxation``, those two starts read off the relaxation instead (one refinement fewer);
+        ``network``, the bases fitted to the network's 3D (no relaxation but for the frames whose fit
+        then leaves its keypoints). Chosen on held-out CMU performers (``benchmarks/fusion.py``).
     """
 
     alpha: Optional[float] = _knob(None, _non_negative, "sparsity weight of the convex relaxation", "A",
@@ -140,10 +140,10 @@ class Options:
     admm_tol: Optional[float] = _knob(None, _positive, "ADMM relative residual tolerance", "T",
                                       "5e-4 for convex, 3e-2 otherwise")
     n_starts: int = _knob(1, _count, "refinement starts; the lowest objective wins", "N")
-    fused_start: str = _knob("geometric", _choice("geometric", "relaxation", "network"),
+    fused_start: str = _knob("geometric", _choice("geometric", "reflected", "relaxation", "network"),
                              "the fused method's start: the geometric fit's answer, the relaxation's, or the "
                              "network's 3D",
-                             "{geometric,relaxation,network}")
+                             "{geometric,reflected,relaxation,network}")
 
     def __post_init__(self):
         for f in fields(self):

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Status", "STATUSES", "BY_NAME", "LIFTED", "HAS_POSE", "MIN_JOINTS", "MAX_ABS_PIXELS", "MAX_RELATIVE_REPROJECTION",
+__all__ = ["Status", "STATUSES", "BY_NAME", "LIFTED", "HAS_POSE", "MIN_JOINTS", "MAX_ABS_PIXELS",
+           "MAX_RELATIVE_REPROJECTION",
            "OK", "NOT_CONVERGED", "TOO_FEW_JOINTS", "NON_FINITE", "DEGENERATE", "SUSPECT_INPUT", "BAD_INPUT",
            "NO_PERSON", "name_of", "names_of"]
 

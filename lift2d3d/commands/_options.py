@@ -47,7 +47,8 @@ def add_lifter_arguments(parser: argparse.ArgumentParser, *, camera: bool = True
     for name, default, meta in option_fields():
         choices = getattr(meta["check"], "choices", None)
         kind = str if choices else int if isinstance(default, int) and not isinstance(default, bool) else float
-        group.add_argument(_flag(name), dest=name, type=kind, choices=choices, metavar=None if choices else meta["metavar"],
+        group.add_argument(_flag(name), dest=name, type=kind, choices=choices,
+                           metavar=None if choices else meta["metavar"],
                            help=f"{meta['help']} (default: {meta['default_text']})")
     group.add_argument("--height", type=float, metavar="M",
                        help="the person's stature in metres: metric scale (default: the bases' average proportions)")

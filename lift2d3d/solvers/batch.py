@@ -23,7 +23,7 @@ from numba import njit
 from .. import status as _status
 from .convex import admm_frame, convex_objective, relaxation
 from .geometry import centre_rows, copy_into, perspective_points, perspective_units, rot3, shape_of
-from .fused import GEOMETRIC_START, NETWORK_START, fused_refine, fused_start
+from .fused import GEOMETRIC_START, NETWORK_START, REFLECTED_START, fused_refine, fused_start
 from .hinted import hinted_refine
 from .prox import ADMM_KERNEL, FASTMATH, KERNEL
 from .records import new_work, subset
@@ -209,7 +209,9 @@ def fused_frames(frames, model, opts, work, w, active, bad):
 
 @njit(**KERNEL, fastmath=FASTMATH)
 def geometric_prior_frames(frames, model, opts, work, w, active):
-    """The geometric fit's answers refined with the network's prior term."""
+    """The geometric fit's answers refined with the network's prior term (and, the ``reflected`` start, their
+    limb-depth reflections closest to the network's depths, refined the same way: the lower objective
+    wins)."""
     W, Z, E, Rbar, c, info = work
     for n in range(W.shape[0]):
         if not active[n]:
@@ -221,7 +223,7 @@ def geometric_prior_frames(frames, model, opts, work, w, active):
         R0, c0, E0 = Rbar[n].copy(), c[n].copy(), E[n].copy()
         n_r, conv, obj = refine_weak(Wn, wn, model.B, ref, terms, E[n], Rbar[n], c[n])
         # the geometric answer's limb-depth reflection closest to the network's, refined the same way
-        if fused_start(wn, model, opts, terms.prior, R0, c0):
+        if opts.prior_start == REFLECTED_START and fused_start(wn, model, opts, terms.prior, R0, c0):
             n_x, conv_x, obj_x = refine_weak(Wn, wn, model.B, ref, terms, E0, R0, c0)
             n_r += n_x
             if obj_x < obj:
@@ -443,7 +445,7 @@ def _refine(frames, model, opts, work, w, active, hints: bool):
     """The refinement stage after a relaxation (or, fused from the network, none), then (``hints``) the
     hinted one, which needs to know whether each frame's relaxation converged."""
     relaxed = work.info["converged"].copy()
-    if opts.prior_start == GEOMETRIC_START:
+    if opts.prior_start in (GEOMETRIC_START, REFLECTED_START):
         # the geometric fit's answer, then refined with the network's prior term
         refine_frames(frames, model, opts._replace(prior_weight=0.0), work, w, active)
         geometric_prior_frames(frames, model, opts, work, w, active)

@@ -38,13 +38,16 @@ from .lasso import lasso_sweeps
 from .reflect import reflect_chains, reflected_start
 from .refine import refine_weak, refinement
 
-__all__ = ["closest_reflection", "fused_start", "network_start", "fused_refine", "NETWORK_START",
+__all__ = ["closest_reflection", "fused_start", "network_start", "fused_refine", "NETWORK_START", "GEOMETRIC_START",
+           "REFLECTED_START",
            "NETWORK_START_ROUNDS", "NETWORK_START_SWEEPS"]
 
 #: ``opts.prior_start`` of the start from the network's 3D (``records.START_OF["network"]``).
 NETWORK_START = 2
-#: ``opts.prior_start`` of the start from the geometric fit's answer (``records.START_OF["geometric"]``).
+#: ``opts.prior_start`` of the starts from the geometric fit's answer, alone and with its reflection
+#: candidate (``records.START_OF``).
 GEOMETRIC_START = 3
+REFLECTED_START = 4
 #: Rounds of the network start's alternation (shape for the rotation, rotation for the shape), and the
 #: Lasso sweeps of each: on the bench frames with the provisional network, 3 rounds of 10 sweeps took
 #: 150 us per frame and left the refinement 15 iterations (objective 0.107), 2 of 5 70 us and 21
@@ -158,7 +161,7 @@ def fused_refine(W, w, model, opts, terms, E, Rbar, c):
     if opts.prior_start == NETWORK_START:
         network_start(w, model, opts, terms.prior, Rbar, c)
         return refine_weak(W, w, model.B, refinement(opts, opts.robust), terms, E, Rbar, c)
-    if opts.prior_start == GEOMETRIC_START:
+    if opts.prior_start >= GEOMETRIC_START:      # (the driver refines those, from the geometric answer)
         return 0, True, 0.0
     K = c.shape[0]
     # the read-off coefficients without the small ones (as the plain refinement's first start)

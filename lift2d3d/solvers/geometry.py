@@ -13,8 +13,9 @@ from numba import njit
 
 from .prox import FASTMATH, KERNEL
 
-__all__ = ["shape_of", "centre_rows", "centre_plain", "rot3", "rodrigues", "copy_into", "camera_pose", "projected_bases",
-           "perspective_units", "perspective_points", "perspective_residual", "depth_mirror", "kabsch"]
+__all__ = ["shape_of", "centre_rows", "centre_plain", "rot3", "rodrigues", "copy_into", "camera_pose",
+           "projected_bases", "perspective_units", "perspective_points", "perspective_residual", "depth_mirror",
+           "kabsch"]
 
 
 @njit(**KERNEL, fastmath=FASTMATH)

@@ -31,7 +31,7 @@ from numba import njit
 
 from .prox import KERNEL
 
-__all__ = ["label_path", "unswap", "SWAP_PENALTY"]
+__all__ = ["label_path", "SWAP_PENALTY"]
 
 #: Charge for relabelling one frame (squared accelerations in units of the frame's 2D RMS radius).
 #: On 60 CMU clips (30 fps) with 5 % of the frames' arms or legs swapped, 0.2 found 179 of the 179
@@ -136,51 +136,3 @@ def label_path(U, w, d, sigma, perms, penalty, states):
         states[n - 2] = back[n, states[n - 1], states[n]]
     return best
 
-
-def unswap(Wpx, w, times, max_gap, plan, perms):
-    """Swap back, in place, the frames whose left and right arms or legs a detector swapped.
-
-    :func:`label_path` runs over each window of ``plan`` (:func:`lift2d3d.solvers.windows.plan_windows`,
-    time order); a frame takes the choice of its window's :func:`~lift2d3d.solvers.windows.owners`.
-
-    Parameters
-    ----------
-    Wpx : (N, 2, P) float64, in/out
-        Keypoints, pixels (rows in any order; ``times`` orders them).
-    w : (N, P) float64, in/out
-    times : (N,) float
-    max_gap : float
-        Frames further apart are not compared.
-    plan : (n_windows, 2) int64
-    perms : (4, P) int64
-        The labellings (as given, arms swapped, legs swapped, both).
-
-    Returns
-    -------
-    (N,) int64
-        Each frame's state: 0 as given, 1 arms, 2 legs, 3 both swapped back.
-    """
-    from .temporal import acceleration_rows
-    from .windows import owners
-
-    order = np.argsort(times, kind="stable")
-    U, wo = np.ascontiguousarray(Wpx[order]), np.ascontiguousarray(w[order])
-    sw = np.maximum(wo.sum(axis=1), 1e-300)
-    centre = (U * wo[:, None]).sum(axis=2) / sw[:, None]
-    sigma = np.sqrt((wo * ((U - centre[:, :, None]) ** 2).sum(axis=1)).sum(axis=1) / sw)
-    sigma = np.where(sigma > 0, sigma, 1.0)
-    owner = owners(plan, len(times))
-    states = np.zeros(len(times), dtype=np.int64)
-    for k, (start, stop) in enumerate(plan):
-        part = slice(start, stop)
-        d = np.ascontiguousarray(acceleration_rows(times[order][part], 1.0, max_gap))
-        chosen = np.zeros(stop - start, dtype=np.int64)
-        label_path(U[part], wo[part], d, sigma[part], perms, SWAP_PENALTY, chosen)
-        mine = owner[part] == k
-        states[start:stop][mine] = chosen[mine]
-    swapped = np.zeros(len(times), dtype=np.int64)
-    swapped[order] = states
-    for n in np.flatnonzero(swapped):
-        Wpx[n] = Wpx[n][:, perms[swapped[n]]]
-        w[n] = w[n][perms[swapped[n]]]
-    return swapped

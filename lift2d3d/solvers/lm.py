@@ -253,9 +253,8 @@ def frame_system(fit, R, c, it, cap, ws, sg, sys, coupling):
                 Jt[3 + m, r * P + j] = -sqw[j] * (A[r, j] - mean)
         if coupling is not None:
             _temporal_atom_row(R, B, i, coupling.At, 3 + m)
-        if n_b > 0:
-            _terms.jacobian_atom(terms, R, X, work, B, i, Jt, 3 + m, 2 * P)
     if n_b > 0:
+        _terms.jacobian_atoms(terms, R, X, work, B, ws, k, Jt, 2 * P)
         _terms.jacobian_rotation(terms, X, work, Jt, 2 * P)
     for t in range(n_b):
         wres[2 * P + t] = work.res[t]
@@ -429,6 +428,7 @@ def lm_frame(fit, R, c, max_iter, tol):
     Lf = np.zeros((nmax, nmax))
     Rn = np.empty((3, 3))
     cn = np.empty(K)
+    H, g = sys.H, sys.g
     f = objective(fit, R, c, it)
     lam = 1e-4
     nu = 2.0
@@ -438,10 +438,10 @@ def lm_frame(fit, R, c, max_iter, tol):
         k = frame_system(fit, R, c, it, cap, ws, sg, sys, None)
         n = 3 + k
         for a in range(n):
-            hd[a] = sys.H[a, a] + 1e-12
+            hd[a] = H[a, a] + 1e-12
         gnorm = 0.0
         for a in range(n):
-            gnorm = max(gnorm, abs(sys.g[a]))
+            gnorm = max(gnorm, abs(g[a]))
         if gnorm <= 1e-12 * max(f, 1e-300):
             converged = True
             break
@@ -449,7 +449,7 @@ def lm_frame(fit, R, c, max_iter, tol):
         accepted = False
         fn = f
         for attempt in range(12):
-            ok = damped_step(sys.H, sys.g, hd, n, lam, Hd, mg, Lf, step)
+            ok = damped_step(H, g, hd, n, lam, Hd, mg, Lf, step)
             if not ok:
                 lam *= 4.0
                 continue
@@ -474,7 +474,7 @@ def lm_frame(fit, R, c, max_iter, tol):
         # predicts a decrease of (lam h^T D h - g^T h) / 2 for the step h
         pred = 0.0
         for a in range(n):
-            pred += lam * hd[a] * step[a] * step[a] - sys.g[a] * step[a]
+            pred += lam * hd[a] * step[a] * step[a] - g[a] * step[a]
         pred *= 0.5
         rho = decrease / pred if pred > 0.0 else 0.0
         f = fn

@@ -19,11 +19,12 @@ from typing import NamedTuple
 import numpy as np
 
 __all__ = ["SolverOptions", "SolverModel", "Frames", "Work", "Solution", "FRAME_RESULT", "frame_results",
-           "solver_model", "edge_differences", "solver_options", "frames_record", "subset", "new_work", "new_solution", "no_hints",
+           "solver_model", "edge_differences", "solver_options", "frames_record", "subset", "new_work",
+           "new_solution", "no_hints",
            "DEPTH_MARGIN", "DEPTH_TOLERANCE"]
 
 #: The fused method's starts (``Options.fused_start``) as the kernels number them.
-START_OF = {"relaxation": 1, "network": 2, "geometric": 3}
+START_OF = {"relaxation": 1, "network": 2, "geometric": 3, "reflected": 4}
 
 #: Depth-order hints (normalised units, where the 2D pose has unit RMS radius, about 0.45 m of a person):
 #: the margin by which "nearer" must hold, and the tolerance of "about equal".

@@ -36,11 +36,12 @@ from numba import njit
 
 from . import batch
 from .prox import KERNEL
+from .labels import SWAP_PENALTY, label_path
 from .records import Work, subset
 from .temporal import acceleration_rows, joint_refine, perspective_targets, scaled_rows, weak_targets
 
-__all__ = ["plan_windows", "owners", "overlap_weights", "WindowSolution", "refine_window", "stitch", "sequence_outputs",
-           "solve_sequence", "bone_proportions", "proportion_rows", "fit_weights"]
+__all__ = ["plan_windows", "owners", "unswap", "overlap_weights", "WindowSolution", "refine_window", "stitch",
+           "sequence_outputs", "solve_sequence", "bone_proportions", "proportion_rows", "fit_weights"]
 
 
 def plan_windows(n_frames, window, overlap):
@@ -390,11 +391,55 @@ def solve_sequence(frames, times, model, opts, topts, sol, n_threads=1):
     return drifted
 
 
+def unswap(Wpx, w, times, max_gap, plan, perms):
+    """Swap back, in place, the frames whose left and right arms or legs a detector swapped.
+
+    :func:`~lift2d3d.solvers.labels.label_path` runs over each window of ``plan`` (:func:`plan_windows`,
+    time order); a frame takes the choice of its window's :func:`owners`.
+
+    Parameters
+    ----------
+    Wpx : (N, 2, P) float64, in/out
+        Keypoints, pixels (rows in any order; ``times`` orders them).
+    w : (N, P) float64, in/out
+    times : (N,) float
+    max_gap : float
+        Frames further apart are not compared.
+    plan : (n_windows, 2) int64
+    perms : (4, P) int64
+        The labellings (as given, arms swapped, legs swapped, both).
+
+    Returns
+    -------
+    (N,) int64
+        Each frame's state: 0 as given, 1 arms, 2 legs, 3 both swapped back.
+    """
+    order = np.argsort(times, kind="stable")
+    U, wo = np.ascontiguousarray(Wpx[order]), np.ascontiguousarray(w[order])
+    sw = np.maximum(wo.sum(axis=1), 1e-300)
+    centre = (U * wo[:, None]).sum(axis=2) / sw[:, None]
+    sigma = np.sqrt((wo * ((U - centre[:, :, None]) ** 2).sum(axis=1)).sum(axis=1) / sw)
+    sigma = np.where(sigma > 0, sigma, 1.0)
+    owner = owners(plan, len(times))
+    states = np.zeros(len(times), dtype=np.int64)
+    for k, (start, stop) in enumerate(plan):
+        part = slice(start, stop)
+        d = np.ascontiguousarray(acceleration_rows(times[order][part], 1.0, max_gap))
+        chosen = np.zeros(stop - start, dtype=np.int64)
+        label_path(U[part], wo[part], d, sigma[part], perms, SWAP_PENALTY, chosen)
+        mine = owner[part] == k
+        states[start:stop][mine] = chosen[mine]
+    swapped = np.zeros(len(times), dtype=np.int64)
+    swapped[order] = states
+    for n in np.flatnonzero(swapped):
+        Wpx[n] = Wpx[n][:, perms[swapped[n]]]
+        w[n] = w[n][perms[swapped[n]]]
+    return swapped
+
+
 # ---------------------------------------------------------------------------- compilation
 def stages_for(opts) -> list:
     """The temporal stage kernels (numba dispatchers) a lift with these options runs (beyond the per-frame ones)."""
-    from .labels import label_path
-
     return [joint_refine, label_path, bone_fractions] + (
         [perspective_targets, batch.perspective_outputs] if opts.perspective else [weak_targets, batch.weak_outputs])
 
