@@ -18,7 +18,6 @@ saying what to pass, never a silent lift; with it they become pixels.
 
 from __future__ import annotations
 
-import json
 import warnings
 from pathlib import Path
 
@@ -35,6 +34,7 @@ from .deeplabcut import is_hdf5, iter_deeplabcut_csv, iter_deeplabcut_h5, looks_
 from .mediapipe import iter_mediapipe_csv, looks_like_mediapipe
 from .mmpose import iter_mmpose, mmpose_kind
 from .openpose import iter_openpose
+from .jsonfile import load_json
 from .table import IdHashSet, KeypointFormatError, KeypointTable, flag_duplicates
 from .trc import iter_trc, looks_like_trc
 
@@ -90,15 +90,9 @@ def _folder_layout(path: Path) -> str:
         if b'"people"' in head:
             return "openpose-json"
         try:
-            document = json.loads(head) if len(head) < _SNIFF_BYTES else None
-        except ValueError:
-            document = None
-        if document is None:
-            with open(file, "r", encoding="utf-8", errors="replace") as handle:
-                try:
-                    document = json.load(handle)
-                except ValueError:
-                    continue
+            document = load_json(file)
+        except KeypointFormatError:
+            continue
         if mmpose_kind(document) is not None:
             return "mmpose-json"
     return "openpose-json"  # the OpenPose reader names each unreadable file

@@ -1,0 +1,373 @@
+"""Fuzz every keypoint layout through ``read_keypoints`` and through the real ``lift2d3d lift`` process.
+
+Each layout's seed is the file its tool writes (``tests/tool_files.py``'s
+writers, plus a plain ``.npy``); each case mutates it once, seeded:
+
+* ``flip``: 1-25 random bytes flipped; ``truncate``: cut anywhere; ``insert``:
+  random bytes inserted; ``zero``: a block of bytes zeroed (binary files);
+* ``garbage``: one number of the file replaced by something that is not a
+  usable number (``true``, ``false``, a word, a 400-digit integer, ``1e400``,
+  ``Infinity``, ``[1, 2]`` ...);
+* ``number``: one number replaced by an extreme but valid one (±5,000 px,
+  1e-300 ...);
+* ``nest`` (JSON): a value replaced by 10,000 nested lists;
+* ``lines``: a line dropped or repeated (text files).
+
+Outcomes per case: ``clean`` (a KeypointFormatError naming the file, or a
+table read), ``traceback`` (any other exception; through the CLI: a traceback
+on stderr or an exit status other than 0, 1, 2), ``crash`` (killed by a
+signal), ``hang`` (over ``--timeout`` s), and for the ``garbage`` cases
+``silent`` (the garbage became a coordinate or a score of a row that is to be
+lifted: through ``read_keypoints`` a good row whose values differ from the
+seed's; through the CLI an ``ok`` row whose 3D differs from the seed's lift).
+
+    python benchmarks/fuzz.py [--cases 300] [--cli-cases 300] [--layouts csv-wide,trc] [--seed 0] [--timeout 5]
+
+``--cli-cases 0`` skips the CLI; the CLI costs a Python start per case (about
+1.5 s warm).  Exit status 1 when any case is not clean.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+import warnings
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+OUTCOMES = ("clean", "traceback", "crash", "hang", "silent")
+GARBAGE_TEXT = ["true", "false", "abc", "1" + "0" * 400, "-" + "9" * 400, "1e400", "-1e400", "0x1F", "--3", "1.2.3"]
+GARBAGE_JSON = ["true", "false", '"abc"', "1" + "0" * 400, "-" + "9" * 400, "1e400", "Infinity", "-Infinity",
+                "[1, 2]", "{}", '"12"']
+NUMBERS = ["5000", "-5000", "999999", "1e-300", "-0.0", "0", "123456.5"]
+_NUMBER = re.compile(rb"(?<![\w.])-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?(?![\w.])")
+
+
+def seeds(folder: Path) -> dict:
+    """``{layout: Written}``: each layout's seed file(s), written as its tool writes them."""
+    import tool_files
+
+    written = {}
+    for name, writer in tool_files.WRITERS.items():
+        where = folder / name
+        where.mkdir(parents=True)
+        written[name] = writer(where)
+    where = folder / "numpy-npy"
+    where.mkdir()
+    npz = written["numpy"]
+    array = np.concatenate([npz.keypoints, npz.scores[..., None]], axis=-1)
+    array[np.isnan(array)] = 0.0
+    np.save(where / "poses.npy", array)
+    written["numpy-npy"] = tool_files.Written(where / "poses.npy", {"format": npz.skeleton}, npz.ids, npz.skeleton,
+                                              npz.keypoints, npz.scores, "numpy")
+    return written
+
+
+def _target(path: Path, rng) -> Path:
+    """The file a case mutates: the seed, or one file of a seed folder."""
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.is_file())
+        return files[rng.integers(len(files))]
+    return path
+
+
+def mutate(data: bytes, kind: str, rng, is_json: bool) -> bytes:
+    """One mutation of ``data`` (see the module docstring)."""
+    data = bytearray(data)
+    if kind == "flip":
+        for at in rng.integers(0, len(data), rng.integers(1, 26)):
+            data[at] ^= int(rng.integers(1, 256))
+    elif kind == "truncate":
+        del data[int(rng.integers(0, len(data))):]
+    elif kind == "insert":
+        at = int(rng.integers(0, len(data) + 1))
+        data[at:at] = rng.integers(0, 256, int(rng.integers(1, 64))).astype(np.uint8).tobytes()
+    elif kind == "zero":
+        at = int(rng.integers(0, len(data)))
+        data[at:at + int(rng.integers(1, 512))] = bytes(min(len(data) - at, 512))[:len(data[at:at + 512])]
+    elif kind in ("garbage", "number"):
+        spans = [m.span() for m in _NUMBER.finditer(bytes(data))]
+        if spans:
+            start, stop = spans[rng.integers(len(spans))]
+            pool = (GARBAGE_JSON if is_json else GARBAGE_TEXT) if kind == "garbage" else NUMBERS
+            data[start:stop] = pool[rng.integers(len(pool))].encode()
+    elif kind == "nest":
+        spans = [m.span() for m in _NUMBER.finditer(bytes(data))]
+        if spans:
+            start, stop = spans[rng.integers(len(spans))]
+            data[start:stop] = b"[" * 10_000 + b"1" + b"]" * 10_000
+    elif kind == "lines":
+        lines = bytes(data).split(b"\n")
+        k = int(rng.integers(len(lines)))
+        lines = lines[:k] + lines[k + 1:] if rng.random() < 0.5 else lines[:k] + [lines[k]] + lines[k:]
+        data = bytearray(b"\n".join(lines))
+    return bytes(data)
+
+
+def kinds_for(path: Path):
+    suffix = path.suffix.lower()
+    if suffix in (".h5", ".npz", ".npy"):
+        return ("flip", "truncate", "insert", "zero", "flip", "truncate")
+    if suffix == ".json":
+        return ("flip", "truncate", "insert", "garbage", "garbage", "number", "nest", "lines")
+    return ("flip", "truncate", "insert", "garbage", "garbage", "number", "lines")
+
+
+def make_case(seed: "Written", folder: Path, rng) -> tuple:
+    """Copy the seed into ``folder`` and mutate one file; returns (input path, kind)."""
+    source = seed.path
+    copy = folder / source.name
+    if source.is_dir():
+        shutil.copytree(source, copy)
+    else:
+        shutil.copy(source, copy)
+    target = _target(copy, rng)
+    kinds = kinds_for(target)
+    kind = kinds[rng.integers(len(kinds))]
+    target.write_bytes(mutate(target.read_bytes(), kind, rng, target.suffix.lower() == ".json"))
+    return copy, kind
+
+
+# --------------------------------------------------------------------------- read_keypoints in a worker
+
+def _worker(connection):
+    from lift2d3d.io import KeypointFormatError, read_keypoints
+
+    clean_errors = (KeypointFormatError,)
+    while True:
+        request = connection.recv()
+        if request is None:
+            return
+        path, options = request
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                table = read_keypoints(path, **options)
+            answer = ("read", table.keypoints, table.scores, table.good)
+        except clean_errors as exc:
+            answer = ("error", str(exc))
+        except BaseException:   # noqa: BLE001  (what the fuzzer is for)
+            answer = ("traceback", traceback.format_exc(limit=-4))
+        connection.send(answer)
+
+
+class Reader:
+    """A forked process that reads cases; restarted after a crash or a hang."""
+
+    def __init__(self):
+        self.process = None
+
+    def _start(self):
+        parent, child = multiprocessing.Pipe()
+        self.process = multiprocessing.get_context("fork").Process(target=_worker, args=(child,), daemon=True)
+        self.process.start()
+        self.connection = parent
+
+    def read(self, path, options, timeout):
+        if self.process is None or not self.process.is_alive():
+            self._start()
+        self.connection.send((str(path), options))
+        if not self.connection.poll(timeout):
+            self.process.kill()
+            self.process.join()
+            self.process = None
+            return ("hang",)
+        try:
+            return self.connection.recv()
+        except (EOFError, ConnectionResetError):
+            self.process.join()
+            code = self.process.exitcode
+            self.process = None
+            return ("crash", code)
+
+    def close(self):
+        if self.process is not None and self.process.is_alive():
+            self.connection.send(None)
+            self.process.join(5)
+
+
+def judge_read(answer, baseline, kind) -> tuple:
+    """(outcome, detail) of one read."""
+    if answer[0] == "hang":
+        return "hang", ""
+    if answer[0] == "crash":
+        code = answer[1]
+        return "crash", f"signal {-code}" if code is not None and code < 0 else f"exit {code}"
+    if answer[0] == "traceback":
+        return "traceback", answer[1].strip().splitlines()[-1]
+    if answer[0] == "error" or kind != "garbage":
+        return "clean", ""
+    _, keypoints, scores, good = answer
+    base_kp, base_sc, _ = baseline
+    if keypoints.shape != base_kp.shape:
+        return "clean", ""
+    used = good[:, None] & (scores > 0)
+    same = (np.abs(keypoints - base_kp) <= 1e-6 * np.maximum(1, np.abs(base_kp))).all(axis=-1) \
+        & (np.abs(scores - base_sc) <= 1e-9)
+    wrong = used & ~same
+    if wrong.any():
+        r, j = np.argwhere(wrong)[0]
+        return "silent", f"row {r} joint {j}: {keypoints[r, j]} score {scores[r, j]}"
+    return "clean", ""
+
+
+# --------------------------------------------------------------------------- the CLI process
+
+def cli_arguments(options: dict, folder: Path) -> list:
+    args = []
+    for name, value in options.items():
+        if name == "image_size":
+            args += ["--image-size", str(value[0]), str(value[1])]
+        elif name == "format":
+            args += ["--format", str(value)]
+        elif name == "joint_map":
+            path = folder / "map.json"
+            path.write_text(json.dumps(value))
+            args += ["--map", str(path)]
+    return args
+
+
+def run_cli(path, options, out, timeout):
+    command = [sys.executable, "-m", "lift2d3d", "lift", str(path), "-o", str(out), "-q",
+               *cli_arguments(options, Path(out).parent)]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        return ("hang",)
+    return ("done", done.returncode, done.stderr)
+
+
+def lifted_frame(out):
+    import pandas as pd
+
+    try:
+        frame = pd.read_csv(out, keep_default_na=True)
+    except (OSError, ValueError):
+        return None
+    xyz = frame[[c for c in frame.columns if c[-2:] in ("_x", "_y", "_z")]].to_numpy(dtype=float)
+    return xyz, frame["status"].astype(str).to_numpy()
+
+
+def judge_cli(answer, baseline, kind, out) -> tuple:
+    if answer[0] == "hang":
+        return "hang", ""
+    _, code, stderr = answer
+    if code < 0:
+        return "crash", f"signal {-code}"
+    if "Traceback" in stderr or code not in (0, 1, 2):
+        return "traceback", (stderr.strip().splitlines() or [f"exit {code}"])[-1]
+    if kind != "garbage" or code != 0 or baseline is None:
+        return "clean", ""
+    lifted = lifted_frame(out)
+    if lifted is None:
+        return "clean", ""
+    xyz, status = lifted
+    base_xyz, _ = baseline
+    if xyz.shape != base_xyz.shape:
+        return "clean", ""
+    with np.errstate(invalid="ignore"):
+        moved = ~(np.abs(xyz - base_xyz) <= 1e-6).all(axis=1) & ~(np.isnan(xyz) & np.isnan(base_xyz)).all(axis=1)
+    wrong = (status == "ok") & moved
+    if wrong.any():
+        return "silent", f"row {np.flatnonzero(wrong)[0]} ok with the garbage in it"
+    return "clean", ""
+
+
+# --------------------------------------------------------------------------- main
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", type=int, default=300, help="read_keypoints cases per layout")
+    parser.add_argument("--cli-cases", type=int, default=300, help="lift2d3d lift processes per layout")
+    parser.add_argument("--layouts", help="comma-separated layouts (default: all)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--timeout", type=float, default=5.0, help="seconds a read may take (the CLI: 6x)")
+    parser.add_argument("--json", help="write the counts (and the first examples) as JSON")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    work = Path(tempfile.mkdtemp(prefix="lift2d3d-fuzz-"))
+    try:
+        written = seeds(work / "seeds")
+        layouts = list(written) if not args.layouts else args.layouts.split(",")
+        reader = Reader()
+        report = {}
+        for layout in layouts:
+            seed = written[layout]
+            base = reader.read(seed.path, seed.options, 60)
+            if base[0] != "read":
+                raise SystemExit(f"{layout}: the seed itself cannot be read: {base}")
+            baseline = base[1:]
+            counts = {"read": Counter(), "cli": Counter()}
+            examples = {"read": {}, "cli": {}}
+            kinds = Counter()
+            rng = np.random.default_rng([args.seed, len(layout), sum(map(ord, layout))])
+            started = time.perf_counter()
+            cli_baseline = None
+            if args.cli_cases:
+                folder = work / "cli-base" / layout
+                folder.mkdir(parents=True)
+                answer = run_cli(seed.path, seed.options, folder / "out.csv", 120)
+                cli_baseline = lifted_frame(folder / "out.csv") if answer[0] == "done" and answer[1] == 0 else None
+            for i in range(max(args.cases, args.cli_cases)):
+                folder = work / "cases" / layout / str(i)
+                folder.mkdir(parents=True)
+                path, kind = make_case(seed, folder, rng)
+                kinds[kind] += 1
+                if i < args.cases:
+                    t0 = time.perf_counter()
+                    outcome, detail = judge_read(reader.read(path, seed.options, args.timeout), baseline, kind)
+                    if outcome == "clean" and time.perf_counter() - t0 > args.timeout:
+                        outcome, detail = "hang", f"{time.perf_counter() - t0:.1f} s"
+                    counts["read"][outcome] += 1
+                    if outcome != "clean":
+                        examples["read"].setdefault(outcome, f"case {i} ({kind}): {detail}")
+                if i < args.cli_cases:
+                    out = folder / "out.csv"
+                    answer = run_cli(path, seed.options, out, 6 * args.timeout)
+                    outcome, detail = judge_cli(answer, cli_baseline, kind, out)
+                    counts["cli"][outcome] += 1
+                    if outcome != "clean":
+                        examples["cli"].setdefault(outcome, f"case {i} ({kind}): {detail}")
+                shutil.rmtree(folder, ignore_errors=True)
+            report[layout] = {"read": dict(counts["read"]), "cli": dict(counts["cli"]), "kinds": dict(kinds),
+                              "examples": examples, "seconds": round(time.perf_counter() - started, 1)}
+            line = " ".join(f"{o}={counts['read'][o]}" for o in OUTCOMES)
+            cli = " ".join(f"{o}={counts['cli'][o]}" for o in OUTCOMES) if args.cli_cases else "-"
+            print(f"{layout:20s} read_keypoints [{sum(counts['read'].values())}]: {line} | "
+                  f"lift CLI [{sum(counts['cli'].values())}]: {cli} ({report[layout]['seconds']} s)", flush=True)
+            for where in ("read", "cli"):
+                for outcome, text in examples[where].items():
+                    print(f"    {where} {outcome}: {text[:300]}", flush=True)
+        reader.close()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    totals = {where: Counter() for where in ("read", "cli")}
+    for entry in report.values():
+        for where in totals:
+            totals[where].update(entry[where])
+    for where in totals:
+        print(f"total {where}: " + " ".join(f"{o}={totals[where][o]}" for o in OUTCOMES))
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=1))
+    bad = sum(totals[w][o] for w in totals for o in OUTCOMES if o != "clean")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    sys.exit(main())
