@@ -31,9 +31,10 @@ import numpy as np
 
 from . import status as _status
 from .bases import ShapeBases
+from .mapping import check_keypoints
 from .solvers.batch import metric_units, solve_frames
 from .solvers.records import SolverOptions, frame_results, no_hints, solver_model, solver_options
-from .status import MAX_ABS_PIXELS, MIN_JOINTS
+from .status import MIN_JOINTS
 
 __all__ = ["Lifter", "LiftResult", "Camera", "MIN_JOINTS", "METHODS"]
 
@@ -419,6 +420,7 @@ class Lifter:
         from .pixels import check_image_size, normalised_rows, to_pixels
         from .skeletons import get_skeleton
 
+        source_check = None
         if skeleton is not None:
             try:
                 source = get_skeleton(skeleton)
@@ -427,19 +429,20 @@ class Lifter:
             if source.joints != self.skeleton.joints:
                 from .mapping import JointMapping
 
-                kp = np.asarray(keypoints2d, dtype=np.float64)
+                kp = np.asarray(keypoints2d)
                 single = kp.ndim == 2
                 if kp.ndim not in (2, 3) or kp.shape[-2:] != (source.n_joints, 2):
                     raise ValueError(f"Expected {source.name} keypoints of shape ({source.n_joints}, 2) or "
                                      f"(n_frames, {source.n_joints}, 2) in the order {', '.join(source.joints)}; "
                                      f"got {kp.shape}")
-                kp = kp.reshape(-1, source.n_joints, 2)
-                sc = np.ones(kp.shape[:2]) if scores is None else \
-                    np.broadcast_to(np.asarray(scores, dtype=np.float64), kp.shape[:2])
+                # checked in the input's own joint order, so that no bad value is mapped away unseen
+                source_check = check_keypoints(keypoints2d, scores, source.joints)
                 mapping = JointMapping(source, self.skeleton)
                 if not (mapping.direct or mapping.derived):
                     raise ValueError(f"no joint of {source.name} maps onto the bases' skeleton {self.skeleton.name}")
-                kp, sc = mapping.apply(kp, np.where(np.isnan(sc), 0.0, sc))
+                if single and source_check.status[0] != 0:
+                    raise ValueError(f"cannot lift this pose: {source_check.messages[0]}")
+                kp, sc = mapping.apply(source_check.keypoints, source_check.scores)
                 keypoints2d, scores = (kp[0], sc[0]) if single else (kp, sc)
         image_size = check_image_size(image_size)
         if image_size is not None:
@@ -449,12 +452,11 @@ class Lifter:
                 raise ValueError(f"image_size={image_size} was given, but the keypoints are not normalised to the "
                                  "image (they are not all within [0, 1]); pass pixels without image_size")
             keypoints2d = to_pixels(kp, image_size)
-        return keypoints2d, scores
+        return keypoints2d, scores, source_check
 
-    def _validate(self, keypoints2d, scores):
+    def _validate(self, keypoints2d, scores, source_check=None):
         P = self.bases.n_joints
-        kp = np.asarray(keypoints2d, dtype=np.float64)
-        single = kp.ndim == 2
+        kp = np.asarray(keypoints2d)
         if kp.ndim not in (2, 3) or kp.shape[-2:] != (P, 2):
             from .skeletons import SKELETONS
 
@@ -464,35 +466,15 @@ class Lifter:
             raise ValueError(f"Expected 2D keypoints of shape ({P}, 2) or (n_frames, {P}, 2) in the order "
                              f"{', '.join(self.joint_names)}; got {kp.shape}; {hint}, or read a file with "
                              "lift2d3d.read_keypoints(...) and lift table.for_lifter(lifter).")
-        kp = kp.reshape(-1, P, 2)
-        N = kp.shape[0]
-        if scores is None:
-            w = np.ones((N, P))
-        else:
-            w = np.asarray(scores, dtype=np.float64)
-            if w.shape not in ((P,), (N, P)) or (single and w.shape != (P,)):
-                raise ValueError(f"Expected scores of shape ({P},) or ({N}, {P}); got {w.shape}")
-            w = np.broadcast_to(w, (N, P)).copy()
-            if np.any(w < 0):
-                n, j = np.argwhere(w < 0)[0]
-                raise ValueError(f"scores must be >= 0 (0 = missing joint); frame {n}, joint "
-                                 f"{self.joint_names[j]!r} has {w[n, j]}")
-            w[np.isnan(w)] = 0.0
-            if np.any(np.isinf(w)):
-                n, j = np.argwhere(np.isinf(w))[0]
-                raise ValueError(f"scores must be finite; frame {n}, joint {self.joint_names[j]!r} is inf")
-        missing = np.isnan(kp).any(axis=2)
-        w[missing] = 0.0
-        kp = np.where(missing[..., None], 0.0, kp)
-        status = np.zeros(N, dtype=np.int64)
-        reasons = [""] * N
-        bad = (~np.isfinite(kp) | (np.abs(kp) > MAX_ABS_PIXELS)).any(axis=2) & (w > 0)
-        for n in np.flatnonzero(bad.any(axis=1)):
-            names = [self.joint_names[j] for j in np.flatnonzero(bad[n])]
-            status[n] = _status.NON_FINITE
-            reasons[n] = (f"non-finite or absurd (>|{MAX_ABS_PIXELS:g}| px) coordinates at joint(s) "
-                          f"{', '.join(names)}; use NaN for a missing joint")
-        kp[bad] = 0.0
+        # the one validation the readers use too (lift2d3d.mapping.check_keypoints)
+        check = check_keypoints(keypoints2d, scores, self.joint_names)
+        single, status, reasons = check.single, check.status, check.messages
+        if source_check is not None:          # what the input's own skeleton showed before mapping
+            for n in np.flatnonzero(source_check.status != 0):
+                status[n], reasons[n] = source_check.status[n], source_check.messages[n]
+        w = check.scores
+        w[status != 0] = 0.0
+        kp = np.nan_to_num(check.keypoints, nan=0.0)
         used = (w > 0).sum(axis=1)
         for n in np.flatnonzero((used < MIN_JOINTS) & (status == 0)):
             present = [self.joint_names[j] for j in np.flatnonzero(w[n] > 0)]
@@ -554,8 +536,8 @@ class Lifter:
         >>> lifter.lift(coco[0], coco_scores[0], skeleton="coco17").status
         'ok'
         """
-        keypoints2d, scores = self._as_bases_order(keypoints2d, scores, skeleton, image_size)
-        return self._lift(keypoints2d, scores, self._bone_terms(), depth_order)
+        keypoints2d, scores, source_check = self._as_bases_order(keypoints2d, scores, skeleton, image_size)
+        return self._lift(keypoints2d, scores, self._bone_terms(), depth_order, source_check)
 
     def lift_sequence(self, keypoints2d, scores=None, proportions_weight=1.0, *, frames=None, smoothness=1.0,
                       max_gap=10.0, fps=30.0, window=256, overlap=32, fix_swaps=None, skeleton=None,
@@ -671,12 +653,12 @@ class Lifter:
                 raise ValueError(f"{name} must be a non-negative number; got {value!r}")
         if not fps > 0:
             raise ValueError(f"fps must be a positive number; got {fps!r}")
-        keypoints2d, scores = self._as_bases_order(keypoints2d, scores, skeleton, image_size)
+        keypoints2d, scores, source_check = self._as_bases_order(keypoints2d, scores, skeleton, image_size)
         # time in units of 1/30 s, the frame rate the weights were chosen at
         unit = _TEMPORAL_FPS / float(fps)
         times = _sequence_times(frames, np.shape(keypoints2d)[0]) * unit
         max_gap = float(max_gap) * unit
-        Wpx, w, status, reasons, single = self._validate(keypoints2d, scores)
+        Wpx, w, status, reasons, single = self._validate(keypoints2d, scores, source_check)
         hints = self._encode_hints(depth_order, w, status, reasons, single)
         if fix_swaps is None:
             fix_swaps = smoothness > 0
@@ -808,8 +790,8 @@ class Lifter:
         fractions = np.median(lengths / lengths.sum(axis=1, keepdims=True), axis=0)
         return fractions / fractions.sum()
 
-    def _lift(self, keypoints2d, scores, bone_terms, depth_order=None) -> LiftResult:
-        Wpx, w, status, reasons, single = self._validate(keypoints2d, scores)
+    def _lift(self, keypoints2d, scores, bone_terms, depth_order=None, source_check=None) -> LiftResult:
+        Wpx, w, status, reasons, single = self._validate(keypoints2d, scores, source_check)
         hints = self._encode_hints(depth_order, w, status, reasons, single)
         resolved = self.resolved_params()
         X, R, c, E, info, _, _ = self._solve_frames(Wpx, w, status, bone_terms, resolved, hints)
