@@ -128,7 +128,7 @@ def kinds_for(path: Path):
     return ("flip", "truncate", "insert", "garbage", "garbage", "number", "lines")
 
 
-def make_case(seed: "Written", folder: Path, rng) -> tuple:
+def make_case(seed, folder: Path, rng) -> tuple:
     """Copy the seed into ``folder`` and mutate one file; returns (input path, kind)."""
     source = seed.path
     copy = folder / source.name

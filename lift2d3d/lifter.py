@@ -838,7 +838,11 @@ class Lifter:
                                 "check the keypoints' units and joint order")
             else:
                 messages.append(_status.STATUSES[st].meaning)
-        suspect = self._plausibility(Wpx, X, E, w, info, status, lifted, resolved)
+        from .plausibility import outlier_notes
+
+        messages = [m + note for m, note in zip(messages, outlier_notes(E, Wpx.transpose(0, 2, 1), w, self.joint_names,
+                                                                        lifted))]
+        suspect = self._plausibility(Wpx, X, E, w, info, status, lifted, resolved, c)
         for n in np.flatnonzero(suspect != ""):
             status[n] = _status.SUSPECT_INPUT
             messages[n] = f"suspect input: {suspect[n]} ({messages[n]})"
@@ -861,7 +865,7 @@ class Lifter:
             return LiftResult(joint_names=self.joint_names, joint_names_skeleton=self.skeleton.name, **result)
         return LiftResult(joint_names=self.joint_names, joint_names_skeleton=self.skeleton.name, **result)
 
-    def _plausibility(self, Wpx, X, E, w, info, status, lifted, resolved):
+    def _plausibility(self, Wpx, X, E, w, info, status, lifted, resolved, c=None):
         """Why each lifted frame's input is implausible ("" when it is not): :mod:`lift2d3d.plausibility`.
 
         The reprojection error is taken over the joints the fit used: the
@@ -869,7 +873,7 @@ class Lifter:
         is judged only after a refinement: the relaxation alone (method
         ``convex``) shrinks poses by design and fits loosely.
         """
-        from .plausibility import suspect_frames
+        from .plausibility import code_ratio, gross_outliers, suspect_frames
 
         keypoints = Wpx.transpose(0, 2, 1)     # (N, P, 2) pixels
         used = w * ~(np.abs(E) > 0).any(axis=1)
@@ -884,7 +888,10 @@ class Lifter:
             n_used = (used > 0).sum(axis=1)
             error = np.sqrt(np.where(used > 0, residual, 0.0).sum(axis=1) / n_used)
         return suspect_frames(keypoints, used, error, self.skeleton, lifted & (status <= _status.NOT_CONVERGED),
-                              converged=(status == _status.OK) & (resolved["method"] != "convex"))
+                              converged=(status == _status.OK) & (resolved["method"] != "convex"),
+                              projected=proj.transpose(0, 2, 1),
+                              code=None if c is None else code_ratio(c, self._shape_bases.bases),
+                              gross=gross_outliers(E, keypoints, w))
 
 
 _ANNOUNCED = set()

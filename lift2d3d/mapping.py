@@ -47,19 +47,20 @@ DERIVED_JOINTS = {
 
 
 def valid_keypoints(keypoints: np.ndarray, scores: np.ndarray) -> np.ndarray:
-    """Which keypoints are usable: finite coordinates and a positive score.
+    """Which keypoints are usable: finite coordinates and a score of at least
+    :data:`~lift2d3d.status.MIN_SCORE` (near-zero confidences are a detector's "not seen").
 
     Parameters
     ----------
     keypoints : (..., n_joints, 2) float, pixels
-    scores : (..., n_joints) float, confidence (0 or NaN = missing)
+    scores : (..., n_joints) float, confidence (below MIN_SCORE or NaN = missing)
 
     Returns
     -------
     (..., n_joints) bool
     """
     with np.errstate(invalid="ignore"):
-        return np.isfinite(keypoints).all(axis=-1) & (scores > 0) & np.isfinite(scores)
+        return np.isfinite(keypoints).all(axis=-1) & (scores >= _status.MIN_SCORE) & np.isfinite(scores)
 
 
 @dataclass
@@ -108,7 +109,8 @@ def check_keypoints(keypoints, scores=None, joint_names=None) -> KeypointCheck:
     """The one validation of 2D keypoints and scores, shared by the Lifter and the readers.
 
     Rules (one for every floor): a joint is *missing* when a coordinate is
-    NaN or its score is 0 or NaN (it becomes NaN with score 0); a coordinate
+    NaN or its score is NaN or below :data:`~lift2d3d.status.MIN_SCORE` (it
+    becomes NaN with score 0); a coordinate
     that is infinite or beyond :data:`~lift2d3d.status.MAX_ABS_PIXELS` at a
     joint that is not missing by its score makes the frame ``non_finite``
     (never silently missing); a negative or infinite score makes it
@@ -154,7 +156,7 @@ def check_keypoints(keypoints, scores=None, joint_names=None) -> KeypointCheck:
     name = (lambda j: repr(names[j])) if names is not None else (lambda j: str(j))
     with np.errstate(invalid="ignore"):
         bad_scores = ~np.isnan(sc) & ~((sc >= 0) & np.isfinite(sc))
-        counted = ~(sc == 0) & ~np.isnan(sc)          # joints not missing by their score
+        counted = sc >= _status.MIN_SCORE             # joints not missing by their score
         bad_coordinates = (np.isinf(kp) | (np.abs(kp) > _status.MAX_ABS_PIXELS)) & counted[..., None]
     status = np.zeros(n, dtype=np.int64)
     messages = [""] * n

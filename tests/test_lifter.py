@@ -7,6 +7,7 @@ import pytest
 
 from lift2d3d import Camera, Lifter, ShapeBases
 from lift2d3d.benchmark import synthetic_keypoints
+from lift2d3d.status import MIN_SCORE
 
 BASES = os.environ.get("LIFT2D3D_TEST_BASES", "default")
 
@@ -261,7 +262,8 @@ def test_never_nan_for_finite_input(bases):
         rng.normal(0, 1, (5, P, 2)) * [1.0, 1e-9],                                  # nearly collinear
         np.repeat(rng.normal(0, 1, (5, 1, 2)), P, axis=1) + rng.normal(0, 1e-6, (5, P, 2)),  # nearly coincident
     ])
-    scores = rng.uniform(0, 1, keypoints.shape[:2])
+    # scores of joints that count (below status.MIN_SCORE a joint is missing)
+    scores = rng.uniform(MIN_SCORE, 1, keypoints.shape[:2])
     for method in ("convex", "convex+refine", "robust"):
         for camera in (None, Camera(800.0, (0.0, 0.0))):
             result = Lifter(bases, method=method, camera=camera).lift(keypoints, scores)
