@@ -83,8 +83,12 @@ def _statistics(result, keypoints, scores, lifter):
     coef = np.nan_to_num(result.coefficients)
     shape = np.einsum("nk,kap->nap", coef, B)
     active = (np.abs(coef) * np.linalg.norm(B, axis=(1, 2))).sum(axis=1) / np.linalg.norm(shape, axis=(1, 2))
-    _STATS.setdefault("cases", []).append(np.stack([rms, worst, logs.max(axis=1), logs.mean(axis=1), l1, active],
-                                                   axis=1))
+    flat = B.reshape(len(B), -1)
+    G = flat @ flat.T
+    loud = np.sqrt(np.einsum("ni,ij,nj->n", np.abs(coef), np.abs(G), np.abs(coef)))
+    quiet = np.sqrt(np.maximum(np.einsum("ni,ij,nj->n", coef, G, coef), 1e-300))
+    _STATS.setdefault("cases", []).append(np.stack([rms, worst, logs.max(axis=1), logs.mean(axis=1), l1, active,
+                                                    loud / quiet], axis=1))
     return rms, worst, logs.max(axis=1)
 
 
@@ -98,6 +102,7 @@ def main(argv=None):
     parser.add_argument("--corpus", default="/tmp/cmu/deepmimic-retargeted")
     parser.add_argument("--frames-per-clip", type=int, default=30)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--bases", default="default", help="bases to lift with (default: the shipped CMU bases)")
     parser.add_argument("--statistics", action="store_true",
                         help="also print percentiles of the two fit statistics per case (weak camera), to set "
                              "MAX_RELATIVE_RMS and MAX_RELATIVE_JOINT")
@@ -121,7 +126,7 @@ def main(argv=None):
     angles, distances = random_views(len(poses), rng)
     _, keypoints = project_views(poses, angles, distances, perspective=True)
     keypoints = keypoints + [640.0, 360.0] - np.nanmean(keypoints, axis=(0, 1))   # inside a 1280 x 720 image
-    lifter = Lifter()
+    lifter = Lifter(bases=args.bases)
     sk = lifter.skeleton
     N, P = keypoints.shape[:2]
     noisy = keypoints + rng.normal(0, 2.0, keypoints.shape)
@@ -181,7 +186,7 @@ def main(argv=None):
     print(f"plausibility: {N} frames of {len(paths)} corpus clips, random cameras; fraction flagged suspect_input"
           " (robust: or a joint dropped), and fraction ok")
     for label, k, scores, method, skeleton in cases:
-        case_lifter = Lifter(method=method)
+        case_lifter = Lifter(bases=args.bases, method=method)
         result = case_lifter.lift(k, scores, skeleton=skeleton)
         flagged = np.mean(result.status == "suspect_input")
         line = f"  {label:46s} {100 * flagged:6.1f} %   (ok: {100 * np.mean(result.status == 'ok'):5.1f} %)"

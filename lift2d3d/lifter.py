@@ -873,7 +873,7 @@ class Lifter:
         is judged only after a refinement: the relaxation alone (method
         ``convex``) shrinks poses by design and fits loosely.
         """
-        from .plausibility import code_ratio, gross_outliers, suspect_frames
+        from .plausibility import code_check, gross_outliers, suspect_frames
 
         keypoints = Wpx.transpose(0, 2, 1)     # (N, P, 2) pixels
         used = w * ~(np.abs(E) > 0).any(axis=1)
@@ -890,7 +890,7 @@ class Lifter:
         return suspect_frames(keypoints, used, error, self.skeleton, lifted & (status <= _status.NOT_CONVERGED),
                               converged=(status == _status.OK) & (resolved["method"] != "convex"),
                               projected=proj.transpose(0, 2, 1),
-                              code=None if c is None else code_ratio(c, self._shape_bases.bases),
+                              code=None if c is None else code_check(c, self._shape_bases),
                               gross=gross_outliers(E, keypoints, w))
 
 

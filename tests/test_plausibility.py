@@ -67,8 +67,8 @@ def test_left_right_swapped_for_the_arms_only_is_flagged(lifter, views):
     result = lifter.lift(swapped)
     # torsos seen edge-on cannot tell; the others must be flagged
     assert np.mean(result.status == "suspect_input") >= 0.4
-    # the unswapped views: random mixtures of 3-6 atoms, of which the code-size check
-    # (plausibility.MAX_CODE_RATIO) may flag a rare one (frame 26 of these, 3.2 > 3.0)
+    # the unswapped views: random mixtures of 3-6 atoms, of which the code check (plausibility.code_ratio)
+    # (plausibility.MAX_CODE_RATIO) may flag a rare one
     assert np.mean(lifter.lift(keypoints).status == "suspect_input") <= 1 / 60
 
 
@@ -105,7 +105,7 @@ def test_scrambled_limbs_and_another_skeletons_order_are_flagged(lifter, views):
     assert np.mean(lifter.lift(shuffled, scores, skeleton="coco17").status == "suspect_input") >= 0.8
     h36m, h36m_scores = JointMapping("body15", "h36m17").apply(keypoints, np.ones(keypoints.shape[:2]))
     assert np.mean(lifter.lift(h36m, h36m_scores, skeleton="coco17").status == "suspect_input") >= 0.8
-    # (frames 26 and 39 of these random atom mixtures are flagged by the code-size check; real MoCap
+    # (a few of these random atom mixtures are flagged by the code check, plausibility.code_ratio; real MoCap
     # frames in benchmarks/plausibility.py: 0.1 %)
     assert np.mean(lifter.lift(coco, scores, skeleton="coco17").status == "ok") >= 0.95
 
