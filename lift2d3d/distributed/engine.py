@@ -19,12 +19,14 @@ import os
 import time
 import uuid
 from collections import Counter
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from .. import status as _status
+from ..pipeline import check_not_an_input, normal_output, output_lock
 from . import output as _output
 from .cluster import open_client
 from .duplicates import ids_seen_earlier
@@ -307,7 +309,7 @@ def lift_files(inputs, output_dir, *, lifter=None, scheduler="local", bases="def
     files = expand_inputs(inputs)
     skeleton_name, layout = split_format(format, layout)
     fmt = _output.output_format(output_format)
-    output_dir = Path(output_dir)
+    output_dir = normal_output(output_dir)     # a/../../x is ../x: no stray a/ is made for it
     finals = {}
     for path in files:
         final = output_path_for(path, output_dir, fmt)
@@ -316,7 +318,22 @@ def lift_files(inputs, output_dir, *, lifter=None, scheduler="local", bases="def
             raise ValueError(f"inputs {clash[0]} and {path} would both write {final}; lift them into separate "
                              "output directories or rename one")
         finals[path] = final
+    for path in files:
+        check_not_an_input(finals[path], files)
     output_dir.mkdir(parents=True, exist_ok=True)
+    # one run per output: a second run on the same outputs refuses, naming the first; what a killed run
+    # left behind (its staging folders) is cleared once its locks are taken over
+    with ExitStack() as locks:
+        for final in sorted(set(finals.values())):
+            locks.enter_context(output_lock(final))
+            _output.remove_leftovers(final)
+        return _lift_locked(files, finals, start, reader_options, spec, skeleton_name, layout, fmt, scheduler,
+                            rows_per_partition, chunk_rows, delimiter, sequence, write_camera, fps, progress)
+
+
+def _lift_locked(files, finals, start, reader_options, spec, skeleton_name, layout, fmt, scheduler,
+                 rows_per_partition, chunk_rows, delimiter, sequence, write_camera, fps, progress):
+    """:func:`lift_files` once its outputs are locked."""
     run_id = uuid.uuid4().hex[:12]
     stagings = {path: _output.staging_dir(finals[path], run_id) for path in files}
     file_numbers = {path: number for number, path in enumerate(files)}

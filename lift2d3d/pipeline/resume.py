@@ -21,7 +21,8 @@ import pandas as pd
 from ..io import KeypointFormatError
 
 __all__ = ["MANIFEST", "FORMAT_VERSION", "lifter_settings", "build_manifest", "check_resumable", "input_identity",
-           "finished", "output_status_counts"]
+           "finished", "output_status_counts", "finished_manifest_path", "write_finished_manifest",
+           "check_finished"]
 
 #: The manifest's file name inside the parts folder.
 MANIFEST = "manifest.json"
@@ -81,17 +82,55 @@ def build_manifest(input, lifter, *, format, layout, delimiter, chunk_rows, sequ
     return json.loads(json.dumps(manifest, default=str))
 
 
+def _differences(previous: dict, manifest: dict) -> list:
+    changed = sorted(k for k in set(previous) | set(manifest) if k != "lifter" and previous.get(k) != manifest.get(k))
+    before, now = previous.get("lifter") or {}, manifest.get("lifter") or {}
+    return changed + sorted(k for k in set(before) | set(now) if before.get(k) != now.get(k))
+
+
+def finished_manifest_path(output) -> Path:
+    """Where a finished output's manifest is kept: a hidden file beside it (``.<name>.lift2d3d.json``)."""
+    output = Path(output)
+    return output.with_name(f".{output.name}.lift2d3d.json")
+
+
+def write_finished_manifest(output, manifest: dict) -> None:
+    """Record what produced a finished ``output`` (so that ``--resume`` can tell it from another run's)."""
+    path = finished_manifest_path(output)
+    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(manifest, indent=1, sort_keys=True))
+    os.replace(tmp, path)
+
+
+def check_finished(output, manifest: dict) -> None:
+    """Raise KeypointFormatError unless the finished ``output`` was made by a run with ``manifest``.
+
+    ``--resume`` used to call any output newer than its input complete, even
+    one made with other options.
+    """
+    path = finished_manifest_path(output)
+    try:
+        previous = json.loads(path.read_text())
+    except (OSError, ValueError):
+        raise KeypointFormatError(
+            f"cannot resume {output}: it exists, but nothing says which options made it ({path} is missing: "
+            "an older lift2d3d, or the file was moved); rerun without --resume to lift it again") from None
+    if previous != manifest:
+        changed = _differences(previous, manifest) if isinstance(previous, dict) else ["manifest"]
+        raise KeypointFormatError(
+            f"cannot resume {output}: it was made with another {', '.join(changed)}; rerun without --resume to "
+            "lift it again with these options")
+
+
 def check_resumable(previous: dict, manifest: dict, output, parts) -> None:
     """Raise KeypointFormatError, naming what differs, unless ``previous`` (the parts folder's) equals ``manifest``."""
     if previous == manifest:
         return
-    if previous.get("format_version") != manifest["format_version"]:
+    if not isinstance(previous, dict) or previous.get("format_version") != manifest["format_version"]:
         raise KeypointFormatError(
             f"cannot resume {output}: {parts} was written by another version of lift2d3d; rerun without "
             "--resume to start again (its finished chunks will be discarded)")
-    changed = sorted(k for k in set(previous) | set(manifest) if k != "lifter" and previous.get(k) != manifest.get(k))
-    before, now = previous.get("lifter") or {}, manifest.get("lifter") or {}
-    changed += sorted(k for k in set(before) | set(now) if before.get(k) != now.get(k))
+    changed = _differences(previous, manifest)
     raise KeypointFormatError(
         f"cannot resume {output}: the {', '.join(changed)} {'differs' if len(changed) == 1 else 'differ'} from "
         f"the interrupted run's; rerun "

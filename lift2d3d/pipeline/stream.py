@@ -29,6 +29,7 @@ from ..io import (KeypointFormatError, check_suffix, csv_header, iter_keypoint_c
 from ..mapping import valid_keypoints
 from ..pixels import check_image_size
 from . import resume as _resume
+from .outputs import check_not_an_input, normal_output, output_lock
 from .tables import lift_mapped, output_joints, sequence_context
 
 __all__ = ["lift_file", "BatchSummary"]
@@ -138,6 +139,10 @@ def lift_file(input, output, lifter, format=None, layout=None, delimiter=None, c
               write_camera=False, output_skeleton=None, depth_order=None, fps=30.0) -> BatchSummary:
     """Lift a keypoint file to a CSV/JSON/NPZ output, streaming in chunks.
 
+    One run per output: the output is locked while it is written (a second
+    run on it refuses, naming the first; :func:`~.outputs.output_lock`), an
+    output that is an input is refused, and ``a/../x`` is taken as ``x``.
+
     Parameters
     ----------
     input : path
@@ -181,8 +186,9 @@ def lift_file(input, output, lifter, format=None, layout=None, delimiter=None, c
         A depth-order CSV: ordinal depth hints by row id (:mod:`lift2d3d.io.depth_order`).
 
     ``resume`` on a finished run (the output exists, no parts folder is
-    left, and the output is newer than the input) does nothing and says the
-    output is complete; its summary counts the statuses of the output.
+    left, the output is newer than the input, and the manifest kept beside
+    it says it was made with these options) does nothing and says the output
+    is complete; its summary counts the statuses of the output.
 
     Returns
     -------
@@ -193,7 +199,20 @@ def lift_file(input, output, lifter, format=None, layout=None, delimiter=None, c
     KeypointFormatError
         When the input as a whole is unusable, or ``resume`` finds a run with
         other settings.
+    OutputBusyError
+        Another run is writing ``output``.
     """
+    output = normal_output(output)      # a/../../x.csv is ../x.csv: no stray a/ is made for it
+    check_suffix(output)
+    check_not_an_input(output, [input] + ([] if depth_order is None else [depth_order]))
+    with output_lock(output, log):
+        return _lift_file(input, output, lifter, format, layout, delimiter, chunk_rows, resume, progress, log,
+                          sequence, image_size, joint_map, write_camera, output_skeleton, depth_order, fps)
+
+
+def _lift_file(input, output, lifter, format, layout, delimiter, chunk_rows, resume, progress, log, sequence,
+               image_size, joint_map, write_camera, output_skeleton, depth_order, fps) -> BatchSummary:
+    """:func:`lift_file` once the output is locked."""
     started = time.perf_counter()
     log = log or (lambda text: None)
     output = Path(output)
@@ -219,6 +238,7 @@ def lift_file(input, output, lifter, format=None, layout=None, delimiter=None, c
     summary = BatchSummary(input=str(input), output=str(output), lifter=manifest["lifter"])
     parts = output.with_name(output.name + ".parts")
     if resume and not parts.exists() and _resume.finished(input, output):
+        _resume.check_finished(output, manifest)
         log(f"output is complete: {output} exists and is newer than {input}, and no unfinished run is left "
             f"({parts} does not exist); nothing to do. Run without --resume to lift it again")
         summary.status_counts = _resume.output_status_counts(output)
@@ -308,10 +328,14 @@ def lift_file(input, output, lifter, format=None, layout=None, delimiter=None, c
             summary.notes.append(f"{hints.source}: {hints.unmatched(seen_ids)} relation(s) name rows the input does "
                                  "not have; they were not used")
         t0 = time.perf_counter()
+        # the finished output's manifest goes when the output is replaced and comes back with the new one,
+        # so that --resume never takes one run's output for another's
+        _resume.finished_manifest_path(output).unlink(missing_ok=True)
         if text_parts:
             join_csv_parts(header, part_paths, output)
         else:
             write_lifted((read_part(p) for p in part_paths), output)
+        _resume.write_finished_manifest(output, manifest)
         shutil.rmtree(parts)
         summary.seconds_write += time.perf_counter() - t0
     except BaseException:
