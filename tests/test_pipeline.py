@@ -530,3 +530,22 @@ def test_a_second_run_on_the_same_output_refuses_and_a_dead_runs_lock_is_taken_o
     assert any(f"took over the lock of an earlier run on {output}" in line and f"pid {holder.pid}" in line
                for line in lines)
     assert not (tmp_path / "out.csv.lock").exists()
+
+
+def test_the_summary_says_how_many_more_bad_rows_and_no_estimate_when_nothing_was_lifted(frame, tmp_path):
+    from lift2d3d.io import read_keypoints as read
+
+    bad = frame.copy()
+    bad["frame"] = 7                           # every row the same id: all but the first are duplicates
+    with pytest.warns(UserWarning, match=rf"{len(bad) - 1} row\(s\) with bad input .*; and {len(bad) - 4} more\)"):
+        read(bad)
+    path = tmp_path / "dup.csv"
+    bad.to_csv(path, index=False)
+    summary = lift_file(path, tmp_path / "out.csv", Lifter(bases=toy_bases(), method="convex"))
+    assert f"... and {len(bad) - 1 - 3} more row(s) with bad input" in summary.text()
+    nothing = frame.copy()
+    nothing[[c for c in nothing.columns if c.endswith("_score")]] = 0.0
+    path = tmp_path / "none.csv"
+    nothing.to_csv(path, index=False)
+    summary = lift_file(path, tmp_path / "none_out.csv", Lifter(bases=toy_bases(), method="convex"))
+    assert summary.lifted == 0 and "the bases estimate them" not in summary.text()

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import status as _status
-from ..pipeline import check_not_an_input, normal_output, output_lock
+from ..pipeline import JobOptions, check_not_an_input, lift_chunk, normal_output, output_lock, prepared_chunks
 from . import output as _output
 from .cluster import open_client
 from .duplicates import ids_seen_earlier
@@ -162,14 +162,10 @@ def _status_counts(frame) -> dict:
 
 
 def _lift_partition(partition: Partition, spec: LifterSpec, staging: str, fmt: str, skeleton_name,
-                    delimiter, chunk_rows: int, earlier_ids=None, sequence: bool = False,
-                    reader_options=None, write_camera: bool = False, fps: float = 30.0) -> PartResult:
+                    delimiter, chunk_rows: int, earlier_ids=None, options: JobOptions = JobOptions(),
+                    reader_options=None) -> PartResult:
     """Worker task: read, lift and write one partition; a data error becomes a report, not a crash."""
     import pandas as pd
-
-    from ..io import KeypointFormatError
-    from ..pipeline.stream import with_neighbours
-    from ..pipeline.tables import lift_mapped
 
     start = time.perf_counter()
     try:
@@ -183,14 +179,9 @@ def _lift_partition(partition: Partition, spec: LifterSpec, staging: str, fmt: s
                 yield table
 
         # the chunks a single-machine run lifts, with the same neighbours (a sequence's partition is its file)
-        for table, keypoints, scores, context in with_neighbours(tables(), lifter, sequence):
-            if not frames:
-                mapping = table.mapping_to(lifter)
-                if not (mapping.direct or mapping.derived):
-                    raise KeypointFormatError(f"no joint of {table.skeleton.name} maps onto the bases' "
-                                              f"skeleton {lifter.skeleton.name}")
-            frames.append(lift_mapped(table, keypoints, scores, lifter, sequence, write_camera=write_camera,
-                                      fps=fps, context=context))
+        for chunk in prepared_chunks(tables(), lifter, options):
+            table = chunk.table
+            frames.append(lift_chunk(chunk, lifter, options))
             notes.extend(table.notes)
             problems.extend(str(p) for p in table.problems[table.bad][: 3 - len(problems)])
         if not frames:
@@ -265,7 +256,7 @@ def lift_files(inputs, output_dir, *, lifter=None, scheduler="local", bases="def
         Lift each person's rows as a sequence, as ``lift2d3d lift
         --sequence`` does: one task per file (a person's rows may be
         anywhere in it), its chunks lifted with the same neighbouring rows
-        (:func:`lift2d3d.pipeline.stream.with_neighbours`), so the output is
+        (:func:`lift2d3d.pipeline.prepared_chunks`), so the output is
         the single-machine run's.
     fps : float
         The video's frame rate, for ``sequence``.
@@ -334,6 +325,7 @@ def lift_files(inputs, output_dir, *, lifter=None, scheduler="local", bases="def
 def _lift_locked(files, finals, start, reader_options, spec, skeleton_name, layout, fmt, scheduler,
                  rows_per_partition, chunk_rows, delimiter, sequence, write_camera, fps, progress):
     """:func:`lift_files` once its outputs are locked."""
+    options = JobOptions(sequence=bool(sequence), fps=float(fps), write_camera=bool(write_camera))
     run_id = uuid.uuid4().hex[:12]
     stagings = {path: _output.staging_dir(finals[path], run_id) for path in files}
     file_numbers = {path: number for number, path in enumerate(files)}
@@ -363,8 +355,8 @@ def _lift_locked(files, finals, start, reader_options, spec, skeleton_name, layo
                 for partition, earlier in jobs:
                     key = f"lift2d3d-{run_id}-{stage}-{file_numbers[partition.path]}-{partition.number}"
                     future = client.submit(_lift_partition, partition, spec_future, str(stagings[partition.path]),
-                                           fmt, skeleton_name, delimiter, int(chunk_rows), earlier, bool(sequence),
-                                           reader_options, bool(write_camera), float(fps), key=key, pure=False)
+                                           fmt, skeleton_name, delimiter, int(chunk_rows), earlier, options,
+                                           reader_options, key=key, pure=False)
                     futures.append(future)
                     where[future.key] = partition
                 try:

@@ -247,7 +247,8 @@ class KeypointTable:
         if bad.size == 0:
             return ""
         first = "; ".join(self.problems[i] for i in bad[:limit])
-        return f"{bad.size} row(s) with bad input are kept with status '{BAD_INPUT}' (first: {first})"
+        more = f"; and {bad.size - limit} more" if bad.size > limit else ""
+        return f"{bad.size} row(s) with bad input are kept with status '{BAD_INPUT}' (first: {first}{more})"
 
 
 def check_values(keypoints, scores, problems, where, columns):

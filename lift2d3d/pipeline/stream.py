@@ -2,7 +2,7 @@
 
 Streaming keeps memory flat: the input is read in chunks
 (:func:`lift2d3d.io.iter_keypoint_chunks`), each chunk is mapped onto the
-bases' skeleton once, lifted (:func:`.tables.lift_mapped`), and stored as a
+bases' skeleton once, lifted (:func:`.jobs.lift_chunk`), and stored as a
 part file ``<output>.parts/part-000000.csv`` (``.npz`` for JSON/NPZ outputs)
 through a temporary file and a rename, with its status counts beside it.
 When every chunk is done the parts are joined into the output, again via a
@@ -30,7 +30,8 @@ from ..mapping import valid_keypoints
 from ..pixels import check_image_size
 from . import resume as _resume
 from .outputs import check_not_an_input, normal_output, output_lock
-from .tables import lift_mapped, output_joints, sequence_context
+from .jobs import JobOptions, lift_chunk, prepared_chunks
+from .tables import output_joints
 
 __all__ = ["lift_file", "BatchSummary"]
 
@@ -81,10 +82,14 @@ class BatchSummary:
             lines.append(f"resumed: {self.chunks_resumed} of {self.chunks} chunks were already done")
         # joints missing from more than 1% of the rows: the solver estimates them from the bases there
         partial = [f"{joint} {n}" for joint, n in self.joint_rows.items() if n < 0.99 * self.rows]
-        if partial:
+        if partial and self.lifted:     # (nothing was estimated when nothing was lifted)
             lines.append(f"joints given (directly or derived) in fewer rows than {self.rows}: {', '.join(partial)}; "
                          "the bases estimate them where missing")
         lines += [f"  {p}" for p in self.first_problems]
+        bad = self.status_counts.get(_status.STATUSES[_status.BAD_INPUT].name, 0)
+        if bad > len(self.first_problems) and self.first_problems:
+            lines.append(f"  ... and {bad - len(self.first_problems)} more row(s) with bad input (the status and "
+                         "message columns of the output say which and why)")
         return "\n".join(lines)
 
     def to_dict(self) -> dict:
@@ -114,24 +119,6 @@ def _progress_bar(show, total):
         return None
     from tqdm import tqdm
     return tqdm(total=total, unit="row", desc="lifting", file=sys.stderr, dynamic_ncols=True, smoothing=0.1)
-
-
-def with_neighbours(chunks, lifter, sequence: bool):
-    """``(table, keypoints, scores, context)`` per chunk: the keypoints and scores mapped onto
-    ``lifter``'s skeleton (once: for lifting and for counting the rows that give each joint) and, with
-    ``sequence``, the rows of the neighbouring chunks that join its people's sequences
-    (:func:`~.tables.sequence_context`; the next chunk is read before a chunk is yielded)."""
-    previous = current = None
-    for table in chunks:
-        item = (table, *table.mapping_to(lifter).apply(table.keypoints, table.scores))
-        if not sequence:
-            yield item + (None,)
-            continue
-        if current is not None:
-            yield current + (sequence_context(current[0], previous, item),)
-        previous, current = current, item
-    if sequence and current is not None:
-        yield current + (sequence_context(current[0], previous, None),)
 
 
 def lift_file(input, output, lifter, format=None, layout=None, delimiter=None, chunk_rows=5000, resume=False,
@@ -261,9 +248,11 @@ def _lift_file(input, output, lifter, format, layout, delimiter, chunk_rows, res
 
     text_parts = output.suffix.lower() == ".csv"
     seen_ids = set()
-    chunks = with_neighbours(iter_keypoint_chunks(input, format, layout, chunk_rows=int(chunk_rows),
+    options = JobOptions(sequence=bool(sequence), fps=float(fps), write_camera=bool(write_camera),
+                         output_skeleton=output_skeleton, depth_order=hints)
+    chunks = prepared_chunks(iter_keypoint_chunks(input, format, layout, chunk_rows=int(chunk_rows),
                                                   delimiter=delimiter, image_size=image_size, joint_map=joint_map),
-                             lifter, sequence)
+                             lifter, options)
     bar = None
     part_paths = []
     try:
@@ -271,20 +260,18 @@ def _lift_file(input, output, lifter, format, layout, delimiter, chunk_rows, res
         while True:
             t0 = time.perf_counter()
             try:
-                table, keypoints, scores, context = next(chunks)
+                chunk = next(chunks)
             except StopIteration:
                 summary.seconds_read += time.perf_counter() - t0
                 break
             summary.seconds_read += time.perf_counter() - t0
+            table, keypoints, scores = chunk.table, chunk.keypoints, chunk.scores
             if index == 0:
                 mapping = table.mapping_to(lifter)
                 summary.layout, summary.skeleton, summary.mapping = table.layout, table.skeleton.name, mapping.report()
                 log(f"reading {input} as {table.layout}, format {table.skeleton.name}; "
                     f"lifting onto {lifter.skeleton.name} ({lifter!r})")
                 log(mapping.report())
-                if not (mapping.direct or mapping.derived):
-                    raise KeypointFormatError(f"{input}: no joint of {table.skeleton.name} maps onto the bases' "
-                                              f"skeleton {lifter.skeleton.name}")
                 bar = _progress_bar(progress, _count_rows(input, table.layout) if progress is not False else None)
                 header = csv_header(output_columns(table.ids.columns, joints, write_camera=write_camera))
             summary.notes.extend(table.notes)
@@ -296,8 +283,7 @@ def _lift_file(input, output, lifter, format, layout, delimiter, chunk_rows, res
                 counts = json.loads(counts_path.read_text())
             else:
                 t0 = time.perf_counter()
-                lifted = lift_mapped(table, keypoints, scores, lifter, sequence, write_camera=write_camera,
-                                     output_skeleton=output_skeleton, depth_order=hints, fps=fps, context=context)
+                lifted = lift_chunk(chunk, lifter, options)
                 if hints is not None:
                     seen_ids.update(table.ids[list(hints.id_columns)].astype(str).itertuples(index=False, name=None)
                                     if all(c in table.ids.columns for c in hints.id_columns) else ())
