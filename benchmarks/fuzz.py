@@ -22,6 +22,7 @@ lifted: through ``read_keypoints`` a good row whose values differ from the
 seed's; through the CLI an ``ok`` row whose 3D differs from the seed's lift).
 
     python benchmarks/fuzz.py [--cases 300] [--cli-cases 300] [--layouts csv-wide,trc] [--seed 0] [--timeout 5]
+                              [--hdf5-crashes 150] [--json FILE]
 
 ``--cli-cases 0`` skips the CLI; the CLI costs a Python start per case (about
 1.5 s warm).  Exit status 1 when any case is not clean.
@@ -171,6 +172,32 @@ def judge_cli(answer, baseline, kind, out) -> tuple:
     return "clean", ""
 
 
+# --------------------------------------------------------------------------- why the HDF5 reader has a child
+
+def hdf5_crashes(seed, n_cases, rng, folder: Path) -> dict:
+    """How a DeepLabCut .h5 with 25 bytes flipped ends, in a process of its own: pandas/PyTables
+    (the former reader: ``pd.read_hdf``) against the h5py child (``_hdf5_child.py``) the reader runs."""
+    child = ROOT / "lift2d3d" / "io" / "_hdf5_child.py"
+    data = seed.path.read_bytes()
+    readers = {"pandas.read_hdf": lambda p: [sys.executable, "-c", f"import pandas; pandas.read_hdf({str(p)!r})"],
+               "h5py child": lambda p: [sys.executable, "-I", str(child), str(p), str(folder / "out.npz")]}
+    counts = {name: Counter() for name in readers}
+    for i in range(n_cases):
+        damaged = bytearray(data)
+        for at in rng.integers(8, len(damaged), 25):
+            damaged[at] ^= 0xFF
+        path = folder / f"damaged{i}.h5"
+        path.write_bytes(bytes(damaged))
+        for name, command in readers.items():
+            try:
+                code = subprocess.run(command(path), capture_output=True, timeout=60).returncode
+            except subprocess.TimeoutExpired:
+                code = None
+            counts[name]["hang" if code is None else "signal" if code < 0 else "error" if code else "read"] += 1
+        path.unlink()
+    return {name: dict(c) for name, c in counts.items()}
+
+
 # --------------------------------------------------------------------------- main
 
 def main(argv=None):
@@ -181,6 +208,9 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--timeout", type=float, default=5.0, help="seconds a read may take (the CLI: 6x)")
     parser.add_argument("--json", help="write the counts (and the first examples) as JSON")
+    parser.add_argument("--hdf5-crashes", type=int, default=0, metavar="N",
+                        help="also: N .h5 files with 25 bytes flipped, each read by pandas/PyTables and by the h5py "
+                             "child in a process of its own (killed by a signal / error / read); needs PyTables")
     args = parser.parse_args(argv)
     os.environ.setdefault("MPLBACKEND", "Agg")
     work = Path(tempfile.mkdtemp(prefix="lift2d3d-fuzz-"))
@@ -213,7 +243,10 @@ def main(argv=None):
                 kinds[kind] += 1
                 if i < args.cases:
                     t0 = time.perf_counter()
-                    outcome, detail = judge_read(reader.read(path, seed.options, args.timeout), baseline, kind)
+                    answer = reader.read(path, seed.options, args.timeout)
+                    if answer[0] == "error" and "crashed reading it" in answer[1]:
+                        counts["read"]["contained"] += 1     # the HDF5 library died in the child process
+                    outcome, detail = judge_read(answer, baseline, kind)
                     if outcome == "clean" and time.perf_counter() - t0 > args.timeout:
                         outcome, detail = "hang", f"{time.perf_counter() - t0:.1f} s"
                     counts["read"][outcome] += 1
@@ -230,13 +263,21 @@ def main(argv=None):
             report[layout] = {"read": dict(counts["read"]), "cli": dict(counts["cli"]), "kinds": dict(kinds),
                               "examples": examples, "seconds": round(time.perf_counter() - started, 1)}
             line = " ".join(f"{o}={counts['read'][o]}" for o in OUTCOMES)
+            if counts["read"]["contained"]:
+                line += f" (of the clean: {counts['read']['contained']} HDF5 crashes contained in the reader's child)"
             cli = " ".join(f"{o}={counts['cli'][o]}" for o in OUTCOMES) if args.cli_cases else "-"
-            print(f"{layout:20s} read_keypoints [{sum(counts['read'].values())}]: {line} | "
+            print(f"{layout:20s} read_keypoints [{sum(counts['read'][o] for o in OUTCOMES)}]: {line} | "
                   f"lift CLI [{sum(counts['cli'].values())}]: {cli} ({report[layout]['seconds']} s)", flush=True)
             for where in ("read", "cli"):
                 for outcome, text in examples[where].items():
                     print(f"    {where} {outcome}: {text[:300]}", flush=True)
         reader.close()
+        if args.hdf5_crashes:
+            found = hdf5_crashes(written["deeplabcut-h5"], args.hdf5_crashes, np.random.default_rng(args.seed),
+                                 work)
+            print(f"{args.hdf5_crashes} .h5 files with 25 bytes flipped, each read in its own process: "
+                  + "; ".join(f"{name}: {dict(sorted(c.items()))}" for name, c in found.items()))
+            report["hdf5_crashes"] = found
     finally:
         shutil.rmtree(work, ignore_errors=True)
     totals = {where: Counter() for where in ("read", "cli")}

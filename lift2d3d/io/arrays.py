@@ -79,7 +79,8 @@ def _unreadable_errors():
     import zipfile
 
     return (OSError, EOFError, ValueError, SyntaxError, tokenize.TokenError, zipfile.BadZipFile, KeyError,
-            TypeError, OverflowError, MemoryError, NotImplementedError, UnicodeDecodeError)
+            TypeError, OverflowError, MemoryError, NotImplementedError, UnicodeDecodeError,
+            RuntimeError)    # zipfile: an entry flagged as encrypted
 
 
 def _load(path, format):
