@@ -180,7 +180,7 @@ def hdf5_crashes(seed, n_cases, rng, folder: Path) -> dict:
     child = ROOT / "lift2d3d" / "io" / "_hdf5_child.py"
     data = seed.path.read_bytes()
     readers = {"pandas.read_hdf": lambda p: [sys.executable, "-c", f"import pandas; pandas.read_hdf({str(p)!r})"],
-               "h5py child": lambda p: [sys.executable, "-I", str(child), str(p), str(folder / "out.npz")]}
+               "h5py child": lambda p: [sys.executable, str(child), str(p), str(folder / "out.npz")]}
     counts = {name: Counter() for name in readers}
     for i in range(n_cases):
         damaged = bytearray(data)

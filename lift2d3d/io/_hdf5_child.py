@@ -1,6 +1,6 @@
 """Decode a pandas HDF5 table (DeepLabCut's ``.h5``) with h5py, in a process of its own.
 
-Run as a script by :mod:`lift2d3d.io.hdf5` (``python -I _hdf5_child.py FILE OUT.npz``): it
+Run as a script by :mod:`lift2d3d.io.hdf5` (``python _hdf5_child.py FILE OUT.npz``): it
 imports nothing of lift2d3d, only numpy, h5py and the standard library, so a
 corrupt file that crashes the HDF5 C library kills this process, never the
 caller.  Nothing is unpickled: pandas' "table" layout keeps its column names
@@ -22,8 +22,14 @@ str, ``index_<k>`` one array per index level, ``key`` the table's key.
 Errors: exit status 3 and one line on stderr.
 """
 
-import pickletools
+import os
 import sys
+
+# run as a script, this folder is sys.path[0]: take it off, so that no module here shadows one h5py needs
+_HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _HERE]
+
+import pickletools  # noqa: E402
 
 #: The opcodes of plain data: containers, strings, numbers, memo bookkeeping.  Everything else
 #: (GLOBAL, STACK_GLOBAL, REDUCE, BUILD, INST, OBJ, NEWOBJ, EXT*, PERSID ...) would import or call.

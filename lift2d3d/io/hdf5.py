@@ -71,11 +71,10 @@ def read_pandas_hdf(path):
     timeout = _TIMEOUT_BASE + _TIMEOUT_PER_MB * path.stat().st_size / 1e6
     with tempfile.TemporaryDirectory(prefix="lift2d3d-h5-") as folder:
         out = Path(folder) / "table.npz"
-        env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "LC_ALL", "SYSTEMROOT",
-                                                            "HDF5_USE_FILE_LOCKING")}
-        env.setdefault("HDF5_USE_FILE_LOCKING", "FALSE")
+        # the caller's environment (where h5py may be found), with HDF5's file locking off: the file is only read
+        env = dict(os.environ, HDF5_USE_FILE_LOCKING="FALSE")
         try:
-            done = subprocess.run([sys.executable, "-I", str(_CHILD), str(path.resolve()), str(out)],
+            done = subprocess.run([sys.executable, str(_CHILD), str(path.resolve()), str(out)],
                                   capture_output=True, timeout=timeout, env=env, stdin=subprocess.DEVNULL)
         except subprocess.TimeoutExpired:
             raise KeypointFormatError(f"{path}: reading the HDF5 file took over {timeout:.0f} s and was stopped; "
