@@ -270,7 +270,7 @@ def test_build_writes_only_into_the_cache_and_status_reports_it(converter, wheel
     assert "tensorflow" not in proc.stdout.lower()
 
 
-def test_failed_build_leaves_nothing_behind(tmp_path, monkeypatch):
+def test_failed_build_leaves_nothing_behind(converter, tmp_path, monkeypatch):
     monkeypatch.setenv("LIFT2D3D_CACHE_DIR", str(tmp_path / "cache"))
     fake = tmp_path / models.WHEEL_FILE
     fake.write_bytes(b"PK not the wheel")
