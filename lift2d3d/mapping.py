@@ -73,7 +73,7 @@ class KeypointCheck:
     scores : (N, P) float64; 0 where a joint is missing or bad
     status : (N,) int64
         0 when the frame's values are usable, :data:`~lift2d3d.status.NON_FINITE`
-        for a non-finite or absurd coordinate at a joint that is not missing,
+        for a non-finite or absurd coordinate (whatever its score),
         :data:`~lift2d3d.status.BAD_INPUT` for a negative or infinite score.
     messages : list of str, per frame ("" when usable), naming the frame, the joint and the value
     bad_coordinates : (N, P, 2) bool, the cells that made a frame ``non_finite``
@@ -111,9 +111,9 @@ def check_keypoints(keypoints, scores=None, joint_names=None) -> KeypointCheck:
     Rules (one for every floor): a joint is *missing* when a coordinate is
     NaN or its score is NaN or below :data:`~lift2d3d.status.MIN_SCORE` (it
     becomes NaN with score 0); a coordinate
-    that is infinite or beyond :data:`~lift2d3d.status.MAX_ABS_PIXELS` at a
-    joint that is not missing by its score makes the frame ``non_finite``
-    (never silently missing); a negative or infinite score makes it
+    that is infinite or beyond :data:`~lift2d3d.status.MAX_ABS_PIXELS` makes
+    the frame ``non_finite`` whatever its score (corrupt, never silently
+    missing); a negative or infinite score makes it
     ``bad_input``.  Bad cells are cleaned too (NaN, score 0), so that nothing
     absurd reaches a solver even if the frame were used.
 
@@ -156,8 +156,9 @@ def check_keypoints(keypoints, scores=None, joint_names=None) -> KeypointCheck:
     name = (lambda j: repr(names[j])) if names is not None else (lambda j: str(j))
     with np.errstate(invalid="ignore"):
         bad_scores = ~np.isnan(sc) & ~((sc >= 0) & np.isfinite(sc))
-        counted = sc >= _status.MIN_SCORE             # joints not missing by their score
-        bad_coordinates = (np.isinf(kp) | (np.abs(kp) > _status.MAX_ABS_PIXELS)) & counted[..., None]
+        # corrupt whatever the score says: a reader that scores a joint by whether it has coordinates
+        # (TRC, wide CSV without scores) must not turn -1e400 into a quietly missing joint
+        bad_coordinates = np.isinf(kp) | (np.abs(kp) > _status.MAX_ABS_PIXELS)
     status = np.zeros(n, dtype=np.int64)
     messages = [""] * n
     for f in np.flatnonzero(bad_coordinates.any(axis=(1, 2))):

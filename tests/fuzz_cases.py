@@ -121,7 +121,8 @@ def judge_read(answer, baseline, kind) -> tuple:
     base_kp, base_sc, _ = baseline
     if keypoints.shape != base_kp.shape:
         return "clean", ""
-    used = good[:, None] & (scores > 0)
+    # a joint the seed has must keep its values; one the garbage made quietly missing counts too
+    used = good[:, None] & ((scores > 0) | (base_sc > 0))
     same = (np.abs(keypoints - base_kp) <= 1e-6 * np.maximum(1, np.abs(base_kp))).all(axis=-1) \
         & (np.abs(scores - base_sc) <= 1e-9)
     wrong = used & ~same

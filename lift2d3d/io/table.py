@@ -256,9 +256,9 @@ def check_values(keypoints, scores, problems, where, columns):
 
     The rules are :func:`lift2d3d.mapping.check_keypoints`' (the Lifter's
     too): a joint missing by its score (0) or a NaN coordinate becomes NaN
-    with score 0; an infinite or absurd coordinate at a joint that is not
-    missing, or a negative or infinite score, makes the row's problem, which
-    names the row and the column.
+    with score 0; an infinite or absurd coordinate (whatever its score), or a
+    negative or infinite score, makes the row's problem, which names the row
+    and the column.
 
     Parameters
     ----------
