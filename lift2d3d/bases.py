@@ -107,6 +107,8 @@ class ShapeBases:
         mean_pose = np.ascontiguousarray(self.mean_pose, dtype=np.float64)
         if bases.ndim != 3 or bases.shape[1] != 3:
             raise BasesFileError(f"bases must have shape (n_bases, 3, n_joints); got {bases.shape}")
+        if bases.shape[0] < 1:
+            raise BasesFileError(f"bases must hold at least one basis pose (n_bases >= 1); got {bases.shape}")
         if bases.shape[2] != skeleton.n_joints:
             raise BasesFileError(f"bases have {bases.shape[2]} joints but skeleton {skeleton.name!r} "
                                  f"has {skeleton.n_joints}")
@@ -189,23 +191,27 @@ def load_bases(path) -> ShapeBases:
                              "'bases', 'mean_pose' and 'metadata'")
     try:
         metadata = json.loads(str(arrays["metadata"]))
-    except json.JSONDecodeError as exc:
-        raise BasesFileError(f"{path}: metadata is not valid JSON ({exc})") from None
+    except (ValueError, RecursionError) as exc:
+        raise BasesFileError(f"{path}: metadata is not valid JSON ({type(exc).__name__}: {exc})") from None
+    if not isinstance(metadata, dict):
+        raise BasesFileError(f"{path}: metadata is not a JSON object")
     missing = [key for key in REQUIRED_METADATA if key not in metadata]
     if missing:
         raise BasesFileError(f"{path}: metadata lacks {', '.join(missing)}")
     bases, mean_pose = arrays["bases"], arrays["mean_pose"]
     if bases.dtype.kind != "f" or mean_pose.dtype.kind != "f":
         raise BasesFileError(f"{path}: arrays must be floating point")
+    if bases.ndim != 3 or bases.shape[0] < 1:
+        raise BasesFileError(f"{path}: bases must have shape (n_bases >= 1, 3, n_joints); got {bases.shape}")
     if metadata["arrays_sha256"] != _arrays_sha256(bases, mean_pose):
         raise BasesFileError(f"{path}: checksum mismatch: the arrays do not match the metadata's "
                              "arrays_sha256 (the file was modified or corrupted); re-create it with "
                              "`lift2d3d learn-bases`")
     try:
         skeleton = get_skeleton(metadata["skeleton"])
-    except KeyError as exc:
-        raise BasesFileError(f"{path}: {exc.args[0]}") from None
-    if list(metadata["joint_names"]) != list(skeleton.joints):
+    except (KeyError, TypeError) as exc:
+        raise BasesFileError(f"{path}: {exc.args[0] if exc.args else exc}") from None
+    if not isinstance(metadata["joint_names"], list) or list(metadata["joint_names"]) != list(skeleton.joints):
         raise BasesFileError(f"{path}: joint_names {metadata['joint_names']} do not match skeleton "
                              f"{skeleton.name!r} ({list(skeleton.joints)})")
     try:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import status as _status
-from .status import MAX_ABS_PIXELS, MIN_JOINTS
+from .status import MIN_JOINTS
 
 __all__ = ["to_bases_order", "validate", "sequence_times"]
 
@@ -19,32 +19,37 @@ def to_bases_order(keypoints2d, scores, skeleton, image_size, target):
     """Keypoints (and scores) in the ``target`` skeleton's joint order (the bases') and in pixels.
 
     ``skeleton`` names the keypoints' own joint order (None: already the target's); ``image_size``
-    (width, height) converts coordinates normalised to the image into pixels.
+    (width, height) converts coordinates normalised to the image into pixels.  Returns
+    ``(keypoints, scores, source_check)``: the check of the keypoints in their own joint order
+    (:func:`lift2d3d.mapping.check_keypoints`, so that no bad value is mapped away unseen; None when
+    they were given in the target's order).
     """
     from .pixels import check_image_size, normalised_rows, to_pixels
     from .skeletons import get_skeleton
 
+    source_check = None
     if skeleton is not None:
         try:
             source = get_skeleton(skeleton)
         except KeyError as exc:
             raise ValueError(exc.args[0]) from None
         if source.joints != target.joints:
-            from .mapping import JointMapping
+            from .mapping import JointMapping, check_keypoints
 
-            kp = np.asarray(keypoints2d, dtype=np.float64)
+            kp = np.asarray(keypoints2d)
             single = kp.ndim == 2
             if kp.ndim not in (2, 3) or kp.shape[-2:] != (source.n_joints, 2):
                 raise ValueError(f"Expected {source.name} keypoints of shape ({source.n_joints}, 2) or "
                                  f"(n_frames, {source.n_joints}, 2) in the order {', '.join(source.joints)}; "
                                  f"got {kp.shape}")
-            kp = kp.reshape(-1, source.n_joints, 2)
-            sc = np.ones(kp.shape[:2]) if scores is None else \
-                np.broadcast_to(np.asarray(scores, dtype=np.float64), kp.shape[:2])
+            # checked in the input's own joint order, so that no bad value is mapped away unseen
+            source_check = check_keypoints(keypoints2d, scores, source.joints)
             mapping = JointMapping(source, target)
             if not (mapping.direct or mapping.derived):
                 raise ValueError(f"no joint of {source.name} maps onto the bases' skeleton {target.name}")
-            kp, sc = mapping.apply(kp, np.where(np.isnan(sc), 0.0, sc))
+            if single and source_check.status[0] != 0:
+                raise ValueError(f"cannot lift this pose: {source_check.messages[0]}")
+            kp, sc = mapping.apply(source_check.keypoints, source_check.scores)
             keypoints2d, scores = (kp[0], sc[0]) if single else (kp, sc)
     image_size = check_image_size(image_size)
     if image_size is not None:
@@ -54,18 +59,22 @@ def to_bases_order(keypoints2d, scores, skeleton, image_size, target):
             raise ValueError(f"image_size={image_size} was given, but the keypoints are not normalised to the "
                              "image (they are not all within [0, 1]); pass pixels without image_size")
         keypoints2d = to_pixels(kp, image_size)
-    return keypoints2d, scores
+    return keypoints2d, scores, source_check
 
 
-def validate(keypoints2d, scores, joint_names):
+def validate(keypoints2d, scores, joint_names, source_check=None):
     """Keypoints (N, 2, P) pixels, weights (N, P), statuses, reasons and whether one pose was given.
 
-    ``joint_names`` are the expected joints (P); a frame with non-finite or absurd coordinates gets
-    ``non_finite``, one with too few joints ``too_few_joints`` (a single pose raises ValueError).
+    ``joint_names`` are the expected joints (P).  The rules are the readers' own
+    (:func:`lift2d3d.mapping.check_keypoints`): non-finite or absurd coordinates make a frame
+    ``non_finite``, bad scores ``bad_input``; then a frame with too few joints is
+    ``too_few_joints``; ``source_check`` carries what the input's own skeleton showed before it was
+    mapped (:func:`to_bases_order`).  A single pose that cannot be lifted raises ValueError.
     """
+    from .mapping import check_keypoints
+
     P = len(joint_names)
-    kp = np.asarray(keypoints2d, dtype=np.float64)
-    single = kp.ndim == 2
+    kp = np.asarray(keypoints2d)
     if kp.ndim not in (2, 3) or kp.shape[-2:] != (P, 2):
         from .skeletons import SKELETONS
 
@@ -75,35 +84,15 @@ def validate(keypoints2d, scores, joint_names):
         raise ValueError(f"Expected 2D keypoints of shape ({P}, 2) or (n_frames, {P}, 2) in the order "
                          f"{', '.join(joint_names)}; got {kp.shape}; {hint}, or read a file with "
                          "lift2d3d.read_keypoints(...) and lift table.for_lifter(lifter).")
-    kp = kp.reshape(-1, P, 2)
-    N = kp.shape[0]
-    if scores is None:
-        w = np.ones((N, P))
-    else:
-        w = np.asarray(scores, dtype=np.float64)
-        if w.shape not in ((P,), (N, P)) or (single and w.shape != (P,)):
-            raise ValueError(f"Expected scores of shape ({P},) or ({N}, {P}); got {w.shape}")
-        w = np.broadcast_to(w, (N, P)).copy()
-        if np.any(w < 0):
-            n, j = np.argwhere(w < 0)[0]
-            raise ValueError(f"scores must be >= 0 (0 = missing joint); frame {n}, joint "
-                             f"{joint_names[j]!r} has {w[n, j]}")
-        w[np.isnan(w)] = 0.0
-        if np.any(np.isinf(w)):
-            n, j = np.argwhere(np.isinf(w))[0]
-            raise ValueError(f"scores must be finite; frame {n}, joint {joint_names[j]!r} is inf")
-    missing = np.isnan(kp).any(axis=2)
-    w[missing] = 0.0
-    kp = np.where(missing[..., None], 0.0, kp)
-    status = np.zeros(N, dtype=np.int64)
-    reasons = [""] * N
-    bad = (~np.isfinite(kp) | (np.abs(kp) > MAX_ABS_PIXELS)).any(axis=2) & (w > 0)
-    for n in np.flatnonzero(bad.any(axis=1)):
-        names = [joint_names[j] for j in np.flatnonzero(bad[n])]
-        status[n] = _status.NON_FINITE
-        reasons[n] = (f"non-finite or absurd (>|{MAX_ABS_PIXELS:g}| px) coordinates at joint(s) "
-                      f"{', '.join(names)}; use NaN for a missing joint")
-    kp[bad] = 0.0
+    # the one validation the readers use too
+    check = check_keypoints(keypoints2d, scores, joint_names)
+    single, status, reasons = check.single, check.status, check.messages
+    if source_check is not None:          # what the input's own skeleton showed before mapping
+        for n in np.flatnonzero(source_check.status != 0):
+            status[n], reasons[n] = source_check.status[n], source_check.messages[n]
+    w = check.scores
+    w[status != 0] = 0.0
+    kp = np.nan_to_num(check.keypoints, nan=0.0)
     used = (w > 0).sum(axis=1)
     for n in np.flatnonzero((used < MIN_JOINTS) & (status == 0)):
         present = [joint_names[j] for j in np.flatnonzero(w[n] > 0)]

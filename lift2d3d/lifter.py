@@ -261,8 +261,8 @@ class Lifter:
         """
         from . import solvers
 
-        keypoints2d, scores = to_bases_order(keypoints2d, scores, skeleton, image_size, self.skeleton)
-        Wpx, w, status, reasons, single = validate(keypoints2d, scores, self.joint_names)
+        keypoints2d, scores, source_check = to_bases_order(keypoints2d, scores, skeleton, image_size, self.skeleton)
+        Wpx, w, status, reasons, single = validate(keypoints2d, scores, self.joint_names, source_check)
         hints = self._encode_hints(depth_order, w, status, reasons, single)
         resolved = self.resolved_params()
         model, opts, network = self.solver_records(resolved)
@@ -397,12 +397,13 @@ class Lifter:
                 raise ValueError(f"{name} must be a non-negative number; got {value!r}")
         if not fps > 0:
             raise ValueError(f"fps must be a positive number; got {fps!r}")
-        keypoints2d, scores = to_bases_order(keypoints2d, scores, seq["skeleton"], seq["image_size"], self.skeleton)
+        keypoints2d, scores, source_check = to_bases_order(keypoints2d, scores, seq["skeleton"], seq["image_size"],
+                                                           self.skeleton)
         # time in units of 1/30 s, the frame rate the weights were chosen at
         unit = solvers.TEMPORAL_FPS / float(fps)
         times = sequence_times(frames, np.shape(keypoints2d)[0]) * unit
         max_gap = float(seq["max_gap"]) * unit
-        Wpx, w, status, reasons, single = validate(keypoints2d, scores, self.joint_names)
+        Wpx, w, status, reasons, single = validate(keypoints2d, scores, self.joint_names, source_check)
         hints = self._encode_hints(seq["depth_order"], w, status, reasons, single)
         fix_swaps = smoothness > 0 if seq["fix_swaps"] is None else seq["fix_swaps"]
         plan = plan_windows(len(times), seq["window"], seq["overlap"])

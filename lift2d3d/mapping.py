@@ -26,9 +26,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import status as _status
 from .skeletons import Skeleton, get_skeleton
 
-__all__ = ["JointMapping", "DERIVED_JOINTS", "map_keypoints", "valid_keypoints"]
+__all__ = ["JointMapping", "DERIVED_JOINTS", "map_keypoints", "valid_keypoints", "check_keypoints",
+           "KeypointCheck"]
 
 #: target joint -> alternatives (tuples of source joints to average), tried in order
 #: after a same-name source joint.
@@ -45,19 +47,139 @@ DERIVED_JOINTS = {
 
 
 def valid_keypoints(keypoints: np.ndarray, scores: np.ndarray) -> np.ndarray:
-    """Which keypoints are usable: finite coordinates and a positive score.
+    """Which keypoints are usable: finite coordinates and a score of at least
+    :data:`~lift2d3d.status.MIN_SCORE` (near-zero confidences are a detector's "not seen").
 
     Parameters
     ----------
     keypoints : (..., n_joints, 2) float, pixels
-    scores : (..., n_joints) float, confidence (0 or NaN = missing)
+    scores : (..., n_joints) float, confidence (below MIN_SCORE or NaN = missing)
 
     Returns
     -------
     (..., n_joints) bool
     """
     with np.errstate(invalid="ignore"):
-        return np.isfinite(keypoints).all(axis=-1) & (scores > 0) & np.isfinite(scores)
+        return np.isfinite(keypoints).all(axis=-1) & (scores >= _status.MIN_SCORE) & np.isfinite(scores)
+
+
+@dataclass
+class KeypointCheck:
+    """What :func:`check_keypoints` found: the cleaned arrays and a status per frame.
+
+    Attributes
+    ----------
+    keypoints : (N, P, 2) float64, pixels; NaN where a joint is missing or bad
+    scores : (N, P) float64; 0 where a joint is missing or bad
+    status : (N,) int64
+        0 when the frame's values are usable, :data:`~lift2d3d.status.NON_FINITE`
+        for a non-finite or absurd coordinate (whatever its score),
+        :data:`~lift2d3d.status.BAD_INPUT` for a negative or infinite score.
+    messages : list of str, per frame ("" when usable), naming the frame, the joint and the value
+    bad_coordinates : (N, P, 2) bool, the cells that made a frame ``non_finite``
+    bad_scores : (N, P) bool, the scores that made a frame ``bad_input``
+    single : bool, the input was one pose (P, 2)
+    """
+
+    keypoints: np.ndarray
+    scores: np.ndarray
+    status: np.ndarray
+    messages: list
+    bad_coordinates: np.ndarray
+    bad_scores: np.ndarray
+    single: bool
+
+
+def _numbers(values, what):
+    array = np.asarray(values)
+    if array.dtype.kind == "O":
+        odd = next((v for v in array.ravel() if isinstance(v, (bool, np.bool_, str, bytes))), None)
+        if odd is not None:
+            raise ValueError(f"{what} must be numbers; got {type(odd).__name__} values such as {odd!r}")
+    elif array.dtype.kind not in "fiu":
+        raise ValueError(f"{what} must be numbers; got an array of dtype {array.dtype}"
+                         + (" (booleans are not coordinates or scores)" if array.dtype.kind == "b" else ""))
+    try:
+        return np.asarray(array, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{what} must be numbers ({exc})") from None
+
+
+def check_keypoints(keypoints, scores=None, joint_names=None) -> KeypointCheck:
+    """The one validation of 2D keypoints and scores, shared by the Lifter and the readers.
+
+    Rules (one for every floor): a joint is *missing* when a coordinate is
+    NaN or its score is NaN or below :data:`~lift2d3d.status.MIN_SCORE` (it
+    becomes NaN with score 0); a coordinate
+    that is infinite or beyond :data:`~lift2d3d.status.MAX_ABS_PIXELS` makes
+    the frame ``non_finite`` whatever its score (corrupt, never silently
+    missing); a negative or infinite score makes it
+    ``bad_input``.  Bad cells are cleaned too (NaN, score 0), so that nothing
+    absurd reaches a solver even if the frame were used.
+
+    Parameters
+    ----------
+    keypoints : (P, 2) or (N, P, 2) array_like of numbers, pixels
+    scores : (P,) or (N, P) array_like of numbers, optional
+        Confidences (default 1); a (P,) array applies to every frame.
+    joint_names : sequence of str, optional
+        The joints' names: fixes P and names joints in messages.
+
+    Returns
+    -------
+    KeypointCheck
+
+    Raises
+    ------
+    ValueError
+        Wrong shapes or non-numbers (booleans, strings), saying what was
+        expected and what arrived.
+    """
+    names = None if joint_names is None else tuple(joint_names)
+    kp = _numbers(keypoints, "keypoints")
+    n_joints = len(names) if names is not None else (kp.shape[-2] if kp.ndim in (2, 3) else None)
+    if kp.ndim not in (2, 3) or kp.shape[-1] != 2 or kp.shape[-2] != n_joints:
+        p = n_joints if n_joints is not None else "P"
+        raise ValueError(f"Expected 2D keypoints of shape ({p}, 2) or (n_frames, {p}, 2); got {kp.shape}")
+    single = kp.ndim == 2
+    kp = kp.reshape(-1, n_joints, 2).copy()
+    n = kp.shape[0]
+    if scores is None:
+        sc = np.ones((n, n_joints))
+    else:
+        sc = _numbers(scores, "scores")
+        if sc.shape not in ((n_joints,), (n, n_joints)) or (single and sc.shape != (n_joints,)):
+            expected = f"({n_joints},)" if single else f"({n_joints},) or ({n}, {n_joints})"
+            raise ValueError(f"Expected scores of shape {expected} for keypoints of shape "
+                             f"{(n_joints, 2) if single else (n, n_joints, 2)}; got {sc.shape}")
+        sc = np.broadcast_to(sc, (n, n_joints)).copy()
+    name = (lambda j: repr(names[j])) if names is not None else (lambda j: str(j))
+    with np.errstate(invalid="ignore"):
+        bad_scores = ~np.isnan(sc) & ~((sc >= 0) & np.isfinite(sc))
+        # corrupt whatever the score says: a reader that scores a joint by whether it has coordinates
+        # (TRC, wide CSV without scores) must not turn -1e400 into a quietly missing joint
+        bad_coordinates = np.isinf(kp) | (np.abs(kp) > _status.MAX_ABS_PIXELS)
+    status = np.zeros(n, dtype=np.int64)
+    messages = [""] * n
+    for f in np.flatnonzero(bad_coordinates.any(axis=(1, 2))):
+        joints = np.flatnonzero(bad_coordinates[f].any(axis=1))
+        j = joints[0]
+        a = int(np.flatnonzero(bad_coordinates[f, j])[0])
+        status[f] = _status.NON_FINITE
+        messages[f] = (f"non-finite or absurd (>|{_status.MAX_ABS_PIXELS:g}| px) coordinates at joint(s) "
+                       f"{', '.join(names[k] if names is not None else str(k) for k in joints)} (frame {f}, joint "
+                       f"{name(j)}: {'xy'[a]} = {kp[f, j, a]:g}); use NaN for a missing joint")
+    for f in np.flatnonzero(bad_scores.any(axis=1) & (status == 0)):
+        j = np.flatnonzero(bad_scores[f])[0]
+        status[f] = _status.BAD_INPUT
+        messages[f] = (f"frame {f}, joint {name(j)}: score {sc[f, j]:g} is not allowed: scores must be >= 0 and "
+                       "finite (0 = missing joint)")
+    kp[bad_coordinates.any(axis=-1)] = np.nan
+    sc[bad_scores] = 0.0
+    missing = ~valid_keypoints(kp, sc)
+    kp[missing] = np.nan
+    sc[missing] = 0.0
+    return KeypointCheck(kp, sc, status, messages, bad_coordinates, bad_scores, single)
 
 
 @dataclass(frozen=True)

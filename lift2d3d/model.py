@@ -39,6 +39,8 @@ class Assembly(NamedTuple):
     height : float or None
     refined : bool
         A refinement ran (the plausibility of the fit is judged only then).
+    bases : ShapeBases
+        The bases themselves (the plausibility of a fit's code, :func:`lift2d3d.plausibility.code_check`).
     """
 
     skeleton: object
@@ -49,6 +51,7 @@ class Assembly(NamedTuple):
     camera: Optional[Camera]
     height: Optional[float]
     refined: bool
+    bases: object = None
 
 
 def solver_setup(bases):
@@ -72,7 +75,7 @@ def solver_setup(bases):
                          np.array(chains, dtype=np.int64).reshape(-1, 3), mean / kappa)
     stature = bases.metadata.get("stature_m")
     stature_ref = float(stature) if stature else chain_height(sk, bases.mean_pose) + 0.18
-    return model, Assembly(sk, edges, bases.bone_lengths(), kappa, stature_ref, None, None, True)
+    return model, Assembly(sk, edges, bases.bone_lengths(), kappa, stature_ref, None, None, True, bases)
 
 
 def bone_terms(skeleton, symmetry):

@@ -206,6 +206,10 @@ def assemble(frames, sol, reasons, single, asm) -> LiftResult:
     iterations = n_admm + info["refine_iterations"]
     converged = info["converged"] & lifted
     messages = messages_of(status, reasons, sol)
+    from .plausibility import outlier_notes
+
+    notes = outlier_notes(sol.E, frames.Wpx.transpose(0, 2, 1), frames.w, asm.skeleton.joints, lifted)
+    messages = [m + note for m, note in zip(messages, notes)]
     suspect = _plausibility(frames, sol, lifted, asm)
     for n in np.flatnonzero(suspect != ""):
         status[n] = _status.SUSPECT_INPUT
@@ -239,7 +243,7 @@ def _plausibility(frames, sol, lifted, asm):
     after a refinement: the relaxation alone (method ``convex``) shrinks poses
     by design and fits loosely.
     """
-    from .plausibility import suspect_frames
+    from .plausibility import code_check, gross_outliers, suspect_frames
 
     Wpx, w, info, X, E = frames.Wpx, frames.w, sol.info, sol.X, sol.E
     keypoints = Wpx.transpose(0, 2, 1)     # (N, P, 2) pixels
@@ -255,4 +259,6 @@ def _plausibility(frames, sol, lifted, asm):
         error = np.sqrt(np.where(used > 0, residual, 0.0).sum(axis=1) / n_used)
     status = frames.status
     return suspect_frames(keypoints, used, error, asm.skeleton, lifted & (status <= _status.NOT_CONVERGED),
-                          converged=(status == _status.OK) & asm.refined)
+                          converged=(status == _status.OK) & asm.refined, projected=proj.transpose(0, 2, 1),
+                          code=None if asm.bases is None else code_check(sol.c, asm.bases),
+                          gross=gross_outliers(E, keypoints, w))

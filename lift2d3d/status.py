@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Status", "STATUSES", "BY_NAME", "LIFTED", "HAS_POSE", "MIN_JOINTS", "MAX_ABS_PIXELS",
+__all__ = ["Status", "STATUSES", "BY_NAME", "LIFTED", "HAS_POSE", "MIN_JOINTS", "MIN_SCORE", "MAX_ABS_PIXELS",
            "MAX_RELATIVE_REPROJECTION",
            "OK", "NOT_CONVERGED", "TOO_FEW_JOINTS", "NON_FINITE", "DEGENERATE", "SUSPECT_INPUT", "BAD_INPUT",
            "NO_PERSON", "name_of", "names_of"]
@@ -69,6 +69,12 @@ HAS_POSE = tuple(status.name for status in STATUSES if status.has_pose)
 
 #: Fewer usable joints than this cannot pin down a rotation and a shape.
 MIN_JOINTS = 5
+#: A joint scored below this is missing (a weight of 0), on every floor
+#: (:func:`lift2d3d.mapping.valid_keypoints`).  Detectors write near-zero confidences for joints
+#: they did not see (MediaPipe: the landmark at a guessed place with visibility ~0.001); as a
+#: weight such a joint still moves a fit by 7-16 mm on average (the sparse, non-convex fit is
+#: sensitive to any pull; ``benchmarks/plausibility.py --low-scores``), as missing by nothing.
+MIN_SCORE = 0.01
 #: Coordinates beyond this many pixels are corrupt, not a pose (no camera image is a million pixels wide).
 MAX_ABS_PIXELS = 1e6
 #: A refined fit whose RMS reprojection error exceeds this fraction of the keypoints' RMS radius does not

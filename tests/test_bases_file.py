@@ -128,3 +128,19 @@ def test_shipped_bases(name):
     assert 0.3 < lengths[("left_hip", "left_knee")] < 0.55
     assert 0.2 < lengths[("left_shoulder", "left_elbow")] < 0.4
     np.testing.assert_allclose(bases.mean_pose.mean(axis=1), 0, atol=1e-9)
+
+
+def test_no_basis_pose_and_deep_metadata_are_named_errors(tmp_path):
+    """K = 0 used to reach the solver's records as a ZeroDivisionError; deep JSON a RecursionError."""
+    B, M, meta = _parts(_valid(tmp_path)[1])
+    empty = B[:0]
+    with pytest.raises(BasesFileError, match="at least one basis pose|n_bases >= 1"):
+        load_bases(_write(tmp_path / "k0.npz", empty, M, dict(meta, arrays_sha256=_arrays_sha256(empty, M))))
+    with pytest.raises(BasesFileError, match="at least one basis pose"):
+        ShapeBases(bases=empty, mean_pose=M, skeleton="body15")
+    np.savez(tmp_path / "deep.npz", bases=B, mean_pose=M, metadata=np.array("[" * 100_000 + "]" * 100_000))
+    with pytest.raises(BasesFileError, match="metadata is not valid JSON"):
+        load_bases(tmp_path / "deep.npz")
+    np.savez(tmp_path / "list.npz", bases=B, mean_pose=M, metadata=np.array("[1, 2]"))
+    with pytest.raises(BasesFileError, match="not a JSON object"):
+        load_bases(tmp_path / "list.npz")

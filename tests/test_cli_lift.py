@@ -250,3 +250,21 @@ def test_depth_order_file_marks_bad_relations_per_row(coco_csv, bases_file, tmp_
     bad.write_text("frame,joint_a,joint_b\n0,head,neck\n")
     assert lift(coco_csv, "-o", tmp_path / "o2.csv", "--bases", bases_file, "--depth-order", bad) == 2
     assert "needs the columns joint_a, relation, joint_b" in capsys.readouterr().err
+
+
+def test_every_layout_record_is_in_the_help_and_accepted_by_name_and_alias(capsys):
+    """The layouts are listed from one record each (lift2d3d.io.LAYOUT_RECORDS), never by hand."""
+    from lift2d3d.cli import main
+    from lift2d3d.io import LAYOUT_RECORDS, LAYOUTS, split_format
+
+    assert LAYOUTS == tuple(r.name for r in LAYOUT_RECORDS) and len(LAYOUTS) == 10
+    with pytest.raises(SystemExit):
+        main(["lift", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    layout_help = text[text.index("--layout LAYOUT file layout"):text.index("--delimiter DELIMITER CSV")]
+    inputs = text[text.index("inputs (detected"):text.index("formats (--format)")]
+    for record in LAYOUT_RECORDS:
+        assert record.name in layout_help.replace("- ", "-") and f" {record.name} " in inputs
+        for alias in (record.name,) + record.aliases:
+            assert split_format(layout=alias) == (None, record.name)
+            assert split_format(alias) == (None, record.name)

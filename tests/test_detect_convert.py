@@ -35,6 +35,13 @@ def _unavailable(reason):
 
 
 @pytest.fixture(scope="module")
+def converter():
+    """The converter's build dependencies (the ``models`` extra), which ``[dev]`` does not install."""
+    if not models.build_dependencies_available():
+        _unavailable("converting the models needs onnx and flatbuffers: pip install -e '.[models]'")
+
+
+@pytest.fixture(scope="module")
 def model_files():
     try:
         return models.check_models()
@@ -158,7 +165,7 @@ def _pipeline_inputs(model_files):
     return {"pose_detection": detector._detector.inputs, "pose_landmark_full": detector._landmarker.inputs}
 
 
-def test_every_output_matches_litert_on_the_test_frames(litert, tflite_models, model_files):
+def test_every_output_matches_litert_on_the_test_frames(litert, converter, tflite_models, model_files):
     inputs = _pipeline_inputs(model_files)
     for name, content in tflite_models.items():
         onnx_model, _ = convert(content, name)
@@ -190,7 +197,7 @@ def test_densified_weights_equal_tflite_densify(litert, tflite_models):
 
 # -- the converter's own promises ---------------------------------------------------------
 
-def test_conversion_is_reproducible_and_complete(tflite_models):
+def test_conversion_is_reproducible_and_complete(converter, tflite_models):
     for name, content in tflite_models.items():
         first, report = convert(content, name)
         assert first.SerializeToString() == convert(content, name)[0].SerializeToString()
@@ -221,6 +228,9 @@ def test_densify_block_sparse_example():
 def test_unsupported_input_is_named():
     with pytest.raises(tflite.TFLiteError, match="not a TFLite model"):
         tflite.read_model(b"PK\x03\x04 a zip, not a model")
+
+
+def test_unsupported_operators_are_named(converter):
     f32 = np.float32
     model = tflite.Model(tensors=(tflite.Tensor(0, "x", (1, 4), f32, 0), tflite.Tensor(1, "y", (1, 4), f32, 0)),
                          operators=(tflite.Operator(0, "SOFTMAX", (0,), (1,)),), inputs=(0,), outputs=(1,),
@@ -231,7 +241,7 @@ def test_unsupported_input_is_named():
 
 # -- the build: where it writes, what status says ---------------------------------------------
 
-def test_build_writes_only_into_the_cache_and_status_reports_it(wheel, tmp_path):
+def test_build_writes_only_into_the_cache_and_status_reports_it(converter, wheel, tmp_path):
     """A fresh home, temporary folder and cache: after the build only the cache holds anything."""
     home, tmp, cache = tmp_path / "home", tmp_path / "tmp", tmp_path / "cache"
     for folder in (home, tmp):
@@ -260,7 +270,7 @@ def test_build_writes_only_into_the_cache_and_status_reports_it(wheel, tmp_path)
     assert "tensorflow" not in proc.stdout.lower()
 
 
-def test_failed_build_leaves_nothing_behind(tmp_path, monkeypatch):
+def test_failed_build_leaves_nothing_behind(converter, tmp_path, monkeypatch):
     monkeypatch.setenv("LIFT2D3D_CACHE_DIR", str(tmp_path / "cache"))
     fake = tmp_path / models.WHEEL_FILE
     fake.write_bytes(b"PK not the wheel")

@@ -304,6 +304,31 @@ def test_csv_parts_join_to_the_cli_output_byte_for_byte(workdir, inputs, single_
         assert _joined_csv_parts(summary.outputs[str(path)]) == single_machine[path][0].read_text()
 
 
+def test_a_killed_clients_leftovers_are_cleared_and_a_busy_output_refused(workdir, inputs, single_machine, client,
+                                                                         bases_path):
+    """A client killed mid-run leaves its hidden staging folders; the next run on the same outputs,
+    holding their locks, removes them. A run on outputs another run holds refuses."""
+    from lift2d3d.distributed.engine import output_path_for
+    from lift2d3d.pipeline import OutputBusyError, output_lock
+
+    out = workdir / "out_leftovers"
+    final = output_path_for(inputs[0], out, "csv")
+    stale = final.with_name(f".{final.name}.partial-0123456789ab")
+    stale.mkdir(parents=True)
+    (stale / "part-00000.csv").write_text("half a part")
+    old = final.with_name(f".{final.name}.old-89abcdef")
+    old.mkdir()
+    with output_lock(final):
+        with pytest.raises(OutputBusyError, match=f"{final} is being written by another run"):
+            lift_files([str(inputs[0])], out, scheduler=client, bases=bases_path, output_format="csv")
+    assert stale.exists()
+    summary = lift_files([str(inputs[0])], out, scheduler=client, bases=bases_path, rows_per_partition=300,
+                         chunk_rows=CHUNK, output_format="csv")
+    assert summary.ok, summary.errors
+    assert sorted(p.name for p in out.iterdir()) == [final.name]
+    assert _joined_csv_parts(summary.outputs[str(inputs[0])]) == single_machine[inputs[0]][0].read_text()
+
+
 def test_sequence_parts_join_to_the_cli_sequence_output(workdir, inputs, single_machine, client, bases_path):
     """--sequence lifts a person's rows across chunks (each chunk with its neighbours' frames); a
     sequence's task is its whole file, so the parts are the single-machine `lift --sequence` output

@@ -82,6 +82,24 @@ def test_evaluate_warns_when_the_takes_were_learned_from(tmp_path, capsys):
     assert "1 of the 2 evaluated takes were used" in capsys.readouterr().out
 
 
+def test_the_held_out_check_compares_clip_paths_resolved(tmp_path, capsys, monkeypatch):
+    """Clips are recorded as given to learn-bases (relative to the corpus, or relative to where it ran); a
+    take is one of them however the evaluation names it (they were compared as given, and missed)."""
+    from types import SimpleNamespace
+
+    from lift2d3d.commands.evaluate import training_overlap
+
+    root = tmp_path / "cmu"
+    _two_performer_corpus(root)
+    # as evaluate reads them; performer unknown, so only the path can tell
+    takes = [SimpleNamespace(path=str(root / "asf-amc" / name), name=f"asf-amc/{name}", sha256="-",
+                             performer_known=False, performer=None) for name in ("07/07_01.amc", "08/08_01.amc")]
+    monkeypatch.chdir(tmp_path)
+    for clip in ("cmu/asf-amc/07/07_01.amc", "./cmu/asf-amc/07/../07/07_01.amc", str(root / "asf-amc/07/07_01.amc"),
+                 "asf-amc/07/07_01.amc"):
+        assert training_overlap({"clips": [clip]}, takes)["takes"] == ["asf-amc/07/07_01.amc"], clip
+
+
 def _smooth_take(path, n_frames=130, seed=0):
     """A y-up take written as an NPZ of joints: a smooth path through the toy bases' codes, the body turning."""
     from scipy.spatial.transform import Rotation

@@ -5,6 +5,8 @@
 
 import importlib.util
 import json
+import os
+import pickle
 import sys
 
 import numpy as np
@@ -19,8 +21,8 @@ from lift2d3d.pixels import looks_normalised, normalised_rows, to_pixels
 from lift2d3d.skeletons import get_skeleton
 from test_io_support import toy_bases
 from tool_files import (DLC_PARTS, IMAGE_SIZE, N_FRAMES, _dlc_frame, keypoints_in, write_deeplabcut_csv,
-                        write_mediapipe_named, write_mediapipe_numbered, write_mmpose_video, write_openpose,
-                        write_trc, write_wide_csv)
+                        write_deeplabcut_h5, write_mediapipe_named, write_mediapipe_numbered, write_mmpose_video,
+                        write_openpose, write_trc, write_wide_csv)
 
 COCO = get_skeleton("coco17")
 HAVE_TABLES = importlib.util.find_spec("tables") is not None
@@ -208,12 +210,79 @@ def test_deeplabcut_labelled_frames_and_the_unique_individual(tmp_path):
     np.testing.assert_allclose(read.keypoints[seen], kp[0::2][seen], atol=1e-6)
 
 
-def test_deeplabcut_h5_needs_pytables_and_says_so(tmp_path, monkeypatch):
+def test_deeplabcut_h5_needs_h5py_and_says_so(tmp_path, monkeypatch):
     path = tmp_path / "videoDLC.h5"
     path.write_bytes(b"\x89HDF\r\n\x1a\n" + bytes(100))
-    monkeypatch.setitem(sys.modules, "tables", None)                  # as if PyTables were not installed
-    with pytest.raises(KeypointFormatError, match=r"PyTables: pip install 'lift2d3d\[h5\]'"):
+    monkeypatch.setitem(sys.modules, "h5py", None)                    # as if h5py were not installed
+    with pytest.raises(KeypointFormatError, match=r"h5py: pip install 'lift2d3d\[h5\]'"):
         read_keypoints(path)
+
+
+class _Mkdir:
+    """Unpickled, this makes a folder: the proof that a reader ran code from a file."""
+
+    def __init__(self, folder):
+        self.folder = str(folder)
+
+    def __reduce__(self):
+        return (os.mkdir, (self.folder,))
+
+
+@pytest.mark.skipif(not HAVE_TABLES, reason="PyTables is not installed (it writes the DeepLabCut test file)")
+@pytest.mark.parametrize("attribute", ["evil", "non_index_axes", "info"])
+@pytest.mark.parametrize("name", ["videoDLC.h5", "renamed.csv"])
+def test_deeplabcut_h5_with_pickled_code_runs_nothing(tmp_path, attribute, name):
+    """PyTables unpickles such attributes when pandas opens the file; our reader never unpickles."""
+    h5py = pytest.importorskip("h5py")
+    written = write_deeplabcut_h5(tmp_path)
+    marker = tmp_path / "ran"
+    with h5py.File(written.path, "a") as handle:
+        handle["df_with_missing"].attrs[attribute] = np.bytes_(pickle.dumps(_Mkdir(marker), protocol=0))
+    path = written.path.rename(tmp_path / name)
+    try:
+        read_keypoints(path)
+    except KeypointFormatError as exc:
+        assert attribute != "evil" and "would run code" in str(exc) and str(path) in str(exc)
+    else:
+        assert attribute == "evil"            # an attribute pandas does not read is left alone
+    assert not marker.exists()
+
+
+@pytest.mark.skipif(not HAVE_TABLES, reason="PyTables is not installed (it writes the DeepLabCut test file)")
+def test_deeplabcut_h5_damaged_is_an_error_naming_the_file(tmp_path):
+    written = write_deeplabcut_h5(tmp_path)
+    data = bytearray(written.path.read_bytes())
+    rng = np.random.default_rng(0)
+    failures = 0
+    for trial in range(12):
+        damaged = bytearray(data)
+        for at in rng.integers(8, len(data), 25):
+            damaged[at] ^= 0xFF
+        path = tmp_path / f"damaged{trial}.h5"
+        path.write_bytes(bytes(damaged))
+        try:
+            read_keypoints(path)
+        except KeypointFormatError as exc:
+            assert str(path) in str(exc)
+            failures += 1
+    assert failures >= 1
+    path = tmp_path / "cut.h5"
+    path.write_bytes(bytes(data[: len(data) // 2]))
+    with pytest.raises(KeypointFormatError, match="cut.h5"):
+        read_keypoints(path)
+
+
+@pytest.mark.skipif(not HAVE_TABLES, reason="PyTables is not installed (it writes the DeepLabCut test file)")
+def test_deeplabcut_h5_fixed_layout_and_labelled_images(tmp_path):
+    table, kp, sc = _dlc_frame(individuals=["ind1", "ind2"])
+    table.index = pd.MultiIndex.from_tuples([("labeled-data", "walk", f"img{k:03d}.png") for k in range(len(table))])
+    path = tmp_path / "CollectedData_John.h5"
+    table.to_hdf(path, key="df_with_missing", format="fixed", mode="w")
+    read = read_keypoints(path)
+    assert read.ids.columns.tolist() == ["image", "individual"]
+    assert read.ids["image"].iloc[0] == "labeled-data/walk/img000.png"
+    seen = read.scores > 0
+    np.testing.assert_allclose(read.keypoints[seen], kp[seen], atol=1e-9)
 
 
 @pytest.mark.skipif(not HAVE_TABLES, reason="PyTables is not installed")

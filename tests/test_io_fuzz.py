@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -196,3 +197,49 @@ def test_lift_table_never_raises_for_bad_cells(values, frames):
     xyz = out[[c for c in out.columns if c[-2:] in ("_x", "_y", "_z")]].to_numpy(dtype=float)
     assert np.isfinite(xyz[lifted]).all() and np.isnan(xyz[~lifted]).all()
     assert (out.loc[~lifted, "message"] != "").all()
+
+
+# ----------------------------------------------------------------------------- every layout, mutated
+# Each layout's seed file (as its tool writes it, tests/tool_files.py), mutated once per example
+# (tests/fuzz_cases.py: flipped, cut or inserted bytes, a number replaced by garbage such as `true`
+# or a 400-digit integer, deep nesting, a line dropped or repeated). The outcome is a clean
+# KeypointFormatError or a table in which no garbage became a coordinate or a score.
+# `python benchmarks/fuzz.py` runs hundreds per layout, in a separate process and through the CLI.
+
+from fuzz_cases import judge_read, make_case, seeds  # noqa: E402
+
+_SEEDS_DIR = tempfile.TemporaryDirectory(prefix="lift2d3d-fuzz-seeds-")
+SEEDS = seeds(Path(_SEEDS_DIR.name))
+MUTATIONS = settings(max_examples=15, deadline=None, derandomize=True,
+                     suppress_health_check=[HealthCheck.too_slow])
+
+
+def _baseline(seed):
+    table = _read(seed.path, **seed.options)
+    return table.keypoints, table.scores, table.good
+
+
+BASELINES = {}
+
+
+@pytest.mark.parametrize("layout", sorted(SEEDS))
+@MUTATIONS
+@given(case=st.integers(0, 2**32 - 1))
+def test_every_layout_mutated_fails_cleanly_and_reads_no_garbage(layout, case):
+    seed = SEEDS[layout]
+    if layout not in BASELINES:
+        BASELINES[layout] = _baseline(seed)
+    rng = np.random.default_rng(case)
+    with tempfile.TemporaryDirectory() as folder:
+        path, kind = make_case(seed, Path(folder), rng)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                table = read_keypoints(path, **seed.options)
+            except KeypointFormatError as exc:
+                assert str(exc)
+                return
+        answer = ("read", table.keypoints, table.scores, table.good)
+        outcome, detail = judge_read(answer, BASELINES[layout], kind)
+        assert outcome == "clean", f"{layout} ({kind}): {detail}"
+        _read(path, **seed.options)      # and the invariants every table keeps

@@ -113,6 +113,22 @@ def test_the_pipeline_the_dask_backend_and_the_cli_use_the_public_io():
     assert not private, "\n".join(private)
 
 
+def test_the_dask_backend_and_the_cli_use_the_public_pipeline():
+    """One job-options record and one per-chunk step (lift2d3d.pipeline: JobOptions, prepared_chunks,
+    lift_chunk), reached by their public names: the Dask engine once imported the stream's internals."""
+    import lift2d3d.pipeline as pipeline
+
+    private = sorted(f"{m} imports {t}" for m, targets in IMPORTS.items() if _room(m) in ("distributed", "commands")
+                     for t in targets if t.startswith("lift2d3d.pipeline."))
+    assert not private, "\n".join(private)
+    for module, path in MODULES.items():
+        if _room(module) not in ("distributed", "commands"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module in ("pipeline", "lift2d3d.pipeline"):
+                assert all(alias.name in pipeline.__all__ for alias in node.names), f"{module}: {ast.dump(node)}"
+
+
 def test_solvers_know_arrays_and_io_knows_formats():
     def reaches(room, others):
         return sorted(f"{m} imports {t}" for m, targets in IMPORTS.items() if _room(m) == room
@@ -153,3 +169,17 @@ def test_the_pipeline_is_reached_from_the_top_and_not_from_io(name):
 
     assert getattr(lift2d3d, name) is getattr(lift2d3d.pipeline, name)
     assert not hasattr(lift2d3d.io, name)
+
+
+def test_contributing_shows_the_same_floors():
+    """CONTRIBUTING.md's floors table is these FLOORS (it once lacked depth_order and plausibility)."""
+    import re
+
+    text = (PACKAGE.parent / "CONTRIBUTING.md").read_text(encoding="utf-8")
+    table = {}
+    for line in text.splitlines():
+        match = re.match(r"\| (\d+) \| (.+?) \|", line)
+        if match:
+            rooms = re.findall(r"`([\w.]+?)(?:\.py|/)?`", match[2])
+            table[int(match[1])] = tuple(room for room in rooms)
+    assert table == {level: tuple(rooms) for level, rooms in enumerate(FLOORS)}

@@ -7,6 +7,7 @@ import pytest
 
 from lift2d3d import Camera, Lifter, ShapeBases
 from lift2d3d.benchmark import synthetic_keypoints
+from lift2d3d.status import MIN_SCORE
 
 BASES = os.environ.get("LIFT2D3D_TEST_BASES", "default")
 
@@ -261,7 +262,8 @@ def test_never_nan_for_finite_input(bases):
         rng.normal(0, 1, (5, P, 2)) * [1.0, 1e-9],                                  # nearly collinear
         np.repeat(rng.normal(0, 1, (5, 1, 2)), P, axis=1) + rng.normal(0, 1e-6, (5, P, 2)),  # nearly coincident
     ])
-    scores = rng.uniform(0, 1, keypoints.shape[:2])
+    # scores of joints that count (below status.MIN_SCORE a joint is missing)
+    scores = rng.uniform(MIN_SCORE, 1, keypoints.shape[:2])
     for method in ("convex", "convex+refine", "robust"):
         for camera in (None, Camera(800.0, (0.0, 0.0))):
             result = Lifter(bases, method=method, camera=camera).lift(keypoints, scores)
@@ -349,3 +351,36 @@ def test_lift_sequence_shares_one_persons_proportions(bases):
         lifter.lift_sequence(keypoints[0])
     with pytest.raises(ValueError, match="proportions_weight must be a non-negative number"):
         lifter.lift_sequence(keypoints, proportions_weight=-1)
+
+
+def test_one_validation_for_the_api_and_the_readers(bases):
+    """check_keypoints: inf is non_finite (also before a skeleton mapping), bad scores are bad_input,
+    booleans and wrong shapes are refused saying what was expected and what arrived."""
+    from lift2d3d.io import read_keypoints
+    from lift2d3d.mapping import JointMapping, check_keypoints
+
+    lifter = Lifter(bases)
+    cam, _, _ = _synthetic(bases, 4, 9)
+    body15 = 400 * cam[..., :2] + [640, 360]
+    coco, coco_scores = JointMapping("body15", "coco17").apply(body15, np.ones(body15.shape[:2]))
+    coco_scores[:, :5] = 1.0
+    coco[:, :5] = coco[:, 5:6] + 10.0                                 # a face where the tool puts one
+    broken = coco.copy()
+    broken[1, 9, 0] = np.inf                                          # left wrist
+    scores = coco_scores.copy()
+    scores[2, 3] = -1.0
+    result = lifter.lift(broken, scores, skeleton="coco17")
+    assert list(result.status[:3]) == ["ok", "non_finite", "bad_input"]
+    assert "left_wrist" in result.message[1] and "frame 1" in result.message[1]
+    assert "left_ear" in result.message[2] and "scores must be >= 0" in result.message[2]
+    # the file route says the same rows are unusable (bad_input), never ok
+    with pytest.warns(UserWarning, match="2 row"):
+        table = read_keypoints(np.concatenate([broken, scores[..., None]], axis=-1), format="coco17")
+    assert list(table.good[:3]) == [True, False, False]
+    with pytest.raises(ValueError, match="must be numbers; got an array of dtype bool"):
+        lifter.lift(np.ones((15, 2), dtype=bool))
+    with pytest.raises(ValueError, match=r"Expected scores of shape \(17,\) or \(4, 17\) .* got \(4, 3\)"):
+        lifter.lift(coco, np.ones((4, 3)), skeleton="coco17")
+    check = check_keypoints(broken, scores)
+    assert check.bad_coordinates[1, 9, 0] and check.bad_scores[2, 3]
+    assert np.isnan(check.keypoints[1, 9]).all() and check.scores[1, 9] == 0

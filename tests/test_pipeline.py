@@ -460,3 +460,92 @@ def test_sequence_streams_a_person_across_chunks(tmp_path):
     assert isinstance(context, SequenceContext)
     assert context.ids["person"].tolist() == [0] * 5
     assert context.ids["frame"].astype(int).tolist() == [51, 53, 55, 57, 59]
+
+
+def test_resume_on_an_output_made_with_other_options_refuses_and_keeps_it(frame, tmp_path):
+    """--resume used to call any output newer than its input complete, whatever options made it."""
+    path = tmp_path / "k.csv"
+    frame.to_csv(path, index=False)
+    output = tmp_path / "out.csv"
+    lift_file(path, output, Lifter(bases=toy_bases(), method="convex"), chunk_rows=10)
+    before = output.read_bytes()
+    with pytest.raises(KeypointFormatError, match="cannot resume .*out.csv: it was made with another method"):
+        lift_file(path, output, Lifter(bases=toy_bases()), chunk_rows=10, resume=True)
+    with pytest.raises(KeypointFormatError, match="made with another write_camera"):
+        lift_file(path, output, Lifter(bases=toy_bases(), method="convex"), chunk_rows=10, resume=True,
+                  write_camera=True)
+    assert output.read_bytes() == before
+    # an output whose manifest is gone (moved, or an older lift2d3d's) cannot be vouched for
+    (tmp_path / ".out.csv.lift2d3d.json").unlink()
+    with pytest.raises(KeypointFormatError, match="nothing says which options made it"):
+        lift_file(path, output, Lifter(bases=toy_bases(), method="convex"), chunk_rows=10, resume=True)
+
+
+def test_the_output_may_not_be_an_input(frame, tmp_path, monkeypatch):
+    path = tmp_path / "k.csv"
+    frame.to_csv(path, index=False)
+    before = path.read_bytes()
+    monkeypatch.chdir(tmp_path)
+    for output in (path, "k.csv", "./sub/../k.csv"):
+        with pytest.raises(ValueError, match="is the input"):
+            lift_file(path, output, Lifter(bases=toy_bases(), method="convex"))
+    assert path.read_bytes() == before and not (tmp_path / "sub").exists()
+
+
+def test_an_output_path_with_dot_dot_leaves_no_stray_folder(frame, tmp_path, monkeypatch):
+    path = tmp_path / "k.csv"
+    frame.to_csv(path, index=False)
+    (tmp_path / "work").mkdir()
+    monkeypatch.chdir(tmp_path / "work")
+    lift_file(path, "a/../../lifted.csv", Lifter(bases=toy_bases(), method="convex"))
+    assert (tmp_path / "lifted.csv").is_file() and not (tmp_path / "work" / "a").exists()
+
+
+def test_a_second_run_on_the_same_output_refuses_and_a_dead_runs_lock_is_taken_over(frame, tmp_path):
+    """Two runs used to share one .parts folder (the second deleted the first's, both wrote into it)."""
+    import subprocess
+    import sys
+
+    from lift2d3d.pipeline import OutputBusyError
+
+    path = tmp_path / "k.csv"
+    frame.to_csv(path, index=False)
+    output = tmp_path / "out.csv"
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys\nfrom lift2d3d.pipeline import output_lock\n"
+        f"with output_lock({str(output)!r}):\n    print('held', flush=True)\n    sys.stdin.read()\n")],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(OutputBusyError, match=rf"being written by another run \(pid {holder.pid} on "):
+            lift_file(path, output, Lifter(bases=toy_bases(), method="convex"))
+        assert not output.exists() and not (tmp_path / "out.csv.parts").exists()
+    finally:
+        holder.kill()           # as a crash would: its lock file stays, its flock goes with it
+        holder.wait()
+    assert (tmp_path / "out.csv.lock").exists()
+    lines = []
+    summary = lift_file(path, output, Lifter(bases=toy_bases(), method="convex"), log=lines.append)
+    assert summary.rows == len(frame) and output.is_file()
+    assert any(f"took over the lock of an earlier run on {output}" in line and f"pid {holder.pid}" in line
+               for line in lines)
+    assert not (tmp_path / "out.csv.lock").exists()
+
+
+def test_the_summary_says_how_many_more_bad_rows_and_no_estimate_when_nothing_was_lifted(frame, tmp_path):
+    from lift2d3d.io import read_keypoints as read
+
+    bad = frame.copy()
+    bad["frame"] = 7                           # every row the same id: all but the first are duplicates
+    with pytest.warns(UserWarning, match=rf"{len(bad) - 1} row\(s\) with bad input .*; and {len(bad) - 4} more\)"):
+        read(bad)
+    path = tmp_path / "dup.csv"
+    bad.to_csv(path, index=False)
+    summary = lift_file(path, tmp_path / "out.csv", Lifter(bases=toy_bases(), method="convex"))
+    assert f"... and {len(bad) - 1 - 3} more row(s) with bad input" in summary.text()
+    nothing = frame.copy()
+    nothing[[c for c in nothing.columns if c.endswith("_score")]] = 0.0
+    path = tmp_path / "none.csv"
+    nothing.to_csv(path, index=False)
+    summary = lift_file(path, tmp_path / "none_out.csv", Lifter(bases=toy_bases(), method="convex"))
+    assert summary.lifted == 0 and "the bases estimate them" not in summary.text()

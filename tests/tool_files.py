@@ -237,25 +237,27 @@ def write_mmpose_images(tmp_path):
 # ---------------------------------------------------------------------------------------- MediaPipe
 
 def _mediapipe_landmarks():
-    """blazepose33 keypoints normalised to IMAGE_SIZE, visibility as score, 0 visibility for missing ones."""
+    """blazepose33 keypoints normalised to IMAGE_SIZE, visibility as score; a landmark MediaPipe did not see
+    is written at a guessed place (here the image centre) with visibility 0.001."""
     kp, sc = keypoints_in("blazepose33")
     width, height = IMAGE_SIZE
     normalised = kp / np.array([width, height])
     z = np.where(np.isfinite(kp[..., 0]), 0.1, -0.2)  # relative depth, unused
-    # MediaPipe always gives every landmark; a missing one is there with visibility 0
+    # MediaPipe always gives every landmark; one it did not see is there with a near-zero visibility
     normalised = np.where(np.isfinite(normalised), normalised, 0.5)
-    return kp, sc, normalised, z
+    visibility = np.where(sc > 0, sc, 0.001)
+    return kp, sc, normalised, z, visibility
 
 
 def write_mediapipe_named(tmp_path):
-    kp, sc, normalised, z = _mediapipe_landmarks()
+    kp, sc, normalised, z, visibility = _mediapipe_landmarks()
     blaze = get_skeleton("blazepose33")
     columns = {"frame": np.arange(N_FRAMES)}
     for j, joint in enumerate(blaze.joints):
         columns[f"{joint}_x"] = normalised[:, j, 0]
         columns[f"{joint}_y"] = normalised[:, j, 1]
         columns[f"{joint}_z"] = z[:, j]
-        columns[f"{joint}_visibility"] = sc[:, j]
+        columns[f"{joint}_visibility"] = visibility[:, j]
     path = tmp_path / "mediapipe_named.csv"
     pd.DataFrame(columns).to_csv(path, index=False, float_format="%.12g")
     return Written(path, {"image_size": IMAGE_SIZE}, _ids(frame=np.arange(N_FRAMES)), "blazepose33", kp, sc,
@@ -264,7 +266,7 @@ def write_mediapipe_named(tmp_path):
 
 def write_mediapipe_numbered(tmp_path):
     """The common tutorial layout: ``class, x1, y1, z1, v1, ..., x33, ...`` (landmarks numbered from 1)."""
-    kp, sc, normalised, z = _mediapipe_landmarks()
+    kp, sc, normalised, z, visibility = _mediapipe_landmarks()
     header = ["class"] + [f"{a}{i}" for i in range(1, 34) for a in "xyzv"]
     path = tmp_path / "coords.csv"
     with open(path, "w", encoding="utf-8", newline="") as handle:
@@ -273,7 +275,7 @@ def write_mediapipe_numbered(tmp_path):
             cells = ["squat"]
             for j in range(33):
                 cells += [repr(float(normalised[f, j, 0])), repr(float(normalised[f, j, 1])), repr(float(z[f, j])),
-                          repr(float(sc[f, j]))]
+                          repr(float(visibility[f, j]))]
             handle.write(",".join(cells) + "\n")
     ids = _ids(frame=np.arange(N_FRAMES), **{"class": np.array(["squat"] * N_FRAMES, dtype=object)})
     return Written(path, {"image_size": IMAGE_SIZE}, ids, "blazepose33", kp, sc, "mediapipe-csv")

@@ -194,8 +194,21 @@ def training_overlap(metadata: dict, takes) -> dict:
     shas = {entry.get("sha256") for entry in files if entry.get("sha256")}
     names = {entry["take"] for entry in files if entry.get("take") and performer_of(entry["path"])[1]}
     names |= {Path(clip).stem for clip in clips if performer_of(clip)[1]}
-    paths = {str(Path(clip).resolve()) for clip in clips}
-    used = [t.name for t in takes if t.sha256 in shas or str(Path(t.path).resolve()) in paths
+    def listed(path):
+        # a clip is recorded as given to learn-bases (absolute, or relative to the corpus folder): a take is
+        # that clip when its resolved path is the clip's, or ends with the clip's relative parts
+        import os
+
+        resolved = Path(path).resolve().parts
+        for clip in clips:
+            if Path(clip).resolve().parts == resolved:
+                return True
+            parts = Path(os.path.normpath(clip)).parts
+            if not Path(clip).is_absolute() and ".." not in parts and resolved[-len(parts):] == parts:
+                return True
+        return False
+
+    used = [t.name for t in takes if t.sha256 in shas or listed(t.path)
             or (t.performer_known and Path(t.path).stem in names)]
     trained = set((metadata.get("corpus") or {}).get("performers") or [])
     trained |= {entry.get("performer") for entry in files if entry.get("performer")}

@@ -15,19 +15,10 @@ HELP = ("Lift a file of 2D keypoints (wide/long CSV, COCO/AlphaPose, OpenPose or
         "CSV, DeepLabCut CSV/H5, pixel TRC, NPY/NPZ) to 3D joints (CSV, JSON or NPZ by the output's extension; "
         "BVH or 3D TRC: each person's motion in the world frame).")
 
+# the inputs are listed from the layout records (lift2d3d.io.LAYOUT_RECORDS): one place per layout
 EPILOG = """\
 inputs (detected from the content; --layout to force one):
-  csv-wide        id columns + <joint>_x, <joint>_y[, <joint>_score]
-  csv-long        frame,joint,x,y[,score]
-  openpose-json   a folder of OpenPose *_keypoints.json files (BODY_25)
-  coco-json       COCO keypoint results/annotations (MMPose/Detectron2 results, AlphaPose)
-  mmpose-json     MMPoseInferencer predictions: a video's file or a folder of per-image files
-  mediapipe-csv   MediaPipe landmarks (nose_x,...,nose_visibility or x0,y0,z0,v0,...); normalised,
-                  so they need --image-size W H
-  deeplabcut-csv  DeepLabCut CSV (scorer/[individuals]/bodyparts/coords header rows); parts are
-  deeplabcut-h5   matched by name, --map FILE for others; .h5 needs pip install 'lift2d3d[h5]'
-  trc             pixel TRC of Sports2D (*_px.trc; Z = 0); 3D TRC files are refused
-  numpy           .npy (N, P, 2|3) or .npz with keypoints[, scores, joint_names, ids]
+{layouts}
 formats (--format): coco17, h36m17, mpii16, openpose25, blazepose33, body15 (detected from names
 or counts when omitted). Coordinates normalised to the image (within 0-1) are an error unless
 --image-size gives the image's width and height in pixels.
@@ -55,14 +46,16 @@ examples:  lift2d3d lift examples/sample_coco17.csv -o lifted.csv
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.epilog = EPILOG
+    from ..io import LAYOUTS, layouts_help
+
+    parser.epilog = EPILOG.replace("{layouts}", layouts_help())
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument("input", nargs="+", help="keypoint file, or a folder of OpenPose JSON files "
                         "(with --scheduler: several files or quoted glob patterns)")
     parser.add_argument("-o", "--output", required=True,
                         help="output .csv, .json or .npz (the lifted table), .bvh or .trc (each person's clip)")
     parser.add_argument("--format", help="keypoint format (skeleton) of the input, e.g. coco17; or a layout")
-    parser.add_argument("--layout", help="file layout: csv-wide, csv-long, openpose-json, coco-json, numpy")
+    parser.add_argument("--layout", help=f"file layout: {', '.join(LAYOUTS)} (detected from the content when omitted)")
     parser.add_argument("--delimiter", help="CSV delimiter (detected from the header when omitted)")
     parser.add_argument("--image-size", type=float, nargs=2, metavar=("W", "H"),
                         help="image width and height in pixels: converts normalised (0-1) coordinates such as "

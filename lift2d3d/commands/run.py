@@ -97,15 +97,23 @@ def run(args) -> int:
     from ..io import CLIP_SUFFIXES, atomic_path, check_suffix, write_lifted
     from .detect import detector_from_args
 
+    from ..pipeline import check_not_an_input, normal_output
+
     say = (lambda text: None) if args.quiet else (lambda text: print(text, file=sys.stderr))
+    # a/../../x is ../x: making an output's folder never leaves a stray a/
+    args.output = str(normal_output(args.output))
+    args.keypoints = str(normal_output(args.keypoints)) if args.keypoints else None
+    overlay = normal_output(args.overlay) if args.overlay else None
     try:
         if check_suffix(args.output) in CLIP_SUFFIXES:
             raise ValueError(f"{args.output}: run writes the lifted table (.csv, .json or .npz); for a BVH or TRC, "
                              "keep the keypoints (run ... --keypoints kp.csv -o lifted.csv), then lift2d3d lift "
                              "kp.csv --sequence --fps F -o clip.bvh")
+        for written in (args.output, args.keypoints, overlay):
+            if written is not None:
+                check_not_an_input(written, [args.input])
     except ValueError as exc:
         return _error(str(exc))
-    overlay = Path(args.overlay) if args.overlay else None
     if overlay is not None and overlay.suffix.lower() not in (".png", ".jpg", ".jpeg", ".mp4"):
         return _error(f"{overlay}: the overlay must be .png, .jpg or .mp4")
     try:

@@ -19,12 +19,14 @@ import os
 import time
 import uuid
 from collections import Counter
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from .. import status as _status
+from ..pipeline import JobOptions, check_not_an_input, lift_chunk, normal_output, output_lock, prepared_chunks
 from . import output as _output
 from .cluster import open_client
 from .duplicates import ids_seen_earlier
@@ -160,14 +162,10 @@ def _status_counts(frame) -> dict:
 
 
 def _lift_partition(partition: Partition, spec: LifterSpec, staging: str, fmt: str, skeleton_name,
-                    delimiter, chunk_rows: int, earlier_ids=None, sequence: bool = False,
-                    reader_options=None, write_camera: bool = False, fps: float = 30.0) -> PartResult:
+                    delimiter, chunk_rows: int, earlier_ids=None, options: JobOptions = JobOptions(),
+                    reader_options=None) -> PartResult:
     """Worker task: read, lift and write one partition; a data error becomes a report, not a crash."""
     import pandas as pd
-
-    from ..io import KeypointFormatError
-    from ..pipeline.stream import with_neighbours
-    from ..pipeline.tables import lift_mapped
 
     start = time.perf_counter()
     try:
@@ -181,14 +179,9 @@ def _lift_partition(partition: Partition, spec: LifterSpec, staging: str, fmt: s
                 yield table
 
         # the chunks a single-machine run lifts, with the same neighbours (a sequence's partition is its file)
-        for table, keypoints, scores, context in with_neighbours(tables(), lifter, sequence):
-            if not frames:
-                mapping = table.mapping_to(lifter)
-                if not (mapping.direct or mapping.derived):
-                    raise KeypointFormatError(f"no joint of {table.skeleton.name} maps onto the bases' "
-                                              f"skeleton {lifter.skeleton.name}")
-            frames.append(lift_mapped(table, keypoints, scores, lifter, sequence, write_camera=write_camera,
-                                      fps=fps, context=context))
+        for chunk in prepared_chunks(tables(), lifter, options):
+            table = chunk.table
+            frames.append(lift_chunk(chunk, lifter, options))
             notes.extend(table.notes)
             problems.extend(str(p) for p in table.problems[table.bad][: 3 - len(problems)])
         if not frames:
@@ -263,7 +256,7 @@ def lift_files(inputs, output_dir, *, lifter=None, scheduler="local", bases="def
         Lift each person's rows as a sequence, as ``lift2d3d lift
         --sequence`` does: one task per file (a person's rows may be
         anywhere in it), its chunks lifted with the same neighbouring rows
-        (:func:`lift2d3d.pipeline.stream.with_neighbours`), so the output is
+        (:func:`lift2d3d.pipeline.prepared_chunks`), so the output is
         the single-machine run's.
     fps : float
         The video's frame rate, for ``sequence``.
@@ -307,7 +300,7 @@ def lift_files(inputs, output_dir, *, lifter=None, scheduler="local", bases="def
     files = expand_inputs(inputs)
     skeleton_name, layout = split_format(format, layout)
     fmt = _output.output_format(output_format)
-    output_dir = Path(output_dir)
+    output_dir = normal_output(output_dir)     # a/../../x is ../x: no stray a/ is made for it
     finals = {}
     for path in files:
         final = output_path_for(path, output_dir, fmt)
@@ -316,7 +309,23 @@ def lift_files(inputs, output_dir, *, lifter=None, scheduler="local", bases="def
             raise ValueError(f"inputs {clash[0]} and {path} would both write {final}; lift them into separate "
                              "output directories or rename one")
         finals[path] = final
+    for path in files:
+        check_not_an_input(finals[path], files)
     output_dir.mkdir(parents=True, exist_ok=True)
+    # one run per output: a second run on the same outputs refuses, naming the first; what a killed run
+    # left behind (its staging folders) is cleared once its locks are taken over
+    with ExitStack() as locks:
+        for final in sorted(set(finals.values())):
+            locks.enter_context(output_lock(final))
+            _output.remove_leftovers(final)
+        return _lift_locked(files, finals, start, reader_options, spec, skeleton_name, layout, fmt, scheduler,
+                            rows_per_partition, chunk_rows, delimiter, sequence, write_camera, fps, progress)
+
+
+def _lift_locked(files, finals, start, reader_options, spec, skeleton_name, layout, fmt, scheduler,
+                 rows_per_partition, chunk_rows, delimiter, sequence, write_camera, fps, progress):
+    """:func:`lift_files` once its outputs are locked."""
+    options = JobOptions(sequence=bool(sequence), fps=float(fps), write_camera=bool(write_camera))
     run_id = uuid.uuid4().hex[:12]
     stagings = {path: _output.staging_dir(finals[path], run_id) for path in files}
     file_numbers = {path: number for number, path in enumerate(files)}
@@ -346,8 +355,8 @@ def lift_files(inputs, output_dir, *, lifter=None, scheduler="local", bases="def
                 for partition, earlier in jobs:
                     key = f"lift2d3d-{run_id}-{stage}-{file_numbers[partition.path]}-{partition.number}"
                     future = client.submit(_lift_partition, partition, spec_future, str(stagings[partition.path]),
-                                           fmt, skeleton_name, delimiter, int(chunk_rows), earlier, bool(sequence),
-                                           reader_options, bool(write_camera), float(fps), key=key, pure=False)
+                                           fmt, skeleton_name, delimiter, int(chunk_rows), earlier, options,
+                                           reader_options, key=key, pure=False)
                     futures.append(future)
                     where[future.key] = partition
                 try:

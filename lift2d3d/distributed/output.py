@@ -17,7 +17,8 @@ import shutil
 import uuid
 from pathlib import Path
 
-__all__ = ["output_format", "part_name", "write_part", "staging_dir", "commit", "discard", "read_lifted"]
+__all__ = ["output_format", "part_name", "write_part", "staging_dir", "commit", "discard", "read_lifted",
+           "remove_leftovers"]
 
 _TMP_SUFFIX = ".tmp"
 
@@ -119,6 +120,24 @@ def commit(staging: Path, final_dir: Path) -> Path:
         else:
             old.unlink(missing_ok=True)
     return final_dir
+
+
+def remove_leftovers(final_dir: Path) -> list:
+    """Remove what runs that died left beside ``final_dir`` (staging folders, replaced outputs).
+
+    Call it holding ``final_dir``'s output lock: no live run can own them then.
+    Returns the paths removed.
+    """
+    final_dir = Path(final_dir)
+    removed = []
+    for pattern in (f".{final_dir.name}.partial-*", f".{final_dir.name}.old-*"):
+        for stray in final_dir.parent.glob(pattern):
+            if stray.is_dir() and not stray.is_symlink():
+                shutil.rmtree(stray, ignore_errors=True)
+            else:
+                stray.unlink(missing_ok=True)
+            removed.append(stray)
+    return removed
 
 
 def discard(staging: Path) -> None:

@@ -42,6 +42,7 @@ resumable output (:func:`write_csv_part`, :func:`join_csv_parts`,
 
 from .csv_wide import check_csv_header
 from .depth_order import DepthOrderTable, read_depth_order
+from .layouts import LAYOUT_RECORDS, layouts_help
 from .names import load_joint_map
 from .readers import (LAYOUTS, detect_layout, iter_csv_block, iter_keypoint_chunks, prepare_chunk, read_keypoints,
                       split_format, table_from_frame)
@@ -60,4 +61,5 @@ __all__ = ["read_keypoints", "write_lifted", "KeypointTable", "KeypointFormatErr
            "prepare_chunk", "load_joint_map", "flag_duplicates", "IdHashSet", "check_suffix", "atomic_path",
            "typed_ids", "csv_header", "csv_rows", "write_csv_part", "join_csv_parts", "write_part", "read_part",
            "DepthOrderTable", "read_depth_order", "CLIP_SUFFIXES", "TABLE_SUFFIXES", "world_sidecar", "write_bvh",
-           "BVH_RIGS", "BVH_UNITS", "write_trc", "read_trc3d", "read_lifted", "LiftedFile"]
+           "BVH_RIGS", "BVH_UNITS", "write_trc", "read_trc3d", "read_lifted", "LiftedFile", "LAYOUT_RECORDS",
+           "layouts_help"]

@@ -41,6 +41,48 @@ def skeleton_for_count(n_joints, format=None, source="input"):
                               "joint order matters, so pass --format NAME (format=NAME)")
 
 
+#: Largest array (bytes) an ``.npz`` member may declare: a damaged or crafted header must not make
+#: the reader allocate more than a keypoint file could need (10 million frames of 133 x 3 float64).
+MAX_NPZ_MEMBER_BYTES = 32 * 10**9
+
+
+def _npz_arrays(path):
+    """The arrays of an ``.npz``, each header checked before its data is read (size, no pickles)."""
+    import zipfile
+
+    arrays = {}
+    with zipfile.ZipFile(path) as archive:
+        for name in archive.namelist():
+            key = name[:-4] if name.endswith(".npy") else name
+            with archive.open(name) as member:
+                version = np.lib.format.read_magic(member)
+                if version == (1, 0):
+                    shape, _, dtype = np.lib.format.read_array_header_1_0(member)
+                elif version == (2, 0):
+                    shape, _, dtype = np.lib.format.read_array_header_2_0(member)
+                else:
+                    raise ValueError(f"array {key!r}: .npy format version {version} (1.0 and 2.0 are read)")
+                if dtype.hasobject:
+                    raise ValueError(f"array {key!r} holds Python objects (pickles), which are never loaded")
+                size = int(np.prod(shape, dtype=object)) * dtype.itemsize
+                if size > MAX_NPZ_MEMBER_BYTES:
+                    raise ValueError(f"array {key!r} declares {size:,} bytes, more than a keypoint file holds")
+            with archive.open(name) as member:
+                arrays[key] = np.lib.format.read_array(member, allow_pickle=False)
+    return arrays
+
+
+#: What a damaged NumPy file raises from inside numpy and zipfile (a truncated zip, a garbled
+#: header that fails to parse as a Python literal, a size that does not match the data).
+def _unreadable_errors():
+    import tokenize
+    import zipfile
+
+    return (OSError, EOFError, ValueError, SyntaxError, tokenize.TokenError, zipfile.BadZipFile, KeyError,
+            TypeError, OverflowError, MemoryError, NotImplementedError, UnicodeDecodeError,
+            RuntimeError)    # zipfile: an entry flagged as encrypted
+
+
 def _load(path, format):
     path = Path(path)
     try:
@@ -48,12 +90,16 @@ def _load(path, format):
             array = np.load(path, mmap_mode="r", allow_pickle=False)
             skeleton = skeleton_for_count(array.shape[-2], format, str(path)) if array.ndim in (2, 3) else None
             return array, None, {}, skeleton
-        data = dict(np.load(path, allow_pickle=False))
+        data = _npz_arrays(path)
+    except KeypointFormatError:
+        raise
     except ValueError as exc:
-        raise KeypointFormatError(f"{path}: cannot be read without unpickling ({exc}); save plain numeric "
-                                  "arrays (np.savez(path, keypoints=..., scores=...))") from None
-    except (OSError, EOFError) as exc:
+        if "pickle" in str(exc).lower() or "Python objects" in str(exc):
+            raise KeypointFormatError(f"{path}: cannot be read without unpickling ({exc}); save plain numeric "
+                                      "arrays (np.savez(path, keypoints=..., scores=...))") from None
         raise KeypointFormatError(f"{path}: not a readable NumPy file ({exc})") from None
+    except _unreadable_errors() as exc:
+        raise KeypointFormatError(f"{path}: not a readable NumPy file ({type(exc).__name__}: {exc})") from None
     key = next((k for k in _KEYPOINT_KEYS if k in data), None)
     if key is None:
         raise KeypointFormatError(f"{path}: no 'keypoints' array; found {', '.join(data) or 'nothing'}")

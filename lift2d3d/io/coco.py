@@ -11,12 +11,12 @@ counts as a full-weight keypoint.  Rows get ids ``image_id`` and ``person``
 
 from __future__ import annotations
 
-import json
 
 import numpy as np
 import pandas as pd
 
 from ..skeletons import SKELETONS, get_skeleton
+from .jsonfile import json_numbers, load_json
 from .table import KeypointFormatError, KeypointTable, check_values
 
 __all__ = ["read_coco_json", "iter_coco_json", "coco_entries"]
@@ -37,11 +37,7 @@ def coco_entries(document, source="input"):
 
 def read_coco_json(path, format=None) -> KeypointTable:
     """Read a COCO keypoint results/annotations file into one :class:`KeypointTable`."""
-    try:
-        with open(path, "r", encoding="utf-8") as handle:
-            document = json.load(handle)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise KeypointFormatError(f"{path}: not valid JSON ({exc})") from None
+    document = load_json(path)
     return table_from_coco(document, format=format, source=str(path))
 
 
@@ -67,7 +63,7 @@ def table_from_coco(document, format=None, source="input") -> KeypointTable:
             row["detection_score"] = entry.get("score")
         ids.append(row)
         try:
-            flat = np.asarray(entry["keypoints"], dtype=np.float64).ravel()
+            flat = json_numbers(entry["keypoints"]).ravel()
             if flat.size != 3 * p:
                 hint = "" if format is not None else " (pass --format for another skeleton)"
                 raise ValueError(f"{flat.size} numbers, expected {3 * p} for {skeleton.name}{hint}")

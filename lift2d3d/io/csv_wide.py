@@ -8,6 +8,7 @@ exactly; an empty cell or ``NaN`` coordinate means the joint is missing.
 from __future__ import annotations
 
 import csv
+from collections import Counter
 import io
 import re
 import warnings
@@ -58,7 +59,8 @@ def classify_columns(columns, format=None, source="input"):
     # A lone "<name>_score" column (detection_score, bbox_score) scores a detection, not a joint: an id.
     for joint in [j for j, cols in joints.items() if set(cols) == {"score"}]:
         id_columns.append(joints.pop(joint)["score"])
-    id_columns = [c for c in columns if c in set(id_columns)]
+    ids = set(id_columns)                 # once: a set per column made a wide header quadratic
+    id_columns = [c for c in columns if c in ids]
     z_columns = [cols["z"] for cols in joints.values() if "z" in cols]
     if z_columns:
         raise KeypointFormatError(f"{source}: has 3D columns ({', '.join(z_columns[:3])}); this looks like "
@@ -168,7 +170,8 @@ def sniff_csv(path, delimiter=None):
     if not second.strip():
         raise KeypointFormatError(f"{path}: has a header but no data rows")
     header = [h.strip() for h in header]
-    repeated = sorted({h for h in header if header.count(h) > 1})
+    counted = Counter(header)
+    repeated = sorted(h for h, n in counted.items() if n > 1)
     if repeated:
         raise KeypointFormatError(f"{path}: the header repeats column(s) {', '.join(map(repr, repeated))}; "
                                   "every column needs its own name")

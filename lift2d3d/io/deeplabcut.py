@@ -6,8 +6,9 @@ bodyparts / coords`` (multi-animal), ``coords`` being ``x, y, likelihood``
 (``x, y`` in labelled data), and whose index is the frame number (or the
 image path of labelled frames, split in up to three columns).  The CSV is
 ``DataFrame.to_csv``: one header row per column level, the level's name in
-the first cell; the HDF5 file is ``DataFrame.to_hdf(key="df_with_missing")``
-(reading it needs PyTables: ``pip install "lift2d3d[h5]"``).
+the first cell; the HDF5 file is ``DataFrame.to_hdf(key="df_with_missing")``, read with h5py
+in a child process without unpickling anything (:mod:`.hdf5`; ``pip install
+"lift2d3d[h5]"``).
 
 Body parts are named by the user, so they are matched to registry joints by
 name (:mod:`.names`: ``LeftShoulder``, ``l_shoulder``, ``shoulder_left`` ...);
@@ -23,21 +24,19 @@ score; empty cells are missing joints.
 from __future__ import annotations
 
 import csv
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from .csv_wide import NA_VALUES, _numeric, next_chunk, open_csv_chunks
+from .hdf5 import H5_HINT, is_hdf5, read_pandas_hdf
 from .names import load_joint_map, resolve_parts
 from .table import KeypointFormatError, KeypointTable, check_values
 
-__all__ = ["looks_like_deeplabcut", "iter_deeplabcut_csv", "iter_deeplabcut_h5", "H5_HINT"]
+__all__ = ["looks_like_deeplabcut", "iter_deeplabcut_csv", "iter_deeplabcut_h5", "H5_HINT", "is_hdf5"]
 
 _LEVELS = ("scorer", "individuals", "bodyparts", "coords")
 _UNIQUE_INDIVIDUAL = "single"
-H5_HINT = ("reading DeepLabCut .h5 files needs PyTables: pip install 'lift2d3d[h5]' (or pip install tables), "
-           "or read the CSV DeepLabCut writes beside it (analyze_videos(..., save_as_csv=True))")
 _AMBIGUOUS = {"head": "the skull centre is 'head', the top of the head 'head_top'; say which with --map"}
 
 
@@ -205,44 +204,22 @@ def iter_deeplabcut_csv(path, format=None, chunk_rows=10_000, joint_map=None):
 
 
 def iter_deeplabcut_h5(path, format=None, chunk_rows=10_000, joint_map=None):
-    """Yield :class:`~.table.KeypointTable` chunks of a DeepLabCut ``.h5`` file."""
-    try:
-        import tables  # noqa: F401  (pandas needs PyTables for HDF5)
-    except ImportError:
-        raise KeypointFormatError(f"{path}: {H5_HINT}") from None
-    try:
-        with pd.HDFStore(path, mode="r") as store:
-            keys = store.keys()
-            key = "/df_with_missing" if "/df_with_missing" in keys else (keys[0] if len(keys) == 1 else None)
-            frame = None if key is None else store[key]
-    except Exception as exc:  # PyTables raises its own HDF5ExtError (a RuntimeError), OSError, ...
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise KeypointFormatError(f"{path}: not a readable HDF5 pose file ({first})") from None
-    if key is None:
-        raise KeypointFormatError(f"{path}: holds {len(keys)} tables ({', '.join(keys) or 'none'}) and no "
-                                  "'df_with_missing'; not a DeepLabCut pose file")
-    if not isinstance(frame, pd.DataFrame) or not isinstance(frame.columns, pd.MultiIndex):
+    """Yield :class:`~.table.KeypointTable` chunks of a DeepLabCut ``.h5`` file.
+
+    The file is decoded by :func:`~.hdf5.read_pandas_hdf` (h5py in a child process, nothing unpickled).
+    """
+    values_all, columns, level_names, index_values, _ = read_pandas_hdf(path)
+    if columns.ndim != 2 or columns.shape[1] < 2:
         raise KeypointFormatError(f"{path}: the table has no scorer/bodyparts/coords column levels; not a "
                                   "DeepLabCut pose file")
-    columns = [tuple(str(v) for v in c) for c in frame.columns]
-    layout = _Layout(columns, list(frame.columns.names), str(path), format=format, joint_map=joint_map)
-    values_all = frame.to_numpy(dtype=np.float64, na_value=np.nan)
-    index_levels = frame.index.nlevels
-    index_values = [frame.index.get_level_values(k).to_numpy() for k in range(index_levels)]
-    for start in range(0, len(frame), chunk_rows):
-        stop = min(len(frame), start + chunk_rows)
+    columns = [tuple(str(v) for v in c) for c in columns.tolist()]
+    layout = _Layout(columns, level_names, str(path), format=format, joint_map=joint_map)
+    n_rows, index_levels = len(values_all), len(index_values)
+    for start in range(0, n_rows, chunk_rows):
+        stop = min(n_rows, start + chunk_rows)
         index = _index_frame([v[start:stop] for v in index_values], index_levels)
         table = layout.tables(values_all[start:stop], index, str(path), "deeplabcut-h5", start,
                               lambda r, s=start: f"frame index {s + r}")
         if start == 0:
             table.notes.extend(layout.notes)
         yield table
-
-
-def is_hdf5(path) -> bool:
-    """True when the file starts with the HDF5 signature."""
-    try:
-        with open(Path(path), "rb") as handle:
-            return handle.read(8) == b"\x89HDF\r\n\x1a\n"
-    except OSError:
-        return False

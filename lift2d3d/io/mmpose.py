@@ -19,13 +19,13 @@ counts need ``--format``.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from ..skeletons import SKELETONS, get_skeleton
+from .jsonfile import json_numbers, load_json
 from .table import KeypointFormatError, KeypointTable, check_values
 
 __all__ = ["mmpose_kind", "iter_mmpose", "mmpose_files"]
@@ -60,11 +60,7 @@ def mmpose_files(path):
 
 
 def _load(file):
-    try:
-        with open(file, "r", encoding="utf-8") as handle:
-            return json.load(handle)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise KeypointFormatError(f"{file}: not valid JSON ({exc})") from None
+    return load_json(file)
 
 
 def _skeleton(n_keypoints, format, source):
@@ -96,7 +92,7 @@ def _first_keypoints(frames):
         for instance in instances:
             if isinstance(instance, dict) and "keypoints" in instance:
                 try:
-                    return np.asarray(instance["keypoints"], dtype=np.float64)
+                    return json_numbers(instance["keypoints"])
                 except (TypeError, ValueError):
                     continue
     return None
@@ -169,11 +165,11 @@ def iter_mmpose(path, format=None, chunk_rows=10_000):
                 no_person[r] = True
                 continue
             try:
-                xy = np.asarray(instance["keypoints"], dtype=np.float64)
+                xy = json_numbers(instance["keypoints"])
                 if xy.ndim != 2 or xy.shape[1] != 2:
                     raise ValueError(f"shape {xy.shape}, expected ({expected}, 2)")
                 if "keypoint_scores" in instance:
-                    sc = np.asarray(instance["keypoint_scores"], dtype=np.float64).ravel()
+                    sc = json_numbers(instance["keypoint_scores"]).ravel()
                     if sc.size != xy.shape[0]:
                         raise ValueError(f"{sc.size} keypoint_scores for {xy.shape[0]} keypoints")
                 else:

@@ -119,7 +119,7 @@ def load_joint_map(joint_map, source="--map"):
             joint_map = json.loads(path.read_text(encoding="utf-8"))
         except OSError as exc:
             raise KeypointFormatError(f"{path}: cannot read the joint map ({exc.strerror or exc})") from None
-        except json.JSONDecodeError as exc:
+        except (ValueError, RecursionError) as exc:
             raise KeypointFormatError(f"{path}: the joint map is not valid JSON ({exc})") from None
         source = str(path)
     if not isinstance(joint_map, dict):

@@ -11,7 +11,6 @@ every frame of the video has a row in the output.
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
@@ -19,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ..skeletons import SKELETONS, get_skeleton
+from .jsonfile import json_numbers, load_json
 from .table import KeypointFormatError, KeypointTable, check_values
 
 __all__ = ["iter_openpose", "openpose_files"]
@@ -84,8 +84,7 @@ def iter_openpose(path, format=None, chunk_rows=10_000):
         match = _FRAME.match(file.stem)
         video, frame = (match["video"], int(match["frame"])) if match else (file.stem, 0)
         try:
-            with open(file, "r", encoding="utf-8") as handle:
-                people = json.load(handle)["people"]
+            people = load_json(file)["people"]
             if not isinstance(people, list):
                 raise ValueError("'people' is not a list")
         except (OSError, ValueError, KeyError, TypeError) as exc:
@@ -104,7 +103,7 @@ def iter_openpose(path, format=None, chunk_rows=10_000):
             rows.append({"video": video, "frame": frame, "person": person, "_file": file.name})
             empty.append(False)
             try:
-                flat = np.asarray(entry["pose_keypoints_2d"], dtype=np.float64).ravel()
+                flat = json_numbers(entry["pose_keypoints_2d"]).ravel()
                 where = f"file {file.name}, person {person}"
                 if format is None and skeleton.n_joints * 3 != flat.size:
                     _skeleton_for(flat.size, None, where)

@@ -18,41 +18,20 @@ saying what to pass, never a silent lift; with it they become pixels.
 
 from __future__ import annotations
 
-import json
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from ..pixels import IMAGE_SIZE_HINT, check_image_size, looks_normalised, to_pixels
 from ..skeletons import SKELETON_ALIASES, SKELETONS
-from .arrays import iter_numpy, table_from_array
-from .coco import iter_coco_json
-from .csv_long import iter_long_csv
-from .csv_wide import classify_columns, iter_wide_csv, sniff_csv, table_from_wide
-from .deeplabcut import is_hdf5, iter_deeplabcut_csv, iter_deeplabcut_h5, looks_like_deeplabcut
-from .mediapipe import iter_mediapipe_csv, looks_like_mediapipe
-from .mmpose import iter_mmpose, mmpose_kind
-from .openpose import iter_openpose
+from .arrays import table_from_array
+from .csv_wide import classify_columns, iter_wide_csv, table_from_wide
+from .layouts import LAYOUT_ALIASES, LAYOUTS, detect, layout_record
 from .table import IdHashSet, KeypointFormatError, KeypointTable, flag_duplicates
-from .trc import iter_trc, looks_like_trc
 
 __all__ = ["LAYOUTS", "detect_layout", "iter_keypoint_chunks", "iter_csv_block", "read_keypoints", "table_from_frame",
            "split_format", "prepare_chunk"]
-
-LAYOUTS = ("csv-wide", "csv-long", "openpose-json", "coco-json", "numpy", "mmpose-json", "mediapipe-csv",
-           "deeplabcut-csv", "deeplabcut-h5", "trc")
-_LAYOUT_ALIASES = {"wide": "csv-wide", "csv": "csv-wide", "long": "csv-long", "openpose-dir": "openpose-json",
-                   "coco-results": "coco-json", "alphapose": "coco-json", "npy": "numpy", "npz": "numpy",
-                   "mmpose-json": "mmpose-json", "mmpose-predictions": "mmpose-json",
-                   "mediapipe-csv": "mediapipe-csv", "deeplabcut": "deeplabcut-csv", "dlc": "deeplabcut-csv",
-                   "dlc-csv": "deeplabcut-csv", "dlc-h5": "deeplabcut-h5", "h5": "deeplabcut-h5",
-                   "hdf5": "deeplabcut-h5"}
-#: Bytes of a JSON file looked at to recognise its structure (an MMPose instance of 133 keypoints
-#: is about 6 kB).
-_SNIFF_BYTES = 1 << 16
-
 
 def split_format(format=None, layout=None):
     """Sort a user's ``format`` into ``(skeleton name or None, layout or None)``.
@@ -62,87 +41,22 @@ def split_format(format=None, layout=None):
     """
     if format is not None:
         name = str(format).strip().lower()
-        if name in LAYOUTS or name in _LAYOUT_ALIASES:
+        if name in LAYOUT_ALIASES:
             if layout is not None:
                 raise KeypointFormatError(f"format {format!r} is a layout, and layout={layout!r} was also given")
-            return None, _LAYOUT_ALIASES.get(name, name)
+            return None, LAYOUT_ALIASES[name]
         if name not in SKELETONS and name not in SKELETON_ALIASES:
             raise KeypointFormatError(f"unknown format {format!r}; keypoint formats: {', '.join(SKELETONS)}; "
                                       f"file layouts: {', '.join(LAYOUTS)}")
         format = SKELETON_ALIASES.get(name, name)
     if layout is not None:
-        name = str(layout).strip().lower()
-        layout = _LAYOUT_ALIASES.get(name, name)
-        if layout not in LAYOUTS:
-            raise KeypointFormatError(f"unknown layout {name!r}; layouts: {', '.join(LAYOUTS)}")
+        layout = layout_record(layout).name
     return format, layout
 
 
-def _folder_layout(path: Path) -> str:
-    files = sorted(p for p in path.iterdir() if p.suffix.lower() == ".json")
-    if not files:
-        raise KeypointFormatError(f"{path}: the folder holds no .json files; expected OpenPose output "
-                                  "(<video>_000000000000_keypoints.json per frame) or MMPose predictions "
-                                  "(one <image>.json per image)")
-    for file in files[:20]:
-        with open(file, "rb") as handle:
-            head = handle.read(_SNIFF_BYTES)
-        if b'"people"' in head:
-            return "openpose-json"
-        try:
-            document = json.loads(head) if len(head) < _SNIFF_BYTES else None
-        except ValueError:
-            document = None
-        if document is None:
-            with open(file, "r", encoding="utf-8", errors="replace") as handle:
-                try:
-                    document = json.load(handle)
-                except ValueError:
-                    continue
-        if mmpose_kind(document) is not None:
-            return "mmpose-json"
-    return "openpose-json"  # the OpenPose reader names each unreadable file
-
-
 def detect_layout(path, delimiter=None) -> str:
-    """The layout of ``path`` (see module docstring)."""
-    path = Path(path)
-    if not path.exists():
-        raise KeypointFormatError(f"{path}: no such file or folder")
-    if path.is_dir():
-        return _folder_layout(path)
-    suffix = path.suffix.lower()
-    if suffix in (".npy", ".npz"):
-        return "numpy"
-    if suffix in (".h5", ".hdf5", ".hdf") or is_hdf5(path):
-        return "deeplabcut-h5"
-    if suffix == ".json":
-        with open(path, "rb") as handle:
-            head = handle.read(_SNIFF_BYTES).lstrip()
-        if not head:
-            raise KeypointFormatError(f"{path}: the file is empty")
-        if head.startswith(b"["):
-            if b'"instances"' in head and b'"frame_id"' in head:
-                return "mmpose-json"
-            if b'"keypoint_scores"' in head:
-                return "mmpose-json"
-            return "coco-json"
-        if b'"people"' in head:
-            return "openpose-json"
-        return "coco-json"
-    try:
-        with open(path, "r", encoding="utf-8-sig", errors="replace") as handle:
-            first, second = handle.readline(), handle.readline()
-    except OSError as exc:
-        raise KeypointFormatError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    if suffix == ".trc" or looks_like_trc(first):
-        return "trc"
-    if looks_like_deeplabcut(first, second):
-        return "deeplabcut-csv"
-    _, header = sniff_csv(path, delimiter)
-    if "joint" in [h.lower() for h in header]:
-        return "csv-long"
-    return "mediapipe-csv" if looks_like_mediapipe(header) else "csv-wide"
+    """The layout of ``path``, recognised from its content and suffix (:mod:`.layouts`, in ``detect_rank`` order)."""
+    return detect(path, delimiter)
 
 
 def prepare_chunk(table: KeypointTable, image_size=None, state=None) -> KeypointTable:
@@ -202,29 +116,14 @@ def iter_keypoint_chunks(path, format=None, layout=None, chunk_rows=10_000, deli
     format, layout = split_format(format, layout)
     image_size = check_image_size(image_size)
     layout = layout or detect_layout(path, delimiter)
-    if joint_map is not None and layout not in ("deeplabcut-csv", "deeplabcut-h5", "trc"):
-        raise KeypointFormatError(f"{path}: a joint map (--map) applies to DeepLabCut and TRC files, whose parts "
-                                  f"are named by the user; this input is {layout}")
-    if layout == "csv-wide":
-        chunks = iter_wide_csv(path, format=format, delimiter=delimiter, chunk_rows=chunk_rows)
-    elif layout == "csv-long":
-        chunks = iter_long_csv(path, format=format, delimiter=delimiter, chunk_rows=chunk_rows)
-    elif layout == "openpose-json":
-        chunks = iter_openpose(path, format=format, chunk_rows=chunk_rows)
-    elif layout == "coco-json":
-        chunks = iter_coco_json(path, format=format, chunk_rows=chunk_rows)
-    elif layout == "mmpose-json":
-        chunks = iter_mmpose(path, format=format, chunk_rows=chunk_rows)
-    elif layout == "mediapipe-csv":
-        chunks = iter_mediapipe_csv(path, format=format, delimiter=delimiter, chunk_rows=chunk_rows)
-    elif layout == "deeplabcut-csv":
-        chunks = iter_deeplabcut_csv(path, format=format, chunk_rows=chunk_rows, joint_map=joint_map)
-    elif layout == "deeplabcut-h5":
-        chunks = iter_deeplabcut_h5(path, format=format, chunk_rows=chunk_rows, joint_map=joint_map)
-    elif layout == "trc":
-        chunks = iter_trc(path, format=format, chunk_rows=chunk_rows, joint_map=joint_map, image_size=image_size)
-    else:
-        chunks = iter_numpy(path, format=format, chunk_rows=chunk_rows)
+    record = layout_record(layout)
+    if joint_map is not None and not record.takes_joint_map:
+        takes = ", ".join(r for r in LAYOUTS if layout_record(r).takes_joint_map)
+        raise KeypointFormatError(f"{path}: a joint map (--map) applies to DeepLabCut and TRC files, whose parts are "
+                                  f"named by the user ({takes}); this input is {layout}")
+    given = {"delimiter": delimiter, "joint_map": joint_map, "image_size": image_size}
+    chunks = record.reader(path, format=format, chunk_rows=chunk_rows,
+                           **{name: given[name] for name in record.options})
     seen = IdHashSet() if check_duplicates else None
     state = {}
     for table in chunks:

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .. import status as _status
-from ..mapping import JointMapping, valid_keypoints
+from ..mapping import JointMapping, check_keypoints
 from ..skeletons import SKELETONS, Skeleton, canonical_joint_name, get_skeleton
 
 __all__ = ["KeypointTable", "KeypointFormatError", "normalise_joint_name", "detect_skeleton", "check_values",
@@ -247,11 +247,18 @@ class KeypointTable:
         if bad.size == 0:
             return ""
         first = "; ".join(self.problems[i] for i in bad[:limit])
-        return f"{bad.size} row(s) with bad input are kept with status '{BAD_INPUT}' (first: {first})"
+        more = f"; and {bad.size - limit} more" if bad.size > limit else ""
+        return f"{bad.size} row(s) with bad input are kept with status '{BAD_INPUT}' (first: {first}{more})"
 
 
 def check_values(keypoints, scores, problems, where, columns):
     """Flag rows with infinite or absurd coordinates or bad scores, in place.
+
+    The rules are :func:`lift2d3d.mapping.check_keypoints`' (the Lifter's
+    too): a joint missing by its score (0) or a NaN coordinate becomes NaN
+    with score 0; an infinite or absurd coordinate (whatever its score), or a
+    negative or infinite score, makes the row's problem, which names the row
+    and the column.
 
     Parameters
     ----------
@@ -261,31 +268,25 @@ def check_values(keypoints, scores, problems, where, columns):
     columns : callable(joint_index, axis) -> str
         Names the offending column (axis 0 = x, 1 = y, 2 = score).
     """
-    with np.errstate(invalid="ignore"):
-        bad_xy = ~np.isnan(keypoints) & ~(np.abs(keypoints) <= MAX_ABS_COORDINATE)
-        bad_score = ~np.isnan(scores) & ~((scores >= 0) & np.isfinite(scores))
-    rows = np.flatnonzero(bad_xy.any(axis=(1, 2)) | bad_score.any(axis=1))
-    for r in rows:
+    if len(keypoints) == 0:
+        return
+    check = check_keypoints(keypoints, scores)
+    for r in np.flatnonzero(check.status != 0):
         if problems[r]:
             continue
-        hit = np.argwhere(bad_xy[r])
+        hit = np.argwhere(check.bad_coordinates[r])
         if hit.size:
             j, a = hit[0]
-            value = keypoints[r, j, a]
-            problems[r] = (f"{where(r)}, column {columns(j, a)}: value {float(value):g} is not a plausible pixel "
-                           f"coordinate (limit ±{MAX_ABS_COORDINATE:g})")
+            problems[r] = (f"{where(r)}, column {columns(j, a)}: value {float(keypoints[r, j, a]):g} is not a "
+                           f"plausible pixel coordinate (limit ±{MAX_ABS_COORDINATE:g})")
         else:
-            j = np.flatnonzero(bad_score[r])[0]
+            j = np.flatnonzero(check.bad_scores[r])[0]
             problems[r] = (f"{where(r)}, column {columns(j, 2)}: score {float(scores[r, j]):g} must be a finite "
                            "number >= 0 (0 = missing)")
-    # A bad value must not reach the solver even if the row were used.
-    keypoints[bad_xy] = np.nan
-    scores[bad_score] = 0.0
-    # One rule for a missing joint on every floor (lift2d3d.mapping.valid_keypoints): a score of 0
-    # (OpenPose and COCO write 0, 0, 0 for "not detected") or no coordinates.  Make it plainly missing.
-    missing = ~valid_keypoints(keypoints, scores)
-    keypoints[missing] = np.nan
-    scores[missing] = 0.0
+    # A bad value must not reach the solver even if the row were used; a missing joint is plainly
+    # missing (OpenPose and COCO write 0, 0, 0 for "not detected").
+    keypoints[...] = check.keypoints
+    scores[...] = check.scores
 
 
 def flag_duplicates(ids: pd.DataFrame, problems, where, seen=None):

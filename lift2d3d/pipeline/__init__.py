@@ -23,10 +23,13 @@ The Dask backend (:mod:`lift2d3d.distributed`) runs the same
 >>> summary = lift2d3d.lift_file("keypoints.csv", "lifted.csv", lifter)    # doctest: +SKIP
 """
 
+from .jobs import Chunk, JobOptions, lift_chunk, prepared_chunks
+from .outputs import OutputBusyError, check_not_an_input, normal_output, output_lock
 from .resume import lifter_settings
 from .stream import BatchSummary, lift_file
 from .clips import person_clips, world_table, write_clips
 from .tables import TIME_COLUMNS, lift_keypoints, lift_table, person_groups
 
 __all__ = ["lift_table", "lift_keypoints", "lift_file", "BatchSummary", "person_groups", "TIME_COLUMNS",
-           "lifter_settings", "person_clips", "world_table", "write_clips"]
+           "lifter_settings", "person_clips", "world_table", "write_clips", "output_lock", "OutputBusyError",
+           "normal_output", "check_not_an_input", "JobOptions", "Chunk", "prepared_chunks", "lift_chunk"]

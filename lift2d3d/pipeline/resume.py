@@ -21,7 +21,8 @@ import pandas as pd
 from ..io import KeypointFormatError
 
 __all__ = ["MANIFEST", "FORMAT_VERSION", "lifter_settings", "build_manifest", "check_resumable", "input_identity",
-           "finished", "output_status_counts"]
+           "finished", "output_status_counts", "finished_manifest_path", "write_finished_manifest",
+           "check_finished"]
 
 #: The manifest's file name inside the parts folder.
 MANIFEST = "manifest.json"
@@ -62,36 +63,77 @@ def input_identity(path) -> dict:
     return {"path": str(path), "bytes": stat.st_size, "mtime_ns": stat.st_mtime_ns}
 
 
-def build_manifest(input, lifter, *, format, layout, delimiter, chunk_rows, sequence, image_size, joint_map,
-                   write_camera, output_skeleton=None, depth_order=None, fps=None) -> dict:
-    """What a parts folder records about the run that wrote it (JSON)."""
+def build_manifest(input, lifter, read: dict, job: dict) -> dict:
+    """What a parts folder records about the run that wrote it (JSON): the input's identity, how it is read
+    (``read``: ``format``, ``layout``, ``delimiter``, ``chunk_rows``, ``image_size``, ``joint_map``), the
+    lifter, and what the job does (``job``: ``sequence``, ``write_camera``, ``output_skeleton``,
+    ``depth_order``, and ``fps`` for a sequence, else None)."""
+    joint_map = read["joint_map"]
     manifest = {"format_version": FORMAT_VERSION,
                 "input": input_identity(input) if Path(input).exists() else str(input),
-                "format": format, "layout": layout, "delimiter": delimiter, "chunk_rows": int(chunk_rows),
-                "joint_names": list(lifter.joint_names),
+                "format": read["format"], "layout": read["layout"], "delimiter": read["delimiter"],
+                "chunk_rows": int(read["chunk_rows"]), "joint_names": list(lifter.joint_names),
                 "bases_sha256": lifter.bases.metadata.get("arrays_sha256"),
-                "lifter": lifter_settings(lifter), "sequence": bool(sequence),
-                "image_size": image_size, "write_camera": bool(write_camera),
+                "lifter": lifter_settings(lifter), "sequence": bool(job["sequence"]),
+                "image_size": read["image_size"], "write_camera": bool(job["write_camera"]),
                 "joint_map": joint_map if joint_map is None or isinstance(joint_map, dict) else str(joint_map),
-                "output_skeleton": output_skeleton, "depth_order": depth_order}
-    if fps is not None:     # only a sequence's lift depends on them
+                "output_skeleton": job.get("output_skeleton"), "depth_order": job.get("depth_order")}
+    if job.get("fps") is not None:     # only a sequence's lift depends on them
         from .tables import CONTEXT_FRAMES
 
-        manifest.update(fps=fps, context_frames=CONTEXT_FRAMES)
+        manifest.update(fps=job["fps"], context_frames=CONTEXT_FRAMES)
     return json.loads(json.dumps(manifest, default=str))
+
+
+def _differences(previous: dict, manifest: dict) -> list:
+    changed = sorted(k for k in set(previous) | set(manifest) if k != "lifter" and previous.get(k) != manifest.get(k))
+    before, now = previous.get("lifter") or {}, manifest.get("lifter") or {}
+    return changed + sorted(k for k in set(before) | set(now) if before.get(k) != now.get(k))
+
+
+def finished_manifest_path(output) -> Path:
+    """Where a finished output's manifest is kept: a hidden file beside it (``.<name>.lift2d3d.json``)."""
+    output = Path(output)
+    return output.with_name(f".{output.name}.lift2d3d.json")
+
+
+def write_finished_manifest(output, manifest: dict) -> None:
+    """Record what produced a finished ``output`` (so that ``--resume`` can tell it from another run's)."""
+    path = finished_manifest_path(output)
+    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(manifest, indent=1, sort_keys=True))
+    os.replace(tmp, path)
+
+
+def check_finished(output, manifest: dict) -> None:
+    """Raise KeypointFormatError unless the finished ``output`` was made by a run with ``manifest``.
+
+    ``--resume`` used to call any output newer than its input complete, even
+    one made with other options.
+    """
+    path = finished_manifest_path(output)
+    try:
+        previous = json.loads(path.read_text())
+    except (OSError, ValueError):
+        raise KeypointFormatError(
+            f"cannot resume {output}: it exists, but nothing says which options made it ({path} is missing: "
+            "an older lift2d3d, or the file was moved); rerun without --resume to lift it again") from None
+    if previous != manifest:
+        changed = _differences(previous, manifest) if isinstance(previous, dict) else ["manifest"]
+        raise KeypointFormatError(
+            f"cannot resume {output}: it was made with another {', '.join(changed)}; rerun without --resume to "
+            "lift it again with these options")
 
 
 def check_resumable(previous: dict, manifest: dict, output, parts) -> None:
     """Raise KeypointFormatError, naming what differs, unless ``previous`` (the parts folder's) equals ``manifest``."""
     if previous == manifest:
         return
-    if previous.get("format_version") != manifest["format_version"]:
+    if not isinstance(previous, dict) or previous.get("format_version") != manifest["format_version"]:
         raise KeypointFormatError(
             f"cannot resume {output}: {parts} was written by another version of lift2d3d; rerun without "
             "--resume to start again (its finished chunks will be discarded)")
-    changed = sorted(k for k in set(previous) | set(manifest) if k != "lifter" and previous.get(k) != manifest.get(k))
-    before, now = previous.get("lifter") or {}, manifest.get("lifter") or {}
-    changed += sorted(k for k in set(before) | set(now) if before.get(k) != now.get(k))
+    changed = _differences(previous, manifest)
     raise KeypointFormatError(
         f"cannot resume {output}: the {', '.join(changed)} {'differs' if len(changed) == 1 else 'differ'} from "
         f"the interrupted run's; rerun "

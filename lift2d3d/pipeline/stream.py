@@ -2,7 +2,7 @@
 
 Streaming keeps memory flat: the input is read in chunks
 (:func:`lift2d3d.io.iter_keypoint_chunks`), each chunk is mapped onto the
-bases' skeleton once, lifted (:func:`.tables.lift_mapped`), and stored as a
+bases' skeleton once, lifted (:func:`.jobs.lift_chunk`), and stored as a
 part file ``<output>.parts/part-000000.csv`` (``.npz`` for JSON/NPZ outputs)
 through a temporary file and a rename, with its status counts beside it.
 When every chunk is done the parts are joined into the output, again via a
@@ -20,6 +20,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -29,7 +30,9 @@ from ..io import (CLIP_SUFFIXES, KeypointFormatError, check_suffix, csv_header, 
 from ..mapping import valid_keypoints
 from ..pixels import check_image_size
 from . import resume as _resume
-from .tables import lift_mapped, output_joints, sequence_context
+from .outputs import check_not_an_input, normal_output, output_lock
+from .jobs import JobOptions, lift_chunk, prepared_chunks
+from .tables import output_joints
 
 __all__ = ["lift_file", "BatchSummary"]
 
@@ -90,10 +93,14 @@ class BatchSummary:
             lines.append(f"resumed: {self.chunks_resumed} of {self.chunks} chunks were already done")
         # joints missing from more than 1% of the rows: the solver estimates them from the bases there
         partial = [f"{joint} {n}" for joint, n in self.joint_rows.items() if n < 0.99 * self.rows]
-        if partial:
+        if partial and self.lifted:     # (nothing was estimated when nothing was lifted)
             lines.append(f"joints given (directly or derived) in fewer rows than {self.rows}: {', '.join(partial)}; "
                          "the bases estimate them where missing")
         lines += [f"  {p}" for p in self.first_problems]
+        bad = self.status_counts.get(_status.STATUSES[_status.BAD_INPUT].name, 0)
+        if bad > len(self.first_problems) and self.first_problems:
+            lines.append(f"  ... and {bad - len(self.first_problems)} more row(s) with bad input (the status and "
+                         "message columns of the output say which and why)")
         return "\n".join(lines)
 
     def to_dict(self) -> dict:
@@ -125,29 +132,19 @@ def _progress_bar(show, total):
     return tqdm(total=total, unit="row", desc="lifting", file=sys.stderr, dynamic_ncols=True, smoothing=0.1)
 
 
-def with_neighbours(chunks, lifter, sequence: bool):
-    """``(table, keypoints, scores, context)`` per chunk: the keypoints and scores mapped onto
-    ``lifter``'s skeleton (once: for lifting and for counting the rows that give each joint) and, with
-    ``sequence``, the rows of the neighbouring chunks that join its people's sequences
-    (:func:`~.tables.sequence_context`; the next chunk is read before a chunk is yielded)."""
-    previous = current = None
-    for table in chunks:
-        item = (table, *table.mapping_to(lifter).apply(table.keypoints, table.scores))
-        if not sequence:
-            yield item + (None,)
-            continue
-        if current is not None:
-            yield current + (sequence_context(current[0], previous, item),)
-        previous, current = current, item
-    if sequence and current is not None:
-        yield current + (sequence_context(current[0], previous, None),)
+#: How :func:`lift_file` reads its input (keyword options and their defaults): as for
+#: :func:`~lift2d3d.io.read_keypoints`, plus the chunk size.
+READ_OPTIONS = dict(format=None, layout=None, delimiter=None, chunk_rows=5000, image_size=None, joint_map=None)
+#: What :func:`lift_file` writes (keyword options and their defaults), beyond the job's :class:`~.jobs.JobOptions`.
+OUTPUT_OPTIONS = dict(depth_order=None, frame="camera", bvh_rig="cmu", bvh_units="m")
 
 
-def lift_file(input, output, lifter, format=None, layout=None, delimiter=None, chunk_rows=5000, resume=False,
-              progress=None, log=None, sequence=False, image_size=None, joint_map=None,
-              write_camera=False, output_skeleton=None, depth_order=None, fps=30.0, frame="camera",
-              bvh_rig="cmu", bvh_units="m") -> BatchSummary:
+def lift_file(input, output, lifter, *, resume=False, progress=None, log=None, **options) -> BatchSummary:
     """Lift a keypoint file to a CSV/JSON/NPZ table, or BVH/TRC clips, streaming in chunks.
+
+    One run per output: the output is locked while it is written (a second
+    run on it refuses, naming the first; :func:`~.outputs.output_lock`), an
+    output that is an input is refused, and ``a/../x`` is taken as ``x``.
 
     Parameters
     ----------
@@ -158,10 +155,6 @@ def lift_file(input, output, lifter, format=None, layout=None, delimiter=None, c
         each person's clip in the world frame, one file per person (:mod:`.clips`).
     lifter : Lifter
         Its ``get_params()`` are recorded in the resume manifest.
-    format, layout, delimiter
-        As for :func:`~lift2d3d.io.read_keypoints`.
-    chunk_rows : int
-        Poses per chunk (memory and resume granularity).
     resume : bool
         Continue an interrupted run: chunks already stored in
         ``<output>.parts`` are not lifted again.  The input, the reader
@@ -171,37 +164,32 @@ def lift_file(input, output, lifter, format=None, layout=None, delimiter=None, c
         Show a tqdm bar; ``None`` = only when stderr is a terminal.
     log : callable(str), optional
         Receives the lines describing what is being done (layout, mapping).
-    sequence : bool
-        Lift each person's rows (equal id columns apart from the frame) as one
-        sequence with shared bone proportions (:meth:`Lifter.lift_sequence`);
-        a person whose rows span several chunks is lifted chunk by chunk, each
-        chunk's sequence joined by up to :data:`~.tables.CONTEXT_FRAMES` of
-        the person's frames from the chunks before and after it (read one
-        chunk ahead; memory stays at three chunks).
-    fps : float
-        The video's frame rate, for ``sequence``.
-    image_size : (width, height), optional
-        Converts normalised coordinates to pixels (see :func:`~lift2d3d.io.read_keypoints`).
-    joint_map : dict or path, optional
-        Part/marker name -> joint for DeepLabCut and TRC inputs (``--map``).
-    write_camera : bool
-        Add the camera columns (rotation, scale, translation) to the output.
-    output_skeleton : str, optional
-        Write the joints in another skeleton's order (``h36m17``, ``coco17``
-        ...; :meth:`~lift2d3d.lifter.LiftResult.to_skeleton`).
-    depth_order : path, optional
-        A depth-order CSV: ordinal depth hints by row id (:mod:`lift2d3d.io.depth_order`).
-    frame : {"camera", "world"}
-        The joints' frame of reference: the camera's, or each person's world frame (gravity-aligned, the
-        floor at 0, metres; :mod:`lift2d3d.world`), estimated from the person's whole clip (the output is
-        gathered in memory before it is written).  BVH and TRC outputs are always in the world frame.
-    bvh_rig, bvh_units : str
-        A BVH output's joint names (``"cmu"``, ``"mixamo"``) and units (``"m"``, ``"cm"``):
-        :func:`lift2d3d.io.write_bvh`.
+    **options
+        How the input is read (:data:`READ_OPTIONS`): ``format``, ``layout``,
+        ``delimiter`` as for :func:`~lift2d3d.io.read_keypoints`; ``chunk_rows``
+        (poses per chunk: memory and resume granularity, default 5000);
+        ``image_size`` (width, height: normalised coordinates to pixels);
+        ``joint_map`` (part/marker name -> joint for DeepLabCut and TRC inputs,
+        ``--map``).  What the job does (:class:`~.jobs.JobOptions`):
+        ``sequence`` (each person's rows, equal id columns apart from the frame,
+        lifted as one sequence by :meth:`Lifter.lift_sequence`; a person whose rows
+        span several chunks is lifted chunk by chunk, each chunk joined by up to
+        :data:`~.tables.CONTEXT_FRAMES` of the person's frames from the chunks
+        before and after it, so memory stays at three chunks), ``fps`` (the
+        video's frame rate), ``write_camera`` (the camera columns: rotation, scale,
+        translation), ``output_skeleton`` (the joints in another skeleton's order,
+        ``h36m17``, ``coco17`` ...).  What it writes (:data:`OUTPUT_OPTIONS`):
+        ``depth_order`` (a depth-order CSV of ordinal hints by row id,
+        :mod:`lift2d3d.io.depth_order`), ``frame`` (``"camera"``, or ``"world"``:
+        each person's gravity-aligned frame with the floor at 0, metres,
+        :mod:`lift2d3d.world`, estimated from the person's whole clip; BVH and TRC
+        outputs are always in it), ``bvh_rig`` and ``bvh_units`` (a BVH output's
+        joint names, ``"cmu"`` or ``"mixamo"``, and units, ``"m"`` or ``"cm"``).
 
     ``resume`` on a finished run (the output exists, no parts folder is
-    left, and the output is newer than the input) does nothing and says the
-    output is complete; its summary counts the statuses of the output.
+    left, the output is newer than the input, and the manifest kept beside
+    it says it was made with these options) does nothing and says the output
+    is complete; its summary counts the statuses of the output.
 
     Returns
     -------
@@ -212,13 +200,56 @@ def lift_file(input, output, lifter, format=None, layout=None, delimiter=None, c
     KeypointFormatError
         When the input as a whole is unusable, or ``resume`` finds a run with
         other settings.
+    OutputBusyError
+        Another run is writing ``output``.
+    TypeError
+        An option that is none of the above.
     """
+    from dataclasses import fields
+
+    job_names = [f.name for f in fields(JobOptions) if f.name != "depth_order"]
+    unknown = sorted(set(options) - set(READ_OPTIONS) - set(OUTPUT_OPTIONS) - set(job_names))
+    if unknown:
+        raise TypeError(f"lift_file() got unexpected keyword argument(s) {', '.join(unknown)}")
+    read = {name: options.get(name, default) for name, default in READ_OPTIONS.items()}
+    out = {name: options.get(name, default) for name, default in OUTPUT_OPTIONS.items()}
+    job = JobOptions(**{name: options[name] for name in job_names if name in options})
+    output = normal_output(output)      # a/../../x.csv is ../x.csv: no stray a/ is made for it
+    check_suffix(output)
+    depth_order = out["depth_order"]
+    check_not_an_input(output, [input] + ([] if depth_order is None else [depth_order]))
+    with output_lock(output, log):
+        return _lift_file(_Run(input, output, lifter, resume, progress, log), read, job, out)
+
+
+class _Run(NamedTuple):
+    """The run :func:`_lift_file` carries out: what is lifted where, by which lifter, and how it reports."""
+
+    input: object
+    output: Path
+    lifter: object
+    resume: bool
+    progress: object
+    log: object
+
+
+def _lift_file(run, read, job, out) -> BatchSummary:
+    """:func:`lift_file` once the output is locked (``read``, ``out``: its options as dicts; ``job`` its
+    :class:`~.jobs.JobOptions`)."""
     started = time.perf_counter()
-    log = log or (lambda text: None)
-    output = Path(output)
+    input, lifter, resume, progress = run.input, run.lifter, run.resume, run.progress
+    log = run.log or (lambda text: None)
+    output = Path(run.output)
     suffix = check_suffix(output)
     if output.is_dir():
         raise KeypointFormatError(f"{output} is a folder; name an output file ending in .csv, .json or .npz")
+    chunk_rows = read["chunk_rows"]
+    if int(chunk_rows) < 1:
+        raise ValueError(f"chunk_rows must be >= 1; got {chunk_rows}")
+    format, layout = split_format(read["format"], read["layout"])
+    image_size = check_image_size(read["image_size"])
+    sequence, fps, write_camera, output_skeleton = job.sequence, job.fps, job.write_camera, job.output_skeleton
+    depth_order, frame, bvh_rig, bvh_units = out["depth_order"], out["frame"], out["bvh_rig"], out["bvh_units"]
     if frame not in ("camera", "world"):
         raise ValueError(f"frame must be 'camera' or 'world'; got {frame!r}")
     clip_output = suffix in CLIP_SUFFIXES
@@ -241,22 +272,17 @@ def lift_file(input, output, lifter, format=None, layout=None, delimiter=None, c
     world = frame == "world"
     # the world frame needs each frame's image position and scale (weak perspective's trajectory)
     lift_camera = write_camera or world
-    if int(chunk_rows) < 1:
-        raise ValueError(f"chunk_rows must be >= 1; got {chunk_rows}")
-    format, layout = split_format(format, layout)
-    image_size = check_image_size(image_size)
     joints = output_joints(lifter, output_skeleton)
     hints = None
     if depth_order is not None:
         from ..io import read_depth_order
 
         hints = read_depth_order(depth_order)
-    manifest = _resume.build_manifest(input, lifter, format=format, layout=layout, delimiter=delimiter,
-                                      chunk_rows=chunk_rows, sequence=sequence, image_size=image_size,
-                                      joint_map=joint_map, write_camera=write_camera,
-                                      output_skeleton=output_skeleton,
-                                      depth_order=None if depth_order is None else _resume.input_identity(depth_order),
-                                      fps=float(fps) if sequence else None)
+    manifest = _resume.build_manifest(input, lifter, dict(read, format=format, layout=layout, image_size=image_size),
+                                      dict(sequence=sequence, write_camera=write_camera, output_skeleton=output_skeleton,
+                                           depth_order=None if depth_order is None
+                                           else _resume.input_identity(depth_order),
+                                           fps=float(fps) if sequence else None))
     if world:
         # what the written output depends on beyond the parts (only when used: older manifests stay equal)
         manifest.update(frame=frame, output_fps=float(fps))
@@ -266,6 +292,7 @@ def lift_file(input, output, lifter, format=None, layout=None, delimiter=None, c
     summary = BatchSummary(input=str(input), output=str(output), lifter=manifest["lifter"])
     parts = output.with_name(output.name + ".parts")
     if resume and not clip_output and not parts.exists() and _resume.finished(input, output):
+        _resume.check_finished(output, manifest)
         log(f"output is complete: {output} exists and is newer than {input}, and no unfinished run is left "
             f"({parts} does not exist); nothing to do. Run without --resume to lift it again")
         summary.status_counts = _resume.output_status_counts(output)
@@ -288,9 +315,12 @@ def lift_file(input, output, lifter, format=None, layout=None, delimiter=None, c
 
     text_parts = suffix == ".csv" and not world
     seen_ids = set()
-    chunks = with_neighbours(iter_keypoint_chunks(input, format, layout, chunk_rows=int(chunk_rows),
-                                                  delimiter=delimiter, image_size=image_size, joint_map=joint_map),
-                             lifter, sequence)
+    options = JobOptions(sequence=bool(sequence), fps=float(fps), write_camera=bool(lift_camera),
+                         output_skeleton=output_skeleton, depth_order=hints)
+    chunks = prepared_chunks(iter_keypoint_chunks(input, format, layout, chunk_rows=int(chunk_rows),
+                                                  delimiter=read["delimiter"], image_size=image_size,
+                                                  joint_map=read["joint_map"]),
+                             lifter, options)
     bar = None
     part_paths = []
     try:
@@ -298,23 +328,21 @@ def lift_file(input, output, lifter, format=None, layout=None, delimiter=None, c
         while True:
             t0 = time.perf_counter()
             try:
-                table, keypoints, scores, context = next(chunks)
+                chunk = next(chunks)
             except StopIteration:
                 summary.seconds_read += time.perf_counter() - t0
                 break
             summary.seconds_read += time.perf_counter() - t0
+            table, keypoints, scores = chunk.table, chunk.keypoints, chunk.scores
             if index == 0:
+                id_columns = list(table.ids.columns)
                 mapping = table.mapping_to(lifter)
                 summary.layout, summary.skeleton, summary.mapping = table.layout, table.skeleton.name, mapping.report()
                 log(f"reading {input} as {table.layout}, format {table.skeleton.name}; "
                     f"lifting onto {lifter.skeleton.name} ({lifter!r})")
                 log(mapping.report())
-                if not (mapping.direct or mapping.derived):
-                    raise KeypointFormatError(f"{input}: no joint of {table.skeleton.name} maps onto the bases' "
-                                              f"skeleton {lifter.skeleton.name}")
                 bar = _progress_bar(progress, _count_rows(input, table.layout) if progress is not False else None)
                 header = csv_header(output_columns(table.ids.columns, joints, write_camera=write_camera))
-                id_columns = list(table.ids.columns)
             summary.notes.extend(table.notes)
             part = parts / f"part-{index:06d}{'.csv' if text_parts else '.npz'}"
             counts_path = parts / f"part-{index:06d}.counts.json"
@@ -324,8 +352,7 @@ def lift_file(input, output, lifter, format=None, layout=None, delimiter=None, c
                 counts = json.loads(counts_path.read_text())
             else:
                 t0 = time.perf_counter()
-                lifted = lift_mapped(table, keypoints, scores, lifter, sequence, write_camera=lift_camera,
-                                     output_skeleton=output_skeleton, depth_order=hints, fps=fps, context=context)
+                lifted = lift_chunk(chunk, lifter, options)
                 if hints is not None:
                     seen_ids.update(table.ids[list(hints.id_columns)].astype(str).itertuples(index=False, name=None)
                                     if all(c in table.ids.columns for c in hints.id_columns) else ())
@@ -356,15 +383,20 @@ def lift_file(input, output, lifter, format=None, layout=None, delimiter=None, c
             summary.notes.append(f"{hints.source}: {hints.unmatched(seen_ids)} relation(s) name rows the input does "
                                  "not have; they were not used")
         t0 = time.perf_counter()
+        # the finished output's manifest goes when the output is replaced and comes back with the new one,
+        # so that --resume never takes one run's output for another's
+        _resume.finished_manifest_path(output).unlink(missing_ok=True)
         if text_parts:
             join_csv_parts(header, part_paths, output)
         elif world:
-            _write_world(summary, part_paths, output, id_columns, joints, lifter, fps, write_camera, clip_output,
-                         bvh_rig, bvh_units)
+            _write_world(summary, part_paths, output, dict(id_columns=id_columns, joints=joints, fps=fps,
+                                                           write_camera=write_camera, clip_output=clip_output,
+                                                           rig=bvh_rig, units=bvh_units), lifter)
         else:
             write_lifted((read_part(p) for p in part_paths), output)
         if not summary.outputs:
             summary.outputs = [str(output)]
+        _resume.write_finished_manifest(output, manifest)
         shutil.rmtree(parts)
         summary.seconds_write += time.perf_counter() - t0
     except BaseException:
@@ -380,10 +412,23 @@ def lift_file(input, output, lifter, format=None, layout=None, delimiter=None, c
     return summary
 
 
-def _write_world(summary, part_paths, output, id_columns, joints, lifter, fps, write_camera, clip_output, bvh_rig,
-                 bvh_units):
+def _peak_rss_mb() -> float:
+    """Peak resident memory of this process so far, MB (0 where the platform cannot say)."""
+    try:
+        import resource
+    except ImportError:
+        return 0.0
+    # ru_maxrss is KiB on Linux, bytes on macOS
+    scale = 1024 * 1024 if sys.platform == "darwin" else 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / scale
+
+
+def _write_world(summary, part_paths, output, how, lifter):
     """The world-frame outputs: the whole table gathered, each person's clip placed on its floor
-    (:mod:`.clips`), then one table or one BVH/TRC file per person."""
+    (:mod:`.clips`), then one table or one BVH/TRC file per person (``how``: the id columns, joints, frame
+    rate, camera columns, clip output, BVH rig and units)."""
+    id_columns, joints, fps, write_camera = how["id_columns"], how["joints"], how["fps"], how["write_camera"]
+    clip_output, bvh_rig, bvh_units = how["clip_output"], how["rig"], how["units"]
     import pandas as pd
 
     from ..io import CAMERA_COLUMNS
