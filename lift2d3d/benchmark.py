@@ -83,8 +83,30 @@ def _time_lift(lifter, keypoints, threads):
     return time.perf_counter() - start, result
 
 
-def run_benchmark(bases="default", n_frames=10_000, n_gap=20, seed=0, threads=None, out=print):
-    """Print frames/s, iterations and the objective gap to CVXPY; return the figures as a dict."""
+def _network_us(network, keypoints) -> float:
+    """Microseconds per frame of the lifting network's forward pass alone on ``keypoints`` (one thread)."""
+    from .learned import normalise_keypoints
+
+    W, _, _ = normalise_keypoints(keypoints.transpose(0, 2, 1), np.ones(keypoints.shape[:2]))
+    w = np.ones(keypoints.shape[:2])
+    network.predict(W[:64], w[:64])
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:     # without threadpoolctl the BLAS may use every core: the figure is then not per core
+        threadpool_limits = None
+    start = time.perf_counter()
+    if threadpool_limits is None:
+        network.predict(W, w)
+    else:
+        with threadpool_limits(1):
+            network.predict(W, w)
+    return 1e6 * (time.perf_counter() - start) / len(W)
+
+
+def run_benchmark(bases="default", n_frames=10_000, n_gap=20, seed=0, threads=None, out=print, network="default"):
+    """Print frames/s, iterations and the objective gap to CVXPY; return the figures as a dict.
+
+    The fused method's row (with the lifting ``network``) says how much of its time the network takes."""
     import numba
 
     from .solvers.reference import solve_convex_reference
@@ -96,8 +118,16 @@ def run_benchmark(bases="default", n_frames=10_000, n_gap=20, seed=0, threads=No
     out(f"lift2d3d bench: {n_frames} frames, K={K} bases, P={P} joints, "
         f"{numba.config.NUMBA_NUM_THREADS} threads available")
     figures = {}
-    for method in ("convex", "convex+refine"):
-        lifter = Lifter(shape_bases, method=method)
+    methods = ["convex", "convex+refine"]
+    try:
+        from .learned import load_network
+
+        network = load_network(network)
+        methods.append("fused")
+    except Exception as exc:       # no network file: the other methods are still measured
+        out(f"  (no fused row: {exc})")
+    for method in methods:
+        lifter = Lifter(shape_bases, method=method, network=network if method == "fused" else "default")
         for threads_used in sorted({1, all_threads}):
             seconds, result = _time_lift(lifter, keypoints, threads_used)
             fps = n_frames / seconds
@@ -108,6 +138,11 @@ def run_benchmark(bases="default", n_frames=10_000, n_gap=20, seed=0, threads=No
             out(f"  {method:14s} {threads_used:2d} thread(s): {fps:9.0f} frames/s  "
                 f"({1e6 / fps * threads_used:7.1f} us/frame/core; ADMM iterations {admm:6.1f}, "
                 f"refinement sweeps {sweeps:5.1f}, converged {100 * np.mean(result.converged):5.1f}%)")
+            if method == "fused" and threads_used == 1:
+                net_us = _network_us(network, keypoints)
+                figures[("network", 1)] = dict(fps=1e6 / net_us)
+                out(f"    of which the network {net_us:7.1f} us/frame ({1e6 / net_us:9.0f} frames/s, one thread), "
+                    f"the fit {1e6 / fps - net_us:7.1f} us/frame")
     flops = ADMM_FLOPS(K, P)
     convex = figures[("convex", 1)]
     per_iter_us = 1e6 / convex["fps"] / convex["admm_iterations"]

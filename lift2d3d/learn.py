@@ -282,8 +282,6 @@ class BasisLearner:
     size : float, metres, optional
         Total bone length of the normalised poses (and of ``mean_pose_``);
         default: the median of the training poses.
-    max_iter : int, default 40
-        Outer dictionary-learning iterations (``solver="batch"``).
     random_state : int, default 0
         Seed for augmentation, initial atoms and the order of the online
         solver's mini-batches (the fit is deterministic).
@@ -292,6 +290,10 @@ class BasisLearner:
         ``"batch"``: :func:`learn_dictionary` (every sample coded in every
         iteration; the shipped DeepMimic bases').  ``"online"``:
         :func:`learn_dictionary_online`, for corpora of 10^4-10^6 samples.
+    **solver_options
+        The solvers' settings (:data:`SOLVER_OPTIONS`):
+    max_iter : int, default 40
+        Outer dictionary-learning iterations (``solver="batch"``).
     n_epochs : int, default 16
         Passes over the samples (``solver="online"``).
     batch_size : int, default 512
@@ -329,21 +331,25 @@ class BasisLearner:
     (16, 3, 15)
     """
 
-    def __init__(self, n_bases=128, alpha=0.03, mirror=True, n_proportion_copies=2, size=None,
-                 max_iter=40, random_state=0, skeleton="body15", solver="batch", n_epochs=16, batch_size=512,
-                 max_eval_samples=20000):
+    #: The solvers' own settings (``**solver_options``) and their defaults.
+    SOLVER_OPTIONS = dict(max_iter=40, n_epochs=16, batch_size=512, max_eval_samples=20000)
+
+    def __init__(self, n_bases=128, alpha=0.03, mirror=True, n_proportion_copies=2, size=None, random_state=0,
+                 skeleton="body15", solver="batch", **solver_options):
+        unknown = sorted(set(solver_options) - set(self.SOLVER_OPTIONS))
+        if unknown:
+            raise TypeError(f"BasisLearner got unexpected keyword argument(s) {', '.join(unknown)}; the solver's "
+                            f"settings are {', '.join(self.SOLVER_OPTIONS)}")
         self.n_bases = n_bases
         self.alpha = alpha
         self.mirror = mirror
         self.n_proportion_copies = n_proportion_copies
         self.size = size
-        self.max_iter = max_iter
         self.random_state = random_state
         self.skeleton = skeleton
         self.solver = solver
-        self.n_epochs = n_epochs
-        self.batch_size = batch_size
-        self.max_eval_samples = max_eval_samples
+        for name, default in self.SOLVER_OPTIONS.items():
+            setattr(self, name, solver_options.get(name, default))
 
     # ------------------------------------------------------------------ helpers
     def _check_poses(self, poses3d):

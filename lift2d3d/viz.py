@@ -101,10 +101,20 @@ def pose_limits(joints3d, margin: float = 0.1):
     return (low + high) / 2.0, half
 
 
+def _style(style, markersize):
+    """``(linewidth, markersize, alpha)`` of a drawing's ``**style`` keywords (a TypeError names any other)."""
+    unknown = sorted(set(style) - {"linewidth", "markersize", "alpha"})
+    if unknown:
+        raise TypeError(f"unexpected keyword argument(s) {', '.join(unknown)}; the style keywords are linewidth, "
+                        "markersize and alpha")
+    return (float(style.get("linewidth", 2.5)), float(style.get("markersize", markersize)),
+            float(style.get("alpha", 1.0)))
+
+
 # --------------------------------------------------------------------------- 2D
 
 def plot_2d(keypoints2d, skeleton="body15", image=None, ax=None, scores=None, score_threshold=0.0,
-            color=None, linewidth=2.5, markersize=4.0, alpha=1.0, legend=False):
+            color=None, legend=False, **style):
     """Draw a 2D skeleton, optionally over an image.
 
     Parameters
@@ -122,15 +132,16 @@ def plot_2d(keypoints2d, skeleton="body15", image=None, ax=None, scores=None, sc
         and bones touching them are not drawn.
     color : str, optional
         One colour for everything (for overlays) instead of the side colours.
-    linewidth, markersize, alpha : float
-        Line style.
     legend : bool
         Add a left/right legend.
+    **style
+        ``linewidth`` (default 2.5), ``markersize`` (4.0), ``alpha`` (1.0).
 
     Returns
     -------
     ax : matplotlib Axes
     """
+    linewidth, markersize, alpha = _style(style, markersize=4.0)
     skeleton = get_skeleton(skeleton)
     points = _as_points(keypoints2d, skeleton, 2, "keypoints2d")
     visible = _visible(points, scores, score_threshold)
@@ -212,8 +223,8 @@ def view_label(view) -> str:
     return ", ".join(parts) if parts else "camera view"
 
 
-def plot_3d(joints3d, skeleton="body15", view="camera", ax=None, limits=None, color=None,
-            linewidth=2.5, markersize=3.5, alpha=1.0, axis_labels=True, title=None):
+def plot_3d(joints3d, skeleton="body15", view="camera", ax=None, limits=None, color=None, axis_labels=True,
+            title=None, **style):
     """Draw a 3D skeleton from the camera's view or a novel view.
 
     Parameters
@@ -232,15 +243,17 @@ def plot_3d(joints3d, skeleton="body15", view="camera", ax=None, limits=None, co
         The axes always have equal aspect, so bone lengths read true.
     color : str, optional
         One colour for everything (for overlaying several poses).
-    linewidth, markersize, alpha : float
     axis_labels : bool
         Label the axes with camera coordinates (x, z depth, -y up).
     title : str, optional
+    **style
+        ``linewidth`` (default 2.5), ``markersize`` (3.5), ``alpha`` (1.0).
 
     Returns
     -------
     ax : 3D Axes
     """
+    linewidth, markersize, alpha = _style(style, markersize=3.5)
     skeleton = get_skeleton(skeleton)
     points = _as_points(joints3d, skeleton, 3, "joints3d")
     (elev, azim), is_camera = _resolve_view(view)

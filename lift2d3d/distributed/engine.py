@@ -22,6 +22,7 @@ from collections import Counter
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -214,10 +215,16 @@ def _spec(lifter, bases, lifter_options) -> LifterSpec:
     return LifterSpec.from_lifter(lifter)
 
 
-def lift_files(inputs, output_dir, *, lifter=None, scheduler="local", bases="default", format=None, layout=None,
-               delimiter=None, output_format=None, rows_per_partition=None, chunk_rows=DEFAULT_CHUNK_ROWS,
-               progress=False, sequence=False, image_size=None, joint_map=None, write_camera=False,
-               fps=30.0, **lifter_options) -> LiftFilesSummary:
+#: :func:`lift_files`' own keyword options and their defaults (the others are the Lifter's, or the job's
+#: :class:`~lift2d3d.pipeline.JobOptions`: ``sequence``, ``fps``, ``write_camera``).
+FILES_OPTIONS = dict(format=None, layout=None, delimiter=None, output_format=None, rows_per_partition=None,
+                     chunk_rows=DEFAULT_CHUNK_ROWS, image_size=None, joint_map=None)
+#: The job options a cluster run takes.
+JOB_OPTIONS = ("sequence", "fps", "write_camera")
+
+
+def lift_files(inputs, output_dir, *, lifter=None, scheduler="local", bases="default", progress=False,
+               **options) -> LiftFilesSummary:
     """Lift keypoint files on a Dask cluster into partitioned outputs.
 
     Parameters
@@ -252,6 +259,11 @@ def lift_files(inputs, output_dir, *, lifter=None, scheduler="local", bases="def
         Frames per lifter call inside a task (the CLI's ``--chunk-size``).
     progress : bool
         Show a progress bar (rows) on stderr.
+
+    The remaining keywords (``**options``): ``format``, ``layout``, ``delimiter``, ``output_format``,
+    ``rows_per_partition``, ``chunk_rows``, ``image_size``, ``joint_map`` (:data:`FILES_OPTIONS`), the
+    job's ``sequence``, ``fps``, ``write_camera``, and any :class:`~lift2d3d.lifter.Lifter` option:
+
     sequence : bool
         Lift each person's rows as a sequence, as ``lift2d3d lift
         --sequence`` does: one task per file (a person's rows may be
@@ -292,14 +304,17 @@ def lift_files(inputs, output_dir, *, lifter=None, scheduler="local", bases="def
     from ..pixels import check_image_size
 
     start = time.perf_counter()
-    reader_options = {"image_size": check_image_size(image_size),
-                      "joint_map": None if joint_map is None else load_joint_map(joint_map)}
-    if int(chunk_rows) < 1:
-        raise ValueError(f"chunk_rows must be at least 1; got {chunk_rows}")
-    spec = _spec(lifter, bases, lifter_options)
+    mine = {name: options.pop(name, default) for name, default in FILES_OPTIONS.items()}
+    job = JobOptions(**{name: options.pop(name) for name in JOB_OPTIONS if name in options})
+    job = JobOptions(sequence=bool(job.sequence), fps=float(job.fps), write_camera=bool(job.write_camera))
+    reader_options = {"image_size": check_image_size(mine["image_size"]),
+                      "joint_map": None if mine["joint_map"] is None else load_joint_map(mine["joint_map"])}
+    if int(mine["chunk_rows"]) < 1:
+        raise ValueError(f"chunk_rows must be at least 1; got {mine['chunk_rows']}")
+    spec = _spec(lifter, bases, options)     # what is left are the Lifter's options
     files = expand_inputs(inputs)
-    skeleton_name, layout = split_format(format, layout)
-    fmt = _output.output_format(output_format)
+    skeleton_name, layout = split_format(mine["format"], mine["layout"])
+    fmt = _output.output_format(mine["output_format"])
     output_dir = normal_output(output_dir)     # a/../../x is ../x: no stray a/ is made for it
     finals = {}
     for path in files:
@@ -318,14 +333,35 @@ def lift_files(inputs, output_dir, *, lifter=None, scheduler="local", bases="def
         for final in sorted(set(finals.values())):
             locks.enter_context(output_lock(final))
             _output.remove_leftovers(final)
-        return _lift_locked(files, finals, start, reader_options, spec, skeleton_name, layout, fmt, scheduler,
-                            rows_per_partition, chunk_rows, delimiter, sequence, write_camera, fps, progress)
+        return _lift_locked(_Run(files, finals, start, spec, scheduler, progress, job),
+                            dict(reader_options, skeleton_name=skeleton_name, layout=layout, fmt=fmt,
+                                 delimiter=mine["delimiter"], chunk_rows=mine["chunk_rows"],
+                                 rows_per_partition=mine["rows_per_partition"]))
 
 
-def _lift_locked(files, finals, start, reader_options, spec, skeleton_name, layout, fmt, scheduler,
-                 rows_per_partition, chunk_rows, delimiter, sequence, write_camera, fps, progress):
-    """:func:`lift_files` once its outputs are locked."""
-    options = JobOptions(sequence=bool(sequence), fps=float(fps), write_camera=bool(write_camera))
+class _Run(NamedTuple):
+    """A cluster run of :func:`lift_files`: the inputs and their outputs, when it started, the lifter's spec,
+    the scheduler, whether to show progress, and the job's options."""
+
+    files: list
+    finals: dict
+    start: float
+    spec: object
+    scheduler: object
+    progress: bool
+    job: JobOptions
+
+
+def _lift_locked(run, how):
+    """:func:`lift_files` once its outputs are locked (``how``: the reader options, the input's skeleton and
+    layout, the output format, the delimiter, rows per chunk and per partition)."""
+    files, finals, start, spec, scheduler, progress = run.files, run.finals, run.start, run.spec, run.scheduler, \
+        run.progress
+    options = run.job
+    sequence = options.sequence
+    reader_options = {"image_size": how["image_size"], "joint_map": how["joint_map"]}
+    skeleton_name, layout, fmt, delimiter = how["skeleton_name"], how["layout"], how["fmt"], how["delimiter"]
+    chunk_rows, rows_per_partition = how["chunk_rows"], how["rows_per_partition"]
     run_id = uuid.uuid4().hex[:12]
     stagings = {path: _output.staging_dir(finals[path], run_id) for path in files}
     file_numbers = {path: number for number, path in enumerate(files)}

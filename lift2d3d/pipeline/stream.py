@@ -278,10 +278,10 @@ def _lift_file(run, read, job, out) -> BatchSummary:
         from ..io import read_depth_order
 
         hints = read_depth_order(depth_order)
+    depth_identity = None if depth_order is None else _resume.input_identity(depth_order)
     manifest = _resume.build_manifest(input, lifter, dict(read, format=format, layout=layout, image_size=image_size),
-                                      dict(sequence=sequence, write_camera=write_camera, output_skeleton=output_skeleton,
-                                           depth_order=None if depth_order is None
-                                           else _resume.input_identity(depth_order),
+                                      dict(sequence=sequence, write_camera=write_camera,
+                                           output_skeleton=output_skeleton, depth_order=depth_identity,
                                            fps=float(fps) if sequence else None))
     if world:
         # what the written output depends on beyond the parts (only when used: older manifests stay equal)
