@@ -151,3 +151,14 @@ def test_the_pipeline_is_reached_from_the_top_and_not_from_io(name):
 
     assert getattr(lift2d3d, name) is getattr(lift2d3d.pipeline, name)
     assert not hasattr(lift2d3d.io, name)
+
+
+def test_setup_cfg_installs_every_package():
+    """A package left out of setup.cfg's list works in a checkout (editable install) and is missing from a wheel."""
+    import configparser
+
+    config = configparser.ConfigParser()
+    config.read(PACKAGE.parent / "setup.cfg")
+    listed = set(config["options"]["packages"].split())
+    packages = {".".join(path.parent.relative_to(PACKAGE.parent).parts) for path in PACKAGE.rglob("__init__.py")}
+    assert packages <= listed, f"add to setup.cfg [options] packages: {sorted(packages - listed)}"
