@@ -183,3 +183,14 @@ def test_contributing_shows_the_same_floors():
             rooms = re.findall(r"`([\w.]+?)(?:\.py|/)?`", match[2])
             table[int(match[1])] = tuple(room for room in rooms)
     assert table == {level: tuple(rooms) for level, rooms in enumerate(FLOORS)}
+
+
+def test_setup_cfg_installs_every_package():
+    """A package left out of setup.cfg's list works in a checkout (editable install) and is missing from a wheel."""
+    import configparser
+
+    config = configparser.ConfigParser()
+    config.read(PACKAGE.parent / "setup.cfg")
+    listed = set(config["options"]["packages"].split())
+    packages = {".".join(path.parent.relative_to(PACKAGE.parent).parts) for path in PACKAGE.rglob("__init__.py")}
+    assert packages <= listed, f"add to setup.cfg [options] packages: {sorted(packages - listed)}"

@@ -38,12 +38,15 @@ def random_frames(n, seed=1):
 
 def numpy_forward(net, inputs):
     """The layers in float64, from the file's arrays: the oracle for the float32 chunked pass."""
+    inputs = inputs.astype(np.float32).astype(np.float64)
     h = (inputs - net.input_offset.astype(np.float64)) * net.input_scale
     for i, (a, b) in enumerate(zip(net.weights, net.biases)):
         h = h @ a.astype(np.float64) + b
         if i < len(net.weights) - 1:
             h = np.maximum(h, 0.0)
-    return h * net.output_scale + net.output_offset
+    out = h * net.output_scale + net.output_offset
+    out[:, :2 * P] += inputs[:, :2 * P]         # the skip connection: the layers answer 3D minus the used 2D
+    return out
 
 
 # ------------------------------------------------------------------------------------------- units
@@ -281,3 +284,25 @@ def test_unreadable_files(tmp_path):
         archive.writestr("weights_0.npy", b"\0" * (300 * 1024 * 1024))
     with pytest.raises(NetworkFileError, match="more than"):
         load_network(bomb)
+
+
+def test_flip_averages_with_the_mirrored_frame_and_is_mirror_symmetric():
+    net = random_network(metadata=dict(source="test", inputs_sha256=None, test_time_flip=True))
+    assert net.flip and not random_network().flip
+    keypoints, w = random_frames(6)
+    w[0, 3] = 0.0
+    W, t0, sigma = normalise_keypoints(keypoints, w)
+    row = np.column_stack([sigma / 800.0, (t0 - 500.0) / 800.0])
+    mirror = np.array(net.skeleton.mirror_permutation())
+    sign = np.array([-1.0, 1.0, 1.0])[None, :, None]
+    for perspective in (None, row):
+        X = net.predict(W, w, perspective)
+        plain, other = net.predict(W, w, perspective, flip=False), random_network().predict(W, w, perspective)
+        np.testing.assert_array_equal(other, plain)
+        W_m = W[:, :, mirror] * sign[:, :2]
+        row_m = None if perspective is None else perspective * [1.0, -1.0, 1.0]
+        mirrored = net.predict(W_m, w[:, mirror], row_m, flip=False)[:, :, mirror] * sign
+        np.testing.assert_allclose(X, 0.5 * (plain + mirrored), atol=1e-12)
+        # the mirrored frame's flipped answer is the mirror of this one's
+        np.testing.assert_allclose(net.predict(W_m, w[:, mirror], row_m)[:, :, mirror] * sign, X, atol=1e-9)
+        np.testing.assert_allclose((X * w[:, None]).sum(axis=2), 0, atol=1e-9)

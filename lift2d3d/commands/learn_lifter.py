@@ -37,14 +37,17 @@ def add_arguments(parser):
     parser.add_argument("-o", "--output", required=True, help="network file to write (.npz)")
     net = parser.add_argument_group("network and training (defaults: the shipped network's)")
     net.add_argument("--hidden", type=int, nargs="+", metavar="UNITS", help="hidden layer sizes (default 512 512 512)")
-    net.add_argument("--epochs", type=int, help="passes over freshly drawn views (default 30)")
+    net.add_argument("--epochs", type=int, help="passes over freshly drawn views (default 60)")
     net.add_argument("--views", type=int, help="views of each pose per epoch (default 4)")
     net.add_argument("--alpha", type=float, help="L2 weight penalty (default 1e-4)")
-    net.add_argument("--batch-size", type=int, help="mini-batch size (default 256)")
-    net.add_argument("--learning-rate", type=float, help="peak learning rate of Adam (default 1e-3)")
+    net.add_argument("--batch-size", type=int, help="mini-batch size (default 512)")
+    net.add_argument("--learning-rate", type=float, help="peak learning rate of Adam (default 2e-3)")
     net.add_argument("--augmentation", metavar="JSON",
                      help="changes to the view augmentation, a JSON object of lift2d3d.learn_lifter.Augmentation "
                           "fields (e.g. '{\"perspective\": 0.3}')")
+    net.add_argument("--no-flip", action="store_true",
+                     help="the network answers each frame once (default: averaged with the mirrored frame's answer, "
+                          "twice the work)")
     net.add_argument("--seed", type=int, default=0, help="random seed: views, initial weights, batch order (default 0)")
     net.add_argument("--threads", type=int, default=1,
                      help="BLAS threads while learning (default 1: the same bytes on every run on one machine)")
@@ -69,6 +72,8 @@ def _settings(args) -> dict:
     given = dict(hidden=args.hidden, n_epochs=args.epochs, views_per_pose=args.views, alpha=args.alpha,
                  batch_size=args.batch_size, learning_rate=args.learning_rate)
     settings = {k: v for k, v in given.items() if v is not None}
+    if args.no_flip:
+        settings["flip"] = False
     if args.augmentation:
         settings["augmentation"] = json.loads(args.augmentation)
     return settings
@@ -112,6 +117,8 @@ def _command(args, learner) -> str:
     changed = {k: v for k, v in params["augmentation"].items() if v != default[k]}
     if changed:
         parts += ["--augmentation", json.dumps(changed, sort_keys=True)]
+    if not params["flip"]:
+        parts.append("--no-flip")
     parts += ["--seed", str(args.seed)]
     if args.threads != 1:
         parts += ["--threads", str(args.threads)]

@@ -63,14 +63,14 @@ class LifterLearner:
     ----------
     hidden : tuple of int, default (512, 512, 512)
         Units of the hidden layers (ReLU).
-    n_epochs : int, default 30
+    n_epochs : int, default 60
         Passes, each over freshly drawn views.
     views_per_pose : int, default 4
         Views of each training pose per epoch.
     alpha : float, default 1e-4
         L2 penalty on the weights (scikit-learn's ``alpha``).
-    batch_size : int, default 256
-    learning_rate : float, default 1e-3
+    batch_size : int, default 512
+    learning_rate : float, default 2e-3
         Peak learning rate of Adam.
     warmup : float, default 0.05
         Fraction of the steps over which the learning rate rises linearly to its peak.
@@ -80,6 +80,9 @@ class LifterLearner:
         ``partial_fit`` calls per epoch (the learning rate is set before each).
     augmentation : Augmentation or dict, optional
         How views are drawn (default :class:`~.views.Augmentation`).
+    flip : bool, default True
+        The network averages each answer with that of the mirrored frame at run time
+        (:meth:`lift2d3d.learned.LiftingNetwork.predict`; the card's ``test_time_flip``).
     random_state : int, default 0
         Seeds the views and the network's initial weights and batch order: a seed gives the
         same network on one machine with one BLAS thread.
@@ -102,8 +105,8 @@ class LifterLearner:
         Wall time of :meth:`fit`.
     """
 
-    def __init__(self, hidden=(512, 512, 512), n_epochs=30, views_per_pose=4, alpha=1e-4, batch_size=256,
-                 learning_rate=1e-3, warmup=0.05, final_lr=0.02, chunks_per_epoch=8, augmentation=None,
+    def __init__(self, hidden=(512, 512, 512), n_epochs=60, views_per_pose=4, alpha=1e-4, batch_size=512,
+                 learning_rate=2e-3, warmup=0.05, final_lr=0.02, chunks_per_epoch=8, augmentation=None, flip=True,
                  random_state=0, n_threads=1, skeleton="body15", log=None):
         self.hidden = hidden
         self.n_epochs = n_epochs
@@ -115,6 +118,7 @@ class LifterLearner:
         self.final_lr = final_lr
         self.chunks_per_epoch = chunks_per_epoch
         self.augmentation = augmentation
+        self.flip = flip
         self.random_state = random_state
         self.n_threads = n_threads
         self.skeleton = skeleton
@@ -126,7 +130,7 @@ class LifterLearner:
         return dict(hidden=[int(h) for h in self.hidden], n_epochs=int(self.n_epochs),
                     views_per_pose=int(self.views_per_pose), alpha=float(self.alpha), batch_size=int(self.batch_size),
                     learning_rate=float(self.learning_rate), warmup=float(self.warmup), final_lr=float(self.final_lr),
-                    chunks_per_epoch=int(self.chunks_per_epoch), augmentation=augmentation,
+                    chunks_per_epoch=int(self.chunks_per_epoch), augmentation=augmentation, flip=bool(self.flip),
                     random_state=self.random_state, n_threads=self.n_threads, skeleton=str(self.skeleton))
 
     def _augmentation(self) -> Augmentation:
@@ -241,7 +245,8 @@ class LifterLearner:
         self.network_ = LiftingNetwork(weights=model.coefs_, biases=model.intercepts_, input_offset=scaling[0],
                                        input_scale=scaling[1], output_offset=scaling[2], output_scale=scaling[3],
                                        skeleton=self.skeleton,
-                                       metadata=dict(source="LifterLearner", inputs_sha256=None))
+                                       metadata=dict(source="LifterLearner", inputs_sha256=None,
+                                                     test_time_flip=bool(self.flip)))
         self.standardisation_ = scaling
 
     def to_network(self, **metadata) -> LiftingNetwork:
@@ -251,7 +256,7 @@ class LifterLearner:
                     training=dict(n_poses=int(self.n_poses_), n_samples=int(self.n_samples_),
                                   seconds=round(float(self.seconds_), 1),
                                   loss_curve=[round(v, 5) for v in self.loss_curve_]),
-                    libraries=training_libraries(), seed=self.random_state)
+                    libraries=training_libraries(), seed=self.random_state, test_time_flip=bool(self.flip))
         card.update(metadata)
         card.setdefault("source", "")
         card.setdefault("inputs_sha256", None)
