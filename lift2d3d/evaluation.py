@@ -534,12 +534,16 @@ class NetworkLifts:
         A network or its name/path (:func:`lift2d3d.learned.load_network`).
     camera : dict or Camera, optional
         ``focal`` and ``principal`` of a pinhole camera (default: weak perspective).
+    temporal : TemporalNetwork or str, optional
+        The temporal network ``lift_sequence`` runs (:func:`lift2d3d.learned.load_temporal_network`);
+        None: ``network`` frame by frame.
     """
 
-    def __init__(self, network="default", camera=None):
-        from .learned import load_network
+    def __init__(self, network="default", camera=None, temporal=None):
+        from .learned import load_network, load_temporal_network
 
         self.network = load_network(network)
+        self.temporal = None if temporal is None else load_temporal_network(temporal)
         self.camera = None if camera is None else dict(focal=_field(camera, "focal"),
                                                         principal=_field(camera, "principal"))
 
@@ -554,9 +558,14 @@ class NetworkLifts:
 
         return SimpleNamespace(joints3d=self.network.predict_keypoints(keypoints, scores, **(self.camera or {})))
 
-    def lift_sequence(self, keypoints, scores=None, **_):
-        """Frame by frame: the per-frame network sees no time."""
-        return self.lift(keypoints, scores)
+    def lift_sequence(self, keypoints, scores=None, fps=30.0, **_):
+        """The temporal network over the frames (rows consecutive at ``fps``); without one, frame by frame."""
+        from types import SimpleNamespace
+
+        if self.temporal is None:
+            return self.lift(keypoints, scores)
+        return SimpleNamespace(joints3d=self.temporal.predict_keypoints(keypoints, scores, fps=fps,
+                                                                         **(self.camera or {})))
 
 
 def _field(record, name):

@@ -27,8 +27,9 @@ from .status import MIN_JOINTS
 __all__ = ["Lifter", "LiftResult", "Camera", "MIN_JOINTS", "METHODS"]
 
 #: The Lifter's own parameters (beyond the fields of :class:`~lift2d3d.options.Options`) and their checks.
-_CHECKS = dict(bases=lambda value: value, method=check_method, network=lambda value: value, loss=check_loss,
-               camera=check_camera, height=check_height, n_threads=check_threads)
+_CHECKS = dict(bases=lambda value: value, method=check_method, network=lambda value: value,
+               temporal_network=lambda value: value, loss=check_loss, camera=check_camera, height=check_height,
+               n_threads=check_threads)
 
 #: ``lift_sequence``'s keywords beyond its signature, and their defaults.
 _SEQUENCE = dict(smoothness=1.0, max_gap=10.0, window=256, overlap=32, fix_swaps=None, skeleton=None,
@@ -54,6 +55,11 @@ class Lifter:
     network : str, path or LiftingNetwork, default "default"
         The reconstruction component of the ``fused`` method (:mod:`lift2d3d.learned`);
         loaded only when that method runs.
+    temporal_network : str, path, TemporalNetwork or None, default "default"
+        The ``fused`` method's reconstruction component in :meth:`lift_sequence`:
+        each frame's prior from the frames around it
+        (:class:`~lift2d3d.learned.TemporalNetwork`; ``"causal"``: from the
+        frames before it only); None: ``network``, frame by frame.
     loss : {"squared", "robust"}, optional
         The data term's loss. ``robust`` adds a sparse outlier term for gross 2D
         errors (weight ``beta``); flagged joints are dropped and the pose
@@ -83,12 +89,14 @@ class Lifter:
     ((15, 3), 'ok')
     """
 
-    def __init__(self, bases="default", method="convex+refine", *, network="default", loss=None, camera=None,
-                 height=None, n_threads=None, **options):
+    def __init__(self, bases="default", method="convex+refine", *, network="default", temporal_network="default",
+                 loss=None, camera=None, height=None, n_threads=None, **options):
         self._params = {}
         self._network = None
+        self._temporal_network = None
         self.set_params(**{**dict.fromkeys(_option_names()), **options}, bases=bases, method=method, network=network,
-                        loss=loss, camera=camera, height=height, n_threads=n_threads)
+                        temporal_network=temporal_network, loss=loss, camera=camera, height=height,
+                        n_threads=n_threads)
 
     # ------------------------------------------------------------ parameters
     def get_params(self, deep: bool = False) -> dict:
@@ -116,6 +124,8 @@ class Lifter:
             self._model, self._assembly = solver_setup(self._shape_bases)
         if "network" in mine:
             self._network = None
+        if "temporal_network" in mine:
+            self._temporal_network = None
         return self
 
     def resolved_params(self) -> dict:
@@ -123,7 +133,8 @@ class Lifter:
         p = self._params
         method = p["method"]
         resolved = Options(**{name: p[name] for name in _option_names()}).resolve(method, self._shape_bases.alpha)
-        resolved.update(bases=p["bases"], method=method, network=p["network"], camera=p["camera"],
+        resolved.update(bases=p["bases"], method=method, network=p["network"],
+                        temporal_network=p["temporal_network"], camera=p["camera"],
                         height=p["height"], loss=p["loss"] or ("robust" if method == "robust" else "squared"),
                         n_threads=int(default_threads() if p["n_threads"] is None else p["n_threads"]))
         return resolved
@@ -179,6 +190,21 @@ class Lifter:
                                  f"the bases' ({', '.join(self.joint_names)}); use method='convex+refine' with "
                                  "these bases, or a network learned for their skeleton")
         return self._network
+
+    @property
+    def temporal_network(self):
+        """The temporal lifting network of the ``fused`` method's :meth:`lift_sequence`
+        (:class:`~lift2d3d.learned.TemporalNetwork`; None if ``temporal_network=None``), loaded on first use."""
+        if self._temporal_network is None and self._params["temporal_network"] is not None:
+            from .learned import load_temporal_network
+
+            network = load_temporal_network(self._params["temporal_network"])
+            if tuple(network.joint_names) != tuple(self.joint_names):
+                raise ValueError(f"the temporal lifting network's joints ({', '.join(network.joint_names)}) are "
+                                 f"not the bases' ({', '.join(self.joint_names)}); pass temporal_network=None, "
+                                 "or a network learned for their skeleton")
+            self._temporal_network = network
+        return self._temporal_network
 
     @property
     def joint_names(self) -> tuple:
@@ -417,8 +443,9 @@ class Lifter:
         solvers.prepare(opts, resolved["method"], hints=bool(frames.n_hints.any()), log=_warn)
         if smoothness > 0 or proportions_weight > 0:
             solvers.prepare(opts, resolved["method"], temporal=True, log=_warn)
+        temporal = None if network is None else self.temporal_network
         sol, drifted = solvers.solve_sequence(frames, times, model, opts, topts, network=network,
-                                              n_threads=resolved["n_threads"])
+                                              n_threads=resolved["n_threads"], temporal=temporal)
         result = assemble(frames, sol, reasons, single, self._assembly_for(resolved))
         if swapped.any() or drifted.any():
             what = {1: "arms", 2: "legs", 3: "arms and legs"}
@@ -490,6 +517,6 @@ def _param_property(name):
                                     f":meth:`Lifter.resolved_params`). Setting it re-checks it.")
 
 
-for _name in [n for n in _param_names() if n not in ("bases", "network")]:
+for _name in [n for n in _param_names() if n not in ("bases", "network", "temporal_network")]:
     setattr(Lifter, _name, _param_property(_name))
 del _name

@@ -146,3 +146,115 @@ def test_fused_needs_a_network_for_the_bases_skeleton(lifter):
 
     with pytest.raises(NetworkFileError, match="no-such-network.npz"):
         Lifter(method="fused", network="no-such-network.npz").lift(400.0 * lifter.bases.mean_pose[:2].T)
+
+
+# ----------------------------------------------------------------------------- over a video
+
+
+def basis_video(bases, n, seed, noise_px=0.5):
+    """A smooth video of poses built from the bases (four atoms whose weights change slowly, seen by a camera
+    that turns about the person): pixel keypoints (n, P, 2) and the true camera-frame joints (n, P, 3) in
+    metres, weak perspective, as :func:`lift2d3d.benchmark.synthetic_keypoints` builds single frames."""
+    rng = np.random.default_rng(seed)
+    picked = rng.choice(bases.n_bases, 4, replace=False)
+    phase = rng.uniform(0, 2 * np.pi, 4)
+    t = np.arange(n) / 30.0
+    codes = np.zeros((n, bases.n_bases))
+    codes[:, picked] = rng.dirichlet(np.ones(4)) * (1.0 + 0.4 * np.sin(2 * np.pi * 0.7 * t[:, None] + phase))
+    poses = np.einsum("nk,kaj->nja", codes, bases.bases)
+    mean = bases.mean_pose - bases.mean_pose.mean(axis=1, keepdims=True)
+    radius = np.sqrt(((poses - poses.mean(axis=1, keepdims=True)) ** 2).sum(axis=2).mean(axis=1))
+    poses *= np.sqrt((mean ** 2).sum(axis=0).mean()) / radius[:, None, None]
+    poses = np.roll(poses, 1 - int(bases.metadata.get("up_axis", 1)), axis=2)
+    turns = Rotation.from_rotvec(np.stack([0.2 + 0.0 * t, 0.8 + 0.6 * t, 0.1 * np.sin(t)], axis=1)).as_matrix()
+    camera = np.einsum("nab,njb->nja", turns, poses)
+    keypoints = 500.0 * camera[..., :2] + np.array([960.0, 540.0]) + rng.normal(0.0, noise_px, camera[..., :2].shape)
+    return keypoints, camera
+
+
+class TruthSequence:
+    """The true camera-frame poses of a video: an oracle in the temporal network's place.  It checks that it is
+    given the frames in time order, with times in seconds."""
+
+    def __init__(self, camera3d, times_s, lost=()):
+        self.camera3d, self.times_s, self.lost = camera3d, times_s, list(lost)
+
+    def predict_sequence(self, W, w, times, perspective=None):
+        order = np.argsort(self.times_s)
+        np.testing.assert_allclose(times, self.times_s[order], rtol=1e-12)
+        with np.errstate(invalid="ignore", divide="ignore"):      # frames without keypoints: NaN
+            out = TruthPrior(self.camera3d[order]).predict(W, w)
+        out[[i for i, n in enumerate(order) if n in self.lost]] = np.nan
+        return out
+
+
+def test_a_right_temporal_prior_fixes_the_depths_of_a_video(lifter):
+    """The true poses as the temporal network's answer, frames given out of time order: the fused sequence lift's
+    camera-frame error is far below the plain sequence lift's."""
+    from lift2d3d import solvers
+    from lift2d3d.evaluation import scale_translation_error
+    from lift2d3d.inputs import validate
+
+    keypoints, camera3d = basis_video(lifter.bases, 60, seed=3)
+    shuffle = np.random.default_rng(0).permutation(60)
+    keypoints, camera3d = keypoints[shuffle], camera3d[shuffle]
+    times = shuffle.astype(np.float64)                      # frames at 30 fps
+    oracle = TruthSequence(camera3d, times / solvers.TEMPORAL_FPS)
+    model, _, _ = lifter.solver_records()
+    errors = {}
+    for method in ("convex+refine", "fused"):
+        resolved = dict(lifter.resolved_params(), method=method, prior_weight=1.0)
+        opts = solvers.solver_options(resolved)
+        topts = solvers.sequence_options(1.0, 1.0, 10.0, 256, 32, resolved["tol"], lifter.bases.n_joints,
+                                         lifter.bases.n_bases)
+        Wpx, w, status, _, _ = validate(keypoints, None, lifter.joint_names)
+        frames = solvers.frames_record(Wpx, w, status)
+        sol, _ = solvers.solve_sequence(frames, times, model, opts, topts, n_threads=1,
+                                        temporal=oracle if method == "fused" else None)
+        errors[method] = scale_translation_error(sol.X.transpose(0, 2, 1), camera3d)
+    assert np.median(errors["fused"]) < 0.5 * np.median(errors["convex+refine"])
+
+
+def test_frames_the_temporal_network_cannot_lift_take_the_per_frame_networks_prior(lifter):
+    from lift2d3d import solvers
+    from lift2d3d.inputs import validate
+    from lift2d3d.learned import normalise_keypoints
+
+    keypoints, camera3d = basis_video(lifter.bases, 20, seed=4)
+    times = np.arange(20.0)
+    Wpx, w, status, _, _ = validate(keypoints, None, lifter.joint_names)
+    status[7] = 3                                            # a frame validation rejected (non_finite)
+    frames = solvers.frames_record(Wpx, w, status)
+    opts = solvers.solver_options(dict(lifter.resolved_params(), method="fused"))
+    per_frame = constant_network(np.linspace(-1.0, 1.0, lifter.bases.n_joints))
+    solvers.sequence_prior(frames, times, opts, TruthSequence(camera3d, times / 30.0, lost=(2, 11)), per_frame)
+    W = normalise_keypoints(Wpx, w)[0]
+    assert np.allclose(frames.prior[[2, 11]], per_frame.predict(W[[2, 11]], w[[2, 11]]))
+    truth = TruthPrior(camera3d).predict(W, w)
+    kept = [n for n in range(20) if n not in (2, 7, 11)]
+    assert np.allclose(frames.prior[kept], truth[kept])
+    assert not frames.prior[7].any()
+
+
+def test_the_lifter_fuses_its_temporal_network_over_a_video(lifter):
+    """``lift_sequence`` of the fused method takes its prior from ``temporal_network`` (None: ``network``, frame by
+    frame); a deliberately wrong temporal network cannot pull the fit off its keypoints."""
+    from lift2d3d.learned import TemporalNetwork
+    from lift2d3d.learned.temporal import bin_edges, n_temporal_inputs
+
+    P = lifter.bases.n_joints
+    rng = np.random.default_rng(8)
+    n_in = n_temporal_inputs(P, 4)
+    wrong = TemporalNetwork(weights=[np.zeros((n_in, n_outputs(P)))], biases=[np.zeros(n_outputs(P))],
+                            input_offset=np.zeros(n_in), input_scale=np.ones(n_in),
+                            output_offset=np.concatenate([np.zeros(2 * P), rng.normal(0.0, 1.5, P)]),
+                            output_scale=np.ones(n_outputs(P)), skeleton="body15", edges=bin_edges(4, 0.1),
+                            metadata=dict(source="test: constant depths"))
+    keypoints, _ = basis_video(lifter.bases, 40, seed=5, noise_px=1.0)
+    per_frame = constant_network(np.zeros(P))
+    fused = Lifter(lifter.bases, method="fused", network=per_frame, temporal_network=wrong).lift_sequence(keypoints)
+    alone = Lifter(lifter.bases, method="fused", network=per_frame, temporal_network=None).lift_sequence(keypoints)
+    assert np.all(fused.ok) and np.all(alone.ok)
+    size = np.sqrt(((keypoints - keypoints.mean(axis=1, keepdims=True)) ** 2).sum(axis=2).mean(axis=1))
+    assert np.median(fused.reprojection_error / size) < 0.05
+    assert not np.allclose(fused.joints3d, alone.joints3d, atol=1e-3)

@@ -30,7 +30,7 @@ def _flag(name):
 def add_lifter_arguments(parser: argparse.ArgumentParser, *, camera: bool = True, workers: bool = True) -> None:
     """Add the lifter's options to a sub-command's parser.
 
-    ``--bases``, ``--method``, ``--network``, ``--loss``, ``--height`` and one flag per field of
+    ``--bases``, ``--method``, ``--network``, ``--temporal-network``, ``--loss``, ``--height`` and one flag per field of
     :class:`lift2d3d.options.Options` (``--alpha``, ``--refine-alpha``, ``--symmetry``, ...: generated
     from the record, with its help and default); with ``camera`` the camera model (``--camera
     weak|perspective``, ``--focal``, ``--principal``), with ``workers`` the solver threads
@@ -42,6 +42,9 @@ def add_lifter_arguments(parser: argparse.ArgumentParser, *, camera: bool = True
     group.add_argument("--method", default=DEFAULT_METHOD, choices=METHODS, help="solver (default: %(default)s)")
     group.add_argument("--network", default="default", metavar="NAME|NPZ",
                        help="lifting network of the fused method: shipped name or a .npz path (default: %(default)s)")
+    group.add_argument("--temporal-network", default="default", metavar="NAME|NPZ|none",
+                       help="temporal lifting network of the fused method over a video (--sequence): shipped name "
+                            "(default, causal) or a .npz path; none: --network frame by frame (default: %(default)s)")
     group.add_argument("--loss", choices=LOSSES,
                        help="data term's loss (default: robust for --method robust, else squared)")
     for name, default, meta in option_fields():
@@ -91,7 +94,9 @@ def lifter_params_from_args(args) -> dict:
     ValueError
         Naming the option at fault.
     """
-    params = dict(bases=args.bases, method=args.method, network=args.network, loss=args.loss)
+    temporal = getattr(args, "temporal_network", "default")
+    params = dict(bases=args.bases, method=args.method, network=args.network, loss=args.loss,
+                  temporal_network=None if temporal is None or str(temporal).lower() == "none" else temporal)
     params.update({name: getattr(args, name) for name, _, _ in option_fields()})
     params["height"] = getattr(args, "height", None)
     if hasattr(args, "camera") and hasattr(args, "focal"):

@@ -74,7 +74,8 @@ def add_arguments(parser):
                         help="fraction of the --depth-hints relations turned round (default 0)")
     parser.add_argument("--components", action="store_true",
                         help="also score the fused method's two components on the same views: the lifting network "
-                             "alone (--network) and the geometric fit alone (method convex+refine)")
+                             "alone (--network; with --video also --temporal-network) and the geometric fit alone "
+                             "(method convex+refine)")
     parser.add_argument("--baseline", action="store_true",
                         help="also score a plain baseline: 64 bases from the DeepMimic clips (no augmentation), "
                              "convex relaxation only (needs pybullet; ~1 min)")
@@ -431,7 +432,7 @@ def _degradation(args) -> str:
 def _run_video(args, params, takes):
     import numpy as np
 
-    from ..evaluation import VIEW_CAMERA, clip_starts, score_clips, view_clip
+    from ..evaluation import VIEW_CAMERA, NetworkLifts, clip_starts, score_clips, view_clip
     from ..lifter import Lifter
 
     clips, clip_take = [], []
@@ -451,29 +452,38 @@ def _run_video(args, params, takes):
     print(f"{'model':<44} {'camera':<12} {'lifting':<10} {'PA-MPJPE':>9} {'(median)':>9} {'camera-frame':>13} "
           f"{'(median)':>9} {'jitter':>8} {'failed':>7} {'ms/frame':>9}")
     label = f"bases={args.bases} method={args.method}"
+    models = [(label, params)]
+    if args.components:
+        temporal = params.get("temporal_network")
+        models += [("  the geometric fit alone (method=convex+refine)", dict(params, method="convex+refine")),
+                   (f"  the networks alone ({args.network}, temporal {temporal})",
+                    dict(network=params["network"], temporal=temporal, method="network"))]
     rows = []
     for camera in cameras:
         perspective = camera == "perspective"
         rng = np.random.default_rng(args.seed)   # the same cameras, noise and gaps for every projection
         views = [view_clip(joints, takes[k].up, rng, args.noise, args.missing, perspective, args.orbit)
                  for joints, k in zip(clips, clip_take)]
-        lifter = Lifter(**params, camera=VIEW_CAMERA if perspective else None)
-        lifter.lift_sequence(views[0].keypoints[:10], views[0].scores[:10], fps=args.fps)  # compile outside timing
-        scored = score_clips(lifter, views, fps=args.fps)
         n_frames = sum(len(v.keypoints) for v in views)
-        ways = {way: _video_summary(scored[way]) for way in ("per_frame", "temporal")}
-        for way, summary in ways.items():
-            ms = 1000.0 * scored["seconds"][way] / n_frames
-            print(f"{label:<44} {camera:<12} {way.replace('_', ' '):<10} {summary['pa_mpjpe_mm']:9.1f} "
-                  f"{summary['pa_mpjpe_median_mm']:9.1f} {summary['camera_error_mm']:13.1f} "
-                  f"{summary['camera_error_median_mm']:9.1f} {summary['jitter_mm_per_frame2']:8.1f} "
-                  f"{summary['failed']:7d} {ms:9.2f}")
-        ratios = _ratios(ways["per_frame"], ways["temporal"])
-        print(f"{'':<44} {camera:<12} temporal / per frame: PA-MPJPE {ratios['pa_mpjpe_mm']:.2f}x, camera-frame "
-              f"{ratios['camera_error_mm']:.2f}x, jitter {ratios['jitter_mm_per_frame2']:.2f}x")
-        rows.append(dict(model=label, camera=camera, **ways, ratios=ratios,
-                         ms_per_frame={way: 1000.0 * s / n_frames for way, s in scored["seconds"].items()},
-                         by={by: _video_groups(takes, clip_take, scored, by) for by in GROUPINGS}))
+        for name, model in models:
+            view_camera = VIEW_CAMERA if perspective else None
+            lifter = (NetworkLifts(model["network"], view_camera, model["temporal"]) if model["method"] == "network"
+                      else Lifter(**model, camera=view_camera))
+            lifter.lift_sequence(views[0].keypoints[:10], views[0].scores[:10], fps=args.fps)  # compile, untimed
+            scored = score_clips(lifter, views, fps=args.fps)
+            ways = {way: _video_summary(scored[way]) for way in ("per_frame", "temporal")}
+            for way, summary in ways.items():
+                ms = 1000.0 * scored["seconds"][way] / n_frames
+                print(f"{name:<44} {camera:<12} {way.replace('_', ' '):<10} {summary['pa_mpjpe_mm']:9.1f} "
+                      f"{summary['pa_mpjpe_median_mm']:9.1f} {summary['camera_error_mm']:13.1f} "
+                      f"{summary['camera_error_median_mm']:9.1f} {summary['jitter_mm_per_frame2']:8.1f} "
+                      f"{summary['failed']:7d} {ms:9.2f}")
+            ratios = _ratios(ways["per_frame"], ways["temporal"])
+            print(f"{'':<44} {camera:<12} temporal / per frame: PA-MPJPE {ratios['pa_mpjpe_mm']:.2f}x, camera-frame "
+                  f"{ratios['camera_error_mm']:.2f}x, jitter {ratios['jitter_mm_per_frame2']:.2f}x")
+            rows.append(dict(model=name.strip(), camera=camera, **ways, ratios=ratios,
+                             ms_per_frame={way: 1000.0 * s / n_frames for way, s in scored["seconds"].items()},
+                             by={by: _video_groups(takes, clip_take, scored, by) for by in GROUPINGS}))
     for row in rows:
         for by in _tables(args, row["by"]):
             print(f"\nby {by} ({row['model']}, {row['camera']} camera; mean mm over the frames lifted, jitter "
@@ -489,9 +499,9 @@ def _run_video(args, params, takes):
 
 def _settings(args) -> dict:
     keys = ("mocap", "bvh_dir", "bvh", "joints", "rig", "map", "fps", "formats", "keep_duplicate_takes", "amc_fps",
-            "bases", "method", "network", "loss", "alpha", "refine_alpha", "symmetry", "beta", "prior_weight",
-            "prior_scale", "n_starts", "camera", "frames_per_take", "seed", "noise", "missing", "sequence",
-            "components", "depth_hints", "depth_threshold", "wrong_hints", "baseline",
+            "bases", "method", "network", "temporal_network", "loss", "alpha", "refine_alpha", "symmetry", "beta",
+            "prior_weight", "prior_scale", "n_starts", "camera", "frames_per_take", "seed", "noise", "missing",
+            "sequence", "components", "depth_hints", "depth_threshold", "wrong_hints", "baseline",
             "video", "clip_frames", "clips_per_take", "orbit")
     return {k: getattr(args, k) for k in keys}
 

@@ -15,7 +15,7 @@ from typing import Any, Iterator, Optional
 import numpy as np
 
 from ..io import KeypointFormatError, KeypointTable
-from .tables import lift_mapped, sequence_context
+from .tables import context_frames, lift_mapped, sequence_context
 
 __all__ = ["JobOptions", "Chunk", "prepared_chunks", "lift_chunk"]
 
@@ -73,6 +73,7 @@ def prepared_chunks(tables, lifter, options: JobOptions) -> Iterator[Chunk]:
     """
     previous = current = None
     first = True
+    n_context = context_frames(lifter, options.fps) if options.sequence else 0
     for table in tables:
         if first:
             mapping = table.mapping_to(lifter)
@@ -85,11 +86,11 @@ def prepared_chunks(tables, lifter, options: JobOptions) -> Iterator[Chunk]:
             yield item
             continue
         if current is not None:
-            current.context = sequence_context(current.table, _pair(previous), _pair(item))
+            current.context = sequence_context(current.table, _pair(previous), _pair(item), n_context)
             yield current
         previous, current = current, item
     if options.sequence and current is not None:
-        current.context = sequence_context(current.table, _pair(previous), None)
+        current.context = sequence_context(current.table, _pair(previous), None, n_context)
         yield current
 
 

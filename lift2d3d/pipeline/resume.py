@@ -66,8 +66,8 @@ def input_identity(path) -> dict:
 def build_manifest(input, lifter, read: dict, job: dict) -> dict:
     """What a parts folder records about the run that wrote it (JSON): the input's identity, how it is read
     (``read``: ``format``, ``layout``, ``delimiter``, ``chunk_rows``, ``image_size``, ``joint_map``), the
-    lifter, and what the job does (``job``: ``sequence``, ``write_camera``, ``output_skeleton``,
-    ``depth_order``, and ``fps`` for a sequence, else None)."""
+    lifter (the fused method's networks by checksum), and what the job does (``job``: ``sequence``,
+    ``write_camera``, ``output_skeleton``, ``depth_order``, and ``fps`` for a sequence, else None)."""
     joint_map = read["joint_map"]
     manifest = {"format_version": FORMAT_VERSION,
                 "input": input_identity(input) if Path(input).exists() else str(input),
@@ -78,10 +78,14 @@ def build_manifest(input, lifter, read: dict, job: dict) -> dict:
                 "image_size": read["image_size"], "write_camera": bool(job["write_camera"]),
                 "joint_map": joint_map if joint_map is None or isinstance(joint_map, dict) else str(joint_map),
                 "output_skeleton": job.get("output_skeleton"), "depth_order": job.get("depth_order")}
+    if lifter.resolved_params()["method"] == "fused":     # the networks' weights, by checksum
+        manifest["network_sha256"] = lifter.network.metadata.get("arrays_sha256")
+        if job["sequence"] and lifter.temporal_network is not None:
+            manifest["temporal_network_sha256"] = lifter.temporal_network.metadata.get("arrays_sha256")
     if job.get("fps") is not None:     # only a sequence's lift depends on them
-        from .tables import CONTEXT_FRAMES
+        from .tables import context_frames
 
-        manifest.update(fps=job["fps"], context_frames=CONTEXT_FRAMES)
+        manifest.update(fps=job["fps"], context_frames=context_frames(lifter, job["fps"]))
     return json.loads(json.dumps(manifest, default=str))
 
 

@@ -21,7 +21,8 @@ from ..io import CAMERA_COLUMNS, NO_PERSON_MESSAGE, KeypointFormatError, Keypoin
     table_from_frame
 
 __all__ = ["lift_keypoints", "lift_table", "person_columns", "person_groups", "sequence_frames", "time_column",
-           "TIME_COLUMNS", "SequenceContext", "sequence_context", "CONTEXT_FRAMES"]
+           "TIME_COLUMNS", "SequenceContext", "sequence_context", "CONTEXT_FRAMES",
+           "context_frames"]
 
 #: Id columns that number frames in time rather than name a person or a video.
 TIME_COLUMNS = ("frame", "frame_id", "frame_idx", "frame_index", "time", "timestamp", "t")
@@ -97,6 +98,16 @@ class SequenceContext(NamedTuple):
 
 #: Frames of a person taken from each neighbouring chunk (the temporal windows' default overlap).
 CONTEXT_FRAMES = 32
+
+
+def context_frames(lifter, fps: float) -> int:
+    """Frames of a person to take from each neighbouring chunk: :data:`CONTEXT_FRAMES`, or more when the
+    fused method's temporal network sees further (its receptive field at ``fps``), so that the frames at a
+    chunk's edge get the prior they would get in one piece."""
+    n = CONTEXT_FRAMES
+    if lifter.resolved_params()["method"] == "fused" and lifter.temporal_network is not None:
+        n = max(n, int(np.ceil(max(lifter.temporal_network.receptive_field) * float(fps))) + 1)
+    return n
 
 
 def sequence_context(current: KeypointTable, before=None, after=None, n_frames: int = CONTEXT_FRAMES):

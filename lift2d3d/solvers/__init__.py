@@ -10,8 +10,9 @@ and :func:`solve_convex` (the relaxation of one frame, for teaching and tests).
 from .api import ConvexSolution, solve_convex
 from .records import (Frames, SolverModel, SolverOptions, Solution, frames_record, no_hints, solver_model,
                       solver_options)
-from .driver import TEMPORAL_FPS, prepare, sequence_options, solve, solve_sequence
+from .driver import TEMPORAL_FPS, prepare, sequence_options, sequence_prior, solve, solve_sequence
 
-__all__ = ["ConvexSolution", "solve_convex", "solve", "solve_sequence", "prepare", "sequence_options", "TEMPORAL_FPS",
+__all__ = ["ConvexSolution", "solve_convex", "solve", "solve_sequence", "sequence_prior", "prepare", "sequence_options",
+           "TEMPORAL_FPS",
            "Frames", "SolverModel", "SolverOptions", "Solution", "frames_record", "no_hints", "solver_model",
            "solver_options"]

@@ -20,7 +20,8 @@ from . import batch, windows
 from .records import Solution, new_solution, subset
 from .temporal import TemporalOptions
 
-__all__ = ["solve", "solve_sequence", "sequence_options", "prepare", "network_prior", "TEMPORAL_FPS"]
+__all__ = ["solve", "solve_sequence", "sequence_options", "prepare", "network_prior", "sequence_prior",
+           "TEMPORAL_FPS"]
 
 #: Joint iterations of the temporal refinement (each one solves every frame of a window together).
 #: On 60 CMU clips (30 DeepMimic-retargeted, 30 BVH, 60 frames, 1 px) and 10 synthetic ones, PA-MPJPE
@@ -61,13 +62,45 @@ def network_prior(network, opts):
         return None
 
     def predict(W, w, info):
-        view = None
-        if opts.perspective:
-            view = np.stack([info["sigma"] / opts.focal, (info["t0x"] - opts.px) / opts.focal,
-                             (info["t0y"] - opts.py) / opts.focal], axis=1)
-        return network.predict(W, w, view)
+        return network.predict(W, w, _views(opts, np.stack([info["t0x"], info["t0y"]], axis=1), info["sigma"]))
 
     return predict
+
+
+def _views(opts, t0, sigma):
+    """The networks' perspective rows ``[sigma / f, (t0x - px) / f, (t0y - py) / f]`` (None: weak perspective)."""
+    if not opts.perspective:
+        return None
+    return np.stack([sigma / opts.focal, (t0[:, 0] - opts.px) / opts.focal, (t0[:, 1] - opts.py) / opts.focal], axis=1)
+
+
+def sequence_prior(frames, times, opts, temporal, network=None) -> None:
+    """Fill ``frames.prior`` from a temporal lifting network over the whole sequence (each frame from the
+    frames around it), and, for the frames it cannot lift, from the per-frame ``network``.
+
+    ``times`` are in frames at :data:`TEMPORAL_FPS` (each once, any order); frames whose status is not
+    ``ok`` count as frames without keypoints for their neighbours.  The prior is in each frame's
+    normalised units, as :func:`network_prior` gives it (the NumPy normalisation of
+    :func:`lift2d3d.learned.normalise_keypoints`, equal to the kernels' to rounding).
+    """
+    from ..learned import normalise_keypoints
+
+    order = np.argsort(times, kind="stable")
+    usable = frames.status[order] == _status.OK
+    w = np.where(usable[:, None], frames.w[order], 0.0)
+    W, t0, sigma = normalise_keypoints(frames.Wpx[order], w)
+    lost = ~np.isfinite(sigma)
+    w[lost] = 0.0
+    W = np.where(np.isfinite(W), W, 0.0)
+    view = _views(opts, np.where(lost[:, None], 0.0, t0), np.where(lost, 0.0, sigma))
+    if view is not None:
+        view[lost] = 0.0
+    X = temporal.predict_sequence(W, w, np.asarray(times, dtype=np.float64)[order] / TEMPORAL_FPS, view)
+    missing = usable & ~lost & ~np.isfinite(X).all(axis=(1, 2))
+    if network is not None and missing.any():
+        X[missing] = network.predict(W[missing], w[missing], None if view is None else view[missing])
+    X[~np.isfinite(X).all(axis=(1, 2))] = 0.0
+    frames.prior[order] = X
 
 
 def solve(frames, model, opts, network=None, n_threads=1) -> Solution:
@@ -94,7 +127,7 @@ def solve(frames, model, opts, network=None, n_threads=1) -> Solution:
     return sol
 
 
-def solve_sequence(frames, times, model, opts, topts, network=None, n_threads=1):
+def solve_sequence(frames, times, model, opts, topts, network=None, n_threads=1, temporal=None):
     """Lift one person's frames jointly (:mod:`lift2d3d.solvers.temporal`), in overlapping windows.
 
     Every frame is first lifted on its own (:func:`solve`); then, with ``topts.smoothness`` or
@@ -109,7 +142,12 @@ def solve_sequence(frames, times, model, opts, topts, network=None, n_threads=1)
     model, opts : SolverModel, SolverOptions
     topts : TemporalOptions
     network : LiftingNetwork, optional
+        The per-frame lifting network: each frame's prior (the ``fused`` method), or, with ``temporal``,
+        the prior of the frames the temporal network cannot lift.
     n_threads : int
+    temporal : TemporalNetwork, optional
+        The temporal lifting network: each frame's prior from the frames around it
+        (:func:`sequence_prior`), in the per-frame lifts and the joint refinement alike.
 
     Returns
     -------
@@ -117,6 +155,9 @@ def solve_sequence(frames, times, model, opts, topts, network=None, n_threads=1)
     drifted : (N,) bool
         The frames that kept their per-frame lift (:func:`lift2d3d.solvers.windows.solve_sequence`).
     """
+    if temporal is not None and opts.prior_weight > 0:
+        sequence_prior(frames, times, opts, temporal, network)
+        network = None
     sol = solve(frames, model, opts, network=network, n_threads=n_threads)
     drifted = np.zeros(len(times), dtype=bool)
     if topts.smoothness > 0 or topts.proportions > 0:
