@@ -182,13 +182,7 @@ class Lifter:
     def network(self):
         """The lifting network of the ``fused`` method (:mod:`lift2d3d.learned`), loaded on first use."""
         if self._network is None:
-            from .learned import load_network
-
-            self._network = load_network(self._params["network"])
-            if tuple(self._network.joint_names) != tuple(self.joint_names):
-                raise ValueError(f"the lifting network's joints ({', '.join(self._network.joint_names)}) are not "
-                                 f"the bases' ({', '.join(self.joint_names)}); use method='convex+refine' with "
-                                 "these bases, or a network learned for their skeleton")
+            self._network = self._checked_network("network", "use method='convex+refine' with these bases")
         return self._network
 
     @property
@@ -196,15 +190,18 @@ class Lifter:
         """The temporal lifting network of the ``fused`` method's :meth:`lift_sequence`
         (:class:`~lift2d3d.learned.TemporalNetwork`; None if ``temporal_network=None``), loaded on first use."""
         if self._temporal_network is None and self._params["temporal_network"] is not None:
-            from .learned import load_temporal_network
-
-            network = load_temporal_network(self._params["temporal_network"])
-            if tuple(network.joint_names) != tuple(self.joint_names):
-                raise ValueError(f"the temporal lifting network's joints ({', '.join(network.joint_names)}) are "
-                                 f"not the bases' ({', '.join(self.joint_names)}); pass temporal_network=None, "
-                                 "or a network learned for their skeleton")
-            self._temporal_network = network
+            self._temporal_network = self._checked_network("temporal_network", "pass temporal_network=None")
         return self._temporal_network
+
+    def _checked_network(self, name, instead):
+        from . import learned
+
+        network = (learned.load_network if name == "network" else learned.load_temporal_network)(self._params[name])
+        if tuple(network.joint_names) != tuple(self.joint_names):
+            raise ValueError(f"the {name.replace('_', ' ')}'s joints ({', '.join(network.joint_names)}) are not the "
+                             f"bases' ({', '.join(self.joint_names)}); {instead}, or a network learned for their "
+                             "skeleton")
+        return network
 
     @property
     def joint_names(self) -> tuple:
@@ -322,27 +319,13 @@ class Lifter:
         arms or legs a detector swapped are found from the 2D motion and
         swapped back first (``fix_swaps``).
 
-        Measured with ``benchmarks/temporal.py`` (clips of 60 frames at
-        30 fps, one fixed camera per clip, 12 limb joints; PA-MPJPE /
-        camera-frame error in mm, acceleration error in mm/frame^2, per
-        frame -> temporal):
-
-        * CMU corpus (tuning data; DeepMimic bases), 1 px: 40 DeepMimic-retargeted clips and
-          10 synthetic ones 69.1 / 86.0 / 49.7 -> 62.6 / 77.7 / 12.6; 30
-          clips of the BVH conversion 62.4 / 79.2 / 47.4 -> 57.9 / 73.5 /
-          13.2; with 5 % of the frames' arms or legs swapped 78.3 / 96.5 /
-          98.6 -> 66.6 / 79.6 / 16.1 (74.3 / 91.5 / 61.8 with
-          ``fix_swaps=False``);
-        * Bandai Namco (validation only, 30 clips): 1 px 56.6 / 76.6 / 44.4
-          -> 53.7 / 73.1 / 7.7; 4 px and 10 % of the joints missing
-          73.8 / 98.0 / 141.6 -> 60.8 / 81.3 / 20.6 (with the DeepMimic
-          bases; with the CMU bases, the default, 51.8 / 74.2 / 44.0 ->
-          49.4 / 70.9 / 6.9 and 68.1 / 88.4 / 145.4 -> 54.5 / 69.7 / 22.6).
-
-        The jitter goes (acceleration error 0.15-0.28 of per frame); depth
-        errors that persist over many frames, which the shape prior prefers
-        frame after frame, stay.  One core lifts about 900 frames per second
-        this way (1,900 frame by frame; ``--speed 10000``).
+        With ``method="fused"`` every frame's prior is the temporal network's
+        3D (``temporal_network``: each frame from the frames around it), in the
+        per-frame lifts and the joint refinement alike.  The jitter goes
+        (acceleration error 0.15-0.3 of per frame); depth errors that persist
+        over many frames, which the shape prior prefers frame after frame,
+        stay.  Figures (held-out CMU performers, Bandai-Namco-1, speed): the
+        README's "Video" section (``lift2d3d evaluate --video``).
 
         Parameters
         ----------
@@ -351,9 +334,8 @@ class Lifter:
         scores : (N, P) array_like, optional
             Per-joint confidences, used as weights (0 = missing).
         proportions_weight : float
-            Weight of the pull towards the shared proportions (0: off; on
-            the CMU clips 0, 0.3, 1, 3 gave PA-MPJPE ratios 0.96, 0.93, 0.92,
-            0.91).
+            Weight of the pull towards the shared proportions (0: off; on the CMU clips 0, 0.3, 1,
+            3 gave PA-MPJPE ratios 0.96, 0.93, 0.92, 0.91).
         frames : (N,) array_like of numbers, optional
             Frame numbers (time, in frames): the frames are solved in this
             order, a step of more than one frame counts as that much time,
@@ -361,19 +343,15 @@ class Lifter:
             Default ``0 .. N-1`` (the rows are consecutive frames).
             Results come back in the order of the rows.
         smoothness : float
-            Weight of the acceleration term (0: no coupling, for frames that
-            are not a video, e.g. several views of one body: each frame is
-            then refined with the shared proportions alone).  On the CMU
-            clips above, 0.3, 1,
-            3, 10 gave PA-MPJPE ratios 0.91, 0.92, 0.93, 0.95 and
-            acceleration-error ratios 0.29, 0.23, 0.20, 0.19: 1 trades the
-            two.  Chosen at 30 frames per second.
+            Weight of the acceleration term (0: no coupling, for frames that are not a video, e.g.
+            several views of one body: the shared proportions alone).  On 60 CMU clips 0.3, 1, 3,
+            10 gave PA-MPJPE ratios 0.91, 0.92, 0.93, 0.95 and acceleration-error ratios 0.29,
+            0.23, 0.20, 0.19 (geometric fit): 1 trades the two.  Chosen at 30 frames per second.
         max_gap : float
             Frames further apart than this (frames of the video) are not coupled.
         fps : float
-            The video's frame rate: the weights act on accelerations in
-            physical time (per 1/30 s squared), so that they mean the same
-            at any frame rate.
+            The video's frame rate: the weights act on accelerations in physical time (per 1/30 s
+            squared), so that they mean the same at any frame rate; the temporal network sees seconds.
         window, overlap : int
             Frames per window and frames two consecutive windows share
             (at most ``window / 2``).  A window's solution depends on its
