@@ -45,7 +45,8 @@ import numpy as np
 from ..skeletons import Skeleton, get_skeleton
 
 __all__ = ["LiftingNetwork", "encode_frames", "normalise_keypoints", "INPUT_ENCODING", "ACTIVATIONS",
-           "n_inputs", "n_outputs"]
+           "n_inputs", "n_outputs", "STANDARDISATION", "checked_layers", "mlp_forward", "keypoint_frames",
+           "check_frames"]
 
 #: Name of the input/output convention above (a file records it; a different one is refused).
 INPUT_ENCODING = "body-xy-used-perspective/1"
@@ -157,6 +158,153 @@ def encode_frames(W: np.ndarray, w: np.ndarray, perspective: np.ndarray | None =
     return inputs, np.where(ok, r, np.nan), ok
 
 
+#: The standardisation arrays of a network (inputs, then outputs).
+STANDARDISATION = ("input_offset", "input_scale", "output_offset", "output_scale")
+
+
+def checked_layers(network, n_in: int, n_out: int, skeleton: Skeleton):
+    """A network's layers and standardisation as read-only float32 arrays, checked to chain from ``n_in`` to ``n_out``.
+
+    ``network`` has ``weights``, ``biases`` and the :data:`STANDARDISATION`
+    attributes (a :class:`LiftingNetwork` or a
+    :class:`lift2d3d.learned.TemporalNetwork` being built).
+
+    Returns
+    -------
+    weights, biases : tuples of float32 arrays
+    arrays : dict of the standardisation arrays
+
+    Raises
+    ------
+    ValueError
+        Layers that do not chain, standardisation of the wrong size, NaN or inf.
+    """
+    weights = tuple(np.ascontiguousarray(a, dtype=np.float32) for a in network.weights)
+    biases = tuple(np.ascontiguousarray(b, dtype=np.float32) for b in network.biases)
+    if not weights or len(weights) != len(biases):
+        raise ValueError(f"a network needs as many bias vectors as weight matrices (at least one); got "
+                         f"{len(weights)} and {len(biases)}")
+    expected_in = n_in
+    for i, (a, b) in enumerate(zip(weights, biases)):
+        if a.ndim != 2 or b.shape != (a.shape[1],) or a.shape[0] != expected_in:
+            raise ValueError(f"layer {i}: weights {a.shape} and biases {b.shape} do not chain: expected "
+                             f"({expected_in}, n) weights and (n,) biases")
+        expected_in = a.shape[1]
+    if expected_in != n_out:
+        raise ValueError(f"the last layer has {expected_in} outputs; a network over {skeleton.name!r} "
+                         f"({skeleton.n_joints} joints) answers {n_out}")
+    arrays = {}
+    for name, size in zip(STANDARDISATION, (n_in, n_in, n_out, n_out)):
+        value = np.ascontiguousarray(getattr(network, name), dtype=np.float32)
+        if value.shape != (size,):
+            raise ValueError(f"{name} must have shape ({size},); got {value.shape}")
+        arrays[name] = value
+    if not all(np.isfinite(a).all() for a in weights + biases + tuple(arrays.values())):
+        raise ValueError("the network's arrays contain NaN or inf")
+    for a in weights + biases + tuple(arrays.values()):
+        a.setflags(write=False)
+    return weights, biases, arrays
+
+
+def mlp_forward(network, inputs: np.ndarray) -> np.ndarray:
+    """The layers of ``network`` on unstandardised inputs (n, n_in): outputs (n, 3P) in the plain units, float64.
+
+    Standardise, ReLU layers, de-standardise (float32, in chunks of frames),
+    then the skip connection: the first ``2P`` inputs (the frame's used
+    keypoints) are added to the x and y outputs.
+    """
+    inputs = np.asarray(inputs, dtype=np.float32)
+    P = network.n_joints
+    out = np.empty((len(inputs), network.weights[-1].shape[1]))
+    last = len(network.weights) - 1
+    for start in range(0, len(inputs), _CHUNK):
+        h = (inputs[start:start + _CHUNK] - network.input_offset) * network.input_scale
+        for i, (a, b) in enumerate(zip(network.weights, network.biases)):
+            h = h @ a
+            h += b
+            if i < last:
+                np.maximum(h, 0.0, out=h)
+        out[start:start + _CHUNK] = h * network.output_scale + network.output_offset
+    # the layers answer the 3D minus the used 2D (a skip connection): x and y are nearly the input
+    out[:, :2 * P] += skip_connection(inputs, P)
+    return out
+
+
+def keypoint_frames(keypoints, scores, focal, principal, skeleton: Skeleton):
+    """Pixel keypoints as the solver would hand them to a network (the ``predict_keypoints`` conveniences).
+
+    Parameters
+    ----------
+    keypoints : (N, P, 2) or (P, 2) float, pixels, NaN = missing
+    scores : (N, P) or (P,) float, optional (default 1 for every finite keypoint)
+    focal : float or None, pixels
+    principal : (2,) float or None, pixels
+
+    Returns
+    -------
+    W : (N, 2, P) float64, normalised (NaN rows for unusable frames)
+    w : (N, P) float64, the weights (0 = missing)
+    sigma : (N,) float64, pixels (NaN for unusable frames)
+    perspective : (N, 3) float64 or None
+    single : bool
+        A single frame was given.
+    """
+    P = skeleton.n_joints
+    keypoints = np.asarray(keypoints, dtype=np.float64)
+    single = keypoints.ndim == 2
+    if single:
+        keypoints = keypoints[None]
+    if keypoints.ndim != 3 or keypoints.shape[1:] != (P, 2):
+        raise ValueError(f"expected keypoints of shape (n_frames, {P}, 2) in pixels "
+                         f"({skeleton.name} order); got {np.shape(keypoints)}")
+    if scores is None:
+        scores = np.ones(keypoints.shape[:2])
+    scores = np.asarray(scores, dtype=np.float64).reshape(keypoints.shape[:2])
+    with np.errstate(invalid="ignore"):
+        w = np.where(np.isfinite(keypoints).all(axis=2) & np.isfinite(scores) & (scores > 0), scores, 0.0)
+    W, t0, sigma = normalise_keypoints(keypoints.transpose(0, 2, 1), w)
+    ok = np.isfinite(sigma)
+    perspective = None
+    if focal is not None:
+        focal = float(focal)
+        if not (np.isfinite(focal) and focal > 0):
+            raise ValueError(f"focal must be a positive number of pixels; got {focal}")
+        centre = np.zeros(2) if principal is None else np.asarray(principal, dtype=np.float64).reshape(2)
+        perspective = np.zeros((len(W), 3))
+        perspective[ok, 0] = sigma[ok] / focal
+        perspective[ok, 1:] = (t0[ok] - centre) / focal
+    return W, w, sigma, perspective, single
+
+
+def check_frames(W, w, perspective, skeleton: Skeleton):
+    """Normalised frames, weights and perspective rows as float64, checked against the skeleton.
+
+    Raises
+    ------
+    ValueError
+        Shapes that do not match the skeleton, weights that are negative or
+        not finite, or a non-finite or negative perspective row.
+    """
+    P = skeleton.n_joints
+    W = np.asarray(W, dtype=np.float64)
+    w = np.asarray(w, dtype=np.float64)
+    if W.ndim != 3 or W.shape[1:] != (2, P):
+        raise ValueError(f"W must be normalised 2D frames of shape (n_frames, 2, {P}) ({skeleton.name} "
+                         f"joint order); got {W.shape}")
+    if w.shape != (W.shape[0], P):
+        raise ValueError(f"w must hold the joint weights, shape ({W.shape[0]}, {P}); got {w.shape}")
+    if not (np.isfinite(w).all() and (w >= 0).all()):
+        raise ValueError("w must be finite and >= 0 (0 marks a missing joint)")
+    if perspective is not None:
+        perspective = np.asarray(perspective, dtype=np.float64)
+        if perspective.shape != (W.shape[0], 3):
+            raise ValueError(f"perspective must be None or shape ({W.shape[0]}, 3): [sigma/focal, "
+                             f"(t0x - px)/focal, (t0y - py)/focal] per frame; got {perspective.shape}")
+        if not (np.isfinite(perspective).all() and (perspective[:, 0] >= 0).all()):
+            raise ValueError("perspective must be finite with sigma/focal >= 0 (0: weak perspective)")
+    return W, w, perspective
+
+
 @dataclass(frozen=True, eq=False)
 class LiftingNetwork:
     """A lifting MLP over a skeleton, with its model card.
@@ -198,31 +346,7 @@ class LiftingNetwork:
     def __post_init__(self):
         skeleton = get_skeleton(self.skeleton)
         P = skeleton.n_joints
-        weights = tuple(np.ascontiguousarray(a, dtype=np.float32) for a in self.weights)
-        biases = tuple(np.ascontiguousarray(b, dtype=np.float32) for b in self.biases)
-        if not weights or len(weights) != len(biases):
-            raise ValueError(f"a network needs as many bias vectors as weight matrices (at least one); got "
-                             f"{len(weights)} and {len(biases)}")
-        expected_in = n_inputs(P)
-        for i, (a, b) in enumerate(zip(weights, biases)):
-            if a.ndim != 2 or b.shape != (a.shape[1],) or a.shape[0] != expected_in:
-                raise ValueError(f"layer {i}: weights {a.shape} and biases {b.shape} do not chain: expected "
-                                 f"({expected_in}, n) weights and (n,) biases")
-            expected_in = a.shape[1]
-        if expected_in != n_outputs(P):
-            raise ValueError(f"the last layer has {expected_in} outputs; a network over {skeleton.name!r} "
-                             f"({P} joints) answers {n_outputs(P)}")
-        arrays = {}
-        for name, size in (("input_offset", n_inputs(P)), ("input_scale", n_inputs(P)),
-                           ("output_offset", n_outputs(P)), ("output_scale", n_outputs(P))):
-            value = np.ascontiguousarray(getattr(self, name), dtype=np.float32)
-            if value.shape != (size,):
-                raise ValueError(f"{name} must have shape ({size},); got {value.shape}")
-            arrays[name] = value
-        if not all(np.isfinite(a).all() for a in weights + biases + tuple(arrays.values())):
-            raise ValueError("the network's arrays contain NaN or inf")
-        for a in weights + biases + tuple(arrays.values()):
-            a.setflags(write=False)
+        weights, biases, arrays = checked_layers(self, n_inputs(P), n_outputs(P), skeleton)
         object.__setattr__(self, "skeleton", skeleton)
         object.__setattr__(self, "weights", weights)
         object.__setattr__(self, "biases", biases)
@@ -253,21 +377,7 @@ class LiftingNetwork:
 
         Computed in float32 in chunks of frames.
         """
-        inputs = np.asarray(inputs, dtype=np.float32)
-        P = self.n_joints
-        out = np.empty((len(inputs), self.weights[-1].shape[1]))
-        last = len(self.weights) - 1
-        for start in range(0, len(inputs), _CHUNK):
-            h = (inputs[start:start + _CHUNK] - self.input_offset) * self.input_scale
-            for i, (a, b) in enumerate(zip(self.weights, self.biases)):
-                h = h @ a
-                h += b
-                if i < last:
-                    np.maximum(h, 0.0, out=h)
-            out[start:start + _CHUNK] = h * self.output_scale + self.output_offset
-        # the layers answer the 3D minus the used 2D (a skip connection): x and y are nearly the input
-        out[:, :2 * P] += skip_connection(inputs, P)
-        return out
+        return mlp_forward(self, inputs)
 
     def predict(self, W, w, perspective=None) -> np.ndarray:
         """Camera-frame 3D joints of normalised 2D frames.
@@ -341,29 +451,8 @@ class LiftingNetwork:
         (N, P, 3) or (P, 3) float64
             NaN for frames that cannot be lifted.
         """
-        keypoints = np.asarray(keypoints, dtype=np.float64)
-        single = keypoints.ndim == 2
-        if single:
-            keypoints = keypoints[None]
-        if keypoints.ndim != 3 or keypoints.shape[1:] != (self.n_joints, 2):
-            raise ValueError(f"expected keypoints of shape (n_frames, {self.n_joints}, 2) in pixels "
-                             f"({self.skeleton.name} order); got {np.shape(keypoints)}")
-        if scores is None:
-            scores = np.ones(keypoints.shape[:2])
-        scores = np.asarray(scores, dtype=np.float64).reshape(keypoints.shape[:2])
-        with np.errstate(invalid="ignore"):
-            w = np.where(np.isfinite(keypoints).all(axis=2) & np.isfinite(scores) & (scores > 0), scores, 0.0)
-        W, t0, sigma = normalise_keypoints(keypoints.transpose(0, 2, 1), w)
+        W, w, sigma, perspective, single = keypoint_frames(keypoints, scores, focal, principal, self.skeleton)
         ok = np.isfinite(sigma)
-        perspective = None
-        if focal is not None:
-            focal = float(focal)
-            if not (np.isfinite(focal) and focal > 0):
-                raise ValueError(f"focal must be a positive number of pixels; got {focal}")
-            centre = np.zeros(2) if principal is None else np.asarray(principal, dtype=np.float64).reshape(2)
-            perspective = np.zeros((len(W), 3))
-            perspective[ok, 0] = sigma[ok] / focal
-            perspective[ok, 1:] = (t0[ok] - centre) / focal
         X = np.full(W.shape[:1] + (3, self.n_joints), np.nan)
         if ok.any():
             X[ok] = self.predict(W[ok], w[ok], None if perspective is None else perspective[ok])
@@ -371,21 +460,4 @@ class LiftingNetwork:
         return joints[0] if single else joints
 
     def _check(self, W, w, perspective):
-        P = self.n_joints
-        W = np.asarray(W, dtype=np.float64)
-        w = np.asarray(w, dtype=np.float64)
-        if W.ndim != 3 or W.shape[1:] != (2, P):
-            raise ValueError(f"W must be normalised 2D frames of shape (n_frames, 2, {P}) ({self.skeleton.name} "
-                             f"joint order); got {W.shape}")
-        if w.shape != (W.shape[0], P):
-            raise ValueError(f"w must hold the joint weights, shape ({W.shape[0]}, {P}); got {w.shape}")
-        if not (np.isfinite(w).all() and (w >= 0).all()):
-            raise ValueError("w must be finite and >= 0 (0 marks a missing joint)")
-        if perspective is not None:
-            perspective = np.asarray(perspective, dtype=np.float64)
-            if perspective.shape != (W.shape[0], 3):
-                raise ValueError(f"perspective must be None or shape ({W.shape[0]}, 3): [sigma/focal, "
-                                 f"(t0x - px)/focal, (t0y - py)/focal] per frame; got {perspective.shape}")
-            if not (np.isfinite(perspective).all() and (perspective[:, 0] >= 0).all()):
-                raise ValueError("perspective must be finite with sigma/focal >= 0 (0: weak perspective)")
-        return W, w, perspective
+        return check_frames(W, w, perspective, self.skeleton)
