@@ -165,6 +165,28 @@ def test_causal_answers_do_not_depend_on_later_frames_and_the_receptive_field_is
         assert not np.allclose(net.predict_sequence(W, w, times)[n], net.predict_sequence(moved, w, times)[n])
 
 
+def test_test_time_flip_averages_the_mirrored_sequences_answer():
+    net = random_temporal()
+    keypoints, w, times = walking_frames(40)
+    w[5, 3] = 0.0
+    W, t0, sigma = normalise_keypoints(keypoints, w)
+    perspective = np.column_stack([sigma / 900.0, (t0 - [640.0, 360.0]) / 900.0])
+    mirror = list(net.skeleton.mirror_permutation())
+    for persp in (None, perspective):
+        plain = net.predict_sequence(W, w, times, persp, flip=False)
+        W_m = W[:, :, mirror] * np.array([-1.0, 1.0])[None, :, None]
+        row_m = None if persp is None else persp * [1.0, -1.0, 1.0]
+        back = net.predict_sequence(W_m, w[:, mirror], times, row_m, flip=False)[:, :, mirror]
+        back[:, 0] *= -1
+        np.testing.assert_allclose(net.predict_sequence(W, w, times, persp, flip=True), 0.5 * (plain + back),
+                                   rtol=1e-9, atol=1e-9)
+    assert not net.flip
+    flipping = random_temporal(metadata=dict(source="test", inputs_sha256=None, test_time_flip=True))
+    assert flipping.flip
+    np.testing.assert_array_equal(flipping.predict_sequence(W, w, times), flipping.predict_sequence(W, w, times,
+                                                                                                     flip=True))
+
+
 def test_predict_keypoints_and_chunks():
     net = random_temporal()
     keypoints, w, times = walking_frames(9000)          # three chunks of the window encoding

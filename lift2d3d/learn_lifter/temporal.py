@@ -42,7 +42,7 @@ class TemporalLifterLearner(LifterLearner):
 
     Parameters
     ----------
-    hidden : tuple of int, default (1024, 1024)
+    hidden : tuple of int, default (512, 512, 512)
         Units of the hidden layers (ReLU).
     n_bins : int, default 9
         Time bins of the window.
@@ -58,6 +58,9 @@ class TemporalLifterLearner(LifterLearner):
     augmentation : TemporalAugmentation or dict, optional
     take_fps : float, default 30
         Frame rate of the takes given to :meth:`fit`.
+    flip : bool, default False
+        The network averages each answer with that of the mirrored sequence at run time
+        (:meth:`lift2d3d.learned.TemporalNetwork.predict_sequence`; the card's ``test_time_flip``).
     alpha, batch_size, learning_rate, warmup, final_lr, chunks_per_epoch, random_state, n_threads, skeleton, log
         As :class:`~.learner.LifterLearner`.
 
@@ -73,10 +76,10 @@ class TemporalLifterLearner(LifterLearner):
 
     _augmentation_class = TemporalAugmentation
 
-    def __init__(self, hidden=(1024, 1024), n_bins=9, bin_s=0.1, causal=False, edges=None, n_epochs=30,
+    def __init__(self, hidden=(512, 512, 512), n_bins=9, bin_s=0.1, causal=False, edges=None, n_epochs=30,
                  views_per_pose=2, alpha=1e-4, batch_size=256, learning_rate=1e-3, warmup=0.05, final_lr=0.02,
                  chunks_per_epoch=8, augmentation=None, random_state=0, n_threads=1, skeleton="body15",
-                 take_fps=TAKE_FPS, log=None):
+                 take_fps=TAKE_FPS, flip=False, log=None):
         super().__init__(hidden=hidden, n_epochs=n_epochs, views_per_pose=views_per_pose, alpha=alpha,
                          batch_size=batch_size, learning_rate=learning_rate, warmup=warmup, final_lr=final_lr,
                          chunks_per_epoch=chunks_per_epoch, augmentation=augmentation, random_state=random_state,
@@ -86,13 +89,15 @@ class TemporalLifterLearner(LifterLearner):
         self.causal = causal
         self.edges = edges
         self.take_fps = take_fps
+        self.flip = flip
 
     def get_params(self) -> dict:
         """The settings as given (the card's ``method``), with the window's edges worked out."""
         params = super().get_params()
         params.update(n_bins=int(self.n_bins), bin_s=float(self.bin_s), causal=bool(self.causal),
                       edges=None if self.edges is None else [float(e) for e in self.edges],
-                      take_fps=float(self.take_fps), bin_edges_s=[round(float(e), 9) for e in self.window_edges()])
+                      take_fps=float(self.take_fps), flip=bool(self.flip),
+                      bin_edges_s=[round(float(e), 9) for e in self.window_edges()])
         return params
 
     def window_edges(self) -> np.ndarray:
@@ -139,6 +144,7 @@ class TemporalLifterLearner(LifterLearner):
         return views.inputs[shuffle], views.targets[shuffle]
 
     def _network(self, weights, biases, standardisation, metadata):
+        metadata = dict(metadata, test_time_flip=bool(self.flip))
         return TemporalNetwork(weights=weights, biases=biases, input_offset=standardisation[0],
                                input_scale=standardisation[1], output_offset=standardisation[2],
                                output_scale=standardisation[3], skeleton=self.skeleton, edges=self.window_edges(),

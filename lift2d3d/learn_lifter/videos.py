@@ -6,8 +6,8 @@ cut into segments of random length, and every segment is filmed once per view wi
 1. **person**: one mirror and one set of proportions for all its frames
    (:func:`lift2d3d.mocap.poses.jitter_proportions` with ``shared=True``);
 2. **clock**: a frame rate from ``rates`` (24, 25, 30, 50, 60 fps), a random phase, and the motion
-   played ``tempo`` times as fast; poses between the corpus' 30 fps frames are Catmull-Rom
-   interpolated (:func:`take_poses`);
+   played ``tempo`` times as fast (backwards in a fraction ``reverse`` of the videos); poses between
+   the corpus' 30 fps frames are Catmull-Rom interpolated (:func:`take_poses`);
 3. **camera**: one pinhole (probability ``perspective``) or weak-perspective camera aimed at the
    segment's mean pelvis (azimuth, elevation, roll, distance and focal length as the per-frame
    :class:`~.views.Augmentation` draws them, the person off the optical axis by up to
@@ -65,7 +65,9 @@ class TemporalAugmentation(Augmentation):
     #: the motion played this many times as fast (log-uniform)
     tempo: tuple = (0.8, 1.25)
     #: seconds of take per video (log-uniform)
-    duration: tuple = (1.0, 8.0)
+    duration: tuple = (0.5, 3.0)
+    #: fraction of videos that play the take backwards (more motions from the same takes)
+    reverse: float = 0.0
     #: fraction of videos whose camera moves (the others: fixed)
     moving: float = 0.5
     #: largest orbit about the person, pan (yaw and pitch) and dolly rates of a moving camera (deg/s, deg/s, m/s)
@@ -86,6 +88,9 @@ class TemporalAugmentation(Augmentation):
     gap_s: tuple = (0.1, 1.0)
     # per video rather than per view, a swapped label is a run of frames
     swap: float = 0.01
+    #: frames per second of video that become samples (at random; every frame is filmed and encoded): a 60 fps
+    #: video would otherwise give twice the (nearly repeated) samples of a 30 fps one
+    samples_per_s: float = 30.0
 
 
 def take_poses(joints3d: np.ndarray, positions: np.ndarray) -> np.ndarray:
@@ -175,7 +180,8 @@ def film_video(joints3d: np.ndarray, start: float, duration: float, rng: np.rand
     tempo = _log_uniform(rng, aug.tempo)
     video_s = duration / tempo
     times = rng.uniform(0.0, 1.0 / rate) + np.arange(max(int(np.floor(video_s * rate)), 1)) / rate
-    poses = take_poses(joints3d, (start + tempo * times) * take_fps).transpose(0, 2, 1)      # (m, 3, P)
+    take_times = start + duration - tempo * times if rng.random() < aug.reverse else start + tempo * times
+    poses = take_poses(joints3d, take_times * take_fps).transpose(0, 2, 1)      # (m, 3, P)
     m = len(times)
 
     # the person
@@ -273,8 +279,10 @@ def film_video(joints3d: np.ndarray, start: float, duration: float, rng: np.rand
     return Video(times[keep], pixels[keep], used[keep], camera[keep], pinhole, focal, weak_scale[keep])
 
 
-def video_samples(video: Video, edges: np.ndarray):
-    """The temporal network's inputs and targets of every usable frame of a video (the runtime's encoding).
+def video_samples(video: Video, edges: np.ndarray, chosen=None):
+    """The temporal network's inputs and targets of a video's usable frames (the runtime's encoding).
+
+    ``chosen`` : (m,) bool, optional: only these frames become samples (all frames are encoded as neighbours).
 
     Returns
     -------
@@ -296,6 +304,8 @@ def video_samples(video: Video, edges: np.ndarray):
         scale = (video.focal / (sigma * centre[:, 2])) if video.pinhole else video.weak_scale / sigma
         targets = (video.camera3d - centre[:, :, None]) * (scale / r)[:, None, None]
     ok &= np.isfinite(targets).all(axis=(1, 2))
+    if chosen is not None:
+        ok &= chosen
     rows = np.flatnonzero(ok)
     inputs = window_inputs(frame_inputs, window_prefix(frame_inputs, P), video.times, edges, rows)
     return TrainingViews(inputs, targets[rows].reshape(len(rows), 3 * P).astype(np.float32), video.used[rows],
@@ -335,7 +345,8 @@ def training_videos(takes, rng: np.random.Generator, edges: np.ndarray,
                 duration = min(_log_uniform(rng, augmentation.duration), length - start)
                 video = film_video(take, start, duration, rng, augmentation, skeleton, take_fps)
                 start += duration
-                samples = video_samples(video, edges)
+                rate = 1.0 / np.median(np.diff(video.times)) if len(video.times) > 1 else take_fps
+                samples = video_samples(video, edges, rng.random(len(video.times)) < augmentation.samples_per_s / rate)
                 if len(samples.inputs):
                     parts.append(samples)
     if not parts:

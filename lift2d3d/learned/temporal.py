@@ -273,7 +273,25 @@ class TemporalNetwork:
         prefix = window_prefix(frame_inputs, self.n_joints)
         return window_inputs(frame_inputs, prefix, times, self.edges, np.arange(len(W))), r, ok
 
-    def predict_sequence(self, W, w, times, perspective=None) -> np.ndarray:
+    @property
+    def flip(self) -> bool:
+        """Whether :meth:`predict_sequence` averages the answer with that of the mirrored sequence (the card's
+        ``test_time_flip``)."""
+        return bool(self.metadata.get("test_time_flip", False))
+
+    def _plain(self, W, w, times, perspective, rows):
+        """The layers' answers (len(rows), 3, P) for the frames ``rows`` in their plain units (times their ``r``)."""
+        P = self.n_joints
+        frame_inputs, r, _ = encode_frames(W, w, perspective)
+        prefix = window_prefix(frame_inputs, P)
+        plain = np.empty((len(rows), 3 * P))
+        for start in range(0, len(rows), _CHUNK):
+            chunk = rows[start:start + _CHUNK]
+            plain[start:start + len(chunk)] = self.forward(window_inputs(frame_inputs, prefix, times, self.edges,
+                                                                         chunk))
+        return plain.reshape(len(rows), 3, P) * r[rows, None, None]
+
+    def predict_sequence(self, W, w, times, perspective=None, flip=None) -> np.ndarray:
         """Camera-frame 3D joints of one person's normalised 2D frames, each from the frames around it.
 
         Parameters
@@ -294,6 +312,10 @@ class TemporalNetwork:
         perspective : (N, 3) float, optional
             Rows as ``LiftingNetwork.predict`` takes them; None for weak
             perspective.
+        flip : bool, optional
+            Average with the answer to the mirrored sequence (x negated, left
+            and right swapped, the answer mirrored back): twice the work.
+            Default: the file's ``test_time_flip``.
 
         Returns
         -------
@@ -313,17 +335,19 @@ class TemporalNetwork:
         times = check_times(times, len(W))
         N, P = w.shape
         X = np.full((N, 3, P), np.nan)
-        frame_inputs, r, ok = encode_frames(W, w, perspective)
+        ok = encode_frames(W, w, perspective)[2]
         rows = np.flatnonzero(ok)
         if not len(rows):
             return X
-        prefix = window_prefix(frame_inputs, P)
-        plain = np.empty((len(rows), 3 * P))
-        for start in range(0, len(rows), _CHUNK):
-            chunk = rows[start:start + _CHUNK]
-            plain[start:start + len(chunk)] = self.forward(window_inputs(frame_inputs, prefix, times, self.edges,
-                                                                         chunk))
-        plain = plain.reshape(len(rows), 3, P) * r[rows, None, None]
+        plain = self._plain(W, w, times, perspective, rows)
+        if self.flip if flip is None else flip:
+            # the mirrored sequence: x negated and left and right swapped in the 2D, the perspective row's x
+            # negated; its answer mirrored back
+            mirror = np.asarray(self.skeleton.mirror_permutation())
+            W_m = W[:, :, mirror] * np.array([-1.0, 1.0])[None, :, None]
+            row_m = None if perspective is None else perspective * np.array([1.0, -1.0, 1.0])
+            mirrored = self._plain(W_m, w[:, mirror], times, row_m, rows)[:, :, mirror]
+            plain = 0.5 * (plain + mirrored * np.array([-1.0, 1.0, 1.0])[None, :, None])
         weights = w[rows]
         centre = (plain * weights[:, None, :]).sum(axis=2) / weights.sum(axis=1)[:, None]
         X[rows] = plain - centre[:, :, None]
