@@ -253,13 +253,15 @@ def test_learn_lifter_temporal_command(tmp_path, capsys):
     assert main(args[:4] + ["-o", str(again)] + args[6:]) == 0
     assert load_temporal_network(again).metadata["arrays_sha256"] == meta["arrays_sha256"]
     causal = tmp_path / "causal.npz"
-    assert main(["learn-lifter", "--temporal", "--causal", "--mocap", str(root), "-o", str(causal), "--hidden", "8",
-                 "--epochs", "1", "--select", "--grid", json.dumps([{"n_bins": 2}, {"n_bins": 3}]),
+    assert not network.flip and "--flip" not in meta["command"]
+    assert main(["learn-lifter", "--temporal", "--causal", "--flip", "--mocap", str(root), "-o", str(causal),
+                 "--hidden", "8", "--epochs", "1", "--select", "--grid", json.dumps([{"n_bins": 2}, {"n_bins": 3}]),
                  "--clips-per-take", "1", "--clip-frames", "5"]) == 0
     selection = load_temporal_network(causal).metadata["selection"]
     assert selection["folds_by"] == "performer" and len(selection["table"]) == 2
-    assert load_temporal_network(causal).causal
+    assert load_temporal_network(causal).causal and load_temporal_network(causal).flip
     assert "--causal" in load_temporal_network(causal).metadata["command"]
+    assert "--flip" in load_temporal_network(causal).metadata["command"]
     capsys.readouterr()
     assert main(["learn-lifter", "--temporal", "--mocap", str(root), "-o", str(out), "--min-distance-mm", "10"]) == 2
     assert "consecutive frames" in capsys.readouterr().err

@@ -44,15 +44,16 @@ class TemporalLifterLearner(LifterLearner):
     ----------
     hidden : tuple of int, default (512, 512, 512)
         Units of the hidden layers (ReLU).
-    n_bins : int, default 9
+    n_bins : int, default 5
         Time bins of the window.
     bin_s : float, default 0.1
-        Width of a bin, seconds (three frames at 30 fps).
+        Width of a bin, seconds (three frames at 30 fps): the default window reaches 0.25 s before
+        and after the frame (chosen on held-out performers, ``bases/README.md``).
     causal : bool, default False
         The window ends at the frame (live use) instead of being centred on it.
     edges : sequence of float, optional
         The bins' edges in seconds, overriding ``n_bins``, ``bin_s`` and ``causal`` (uneven bins).
-    n_epochs : int, default 30
+    n_epochs : int, default 40
     views_per_pose : int, default 2
         Times each take is cut into videos and filmed per epoch.
     augmentation : TemporalAugmentation or dict, optional
@@ -60,7 +61,8 @@ class TemporalLifterLearner(LifterLearner):
         Frame rate of the takes given to :meth:`fit`.
     flip : bool, default False
         The network averages each answer with that of the mirrored sequence at run time
-        (:meth:`lift2d3d.learned.TemporalNetwork.predict_sequence`; the card's ``test_time_flip``).
+        (:meth:`lift2d3d.learned.TemporalNetwork.predict_sequence`; the card's ``test_time_flip``): about
+        5 % less error at twice the work, off by default to keep the forward pass above 20,000 frames/s.
     alpha, batch_size, learning_rate, warmup, final_lr, chunks_per_epoch, random_state, n_threads, skeleton, log
         As :class:`~.learner.LifterLearner`.
 
@@ -76,7 +78,7 @@ class TemporalLifterLearner(LifterLearner):
 
     _augmentation_class = TemporalAugmentation
 
-    def __init__(self, hidden=(512, 512, 512), n_bins=9, bin_s=0.1, causal=False, edges=None, n_epochs=30,
+    def __init__(self, hidden=(512, 512, 512), n_bins=5, bin_s=0.1, causal=False, edges=None, n_epochs=40,
                  views_per_pose=2, alpha=1e-4, batch_size=256, learning_rate=1e-3, warmup=0.05, final_lr=0.02,
                  chunks_per_epoch=8, augmentation=None, random_state=0, n_threads=1, skeleton="body15",
                  take_fps=TAKE_FPS, flip=False, log=None):
