@@ -133,11 +133,18 @@ class LifterLearner:
                     chunks_per_epoch=int(self.chunks_per_epoch), augmentation=augmentation, flip=bool(self.flip),
                     random_state=self.random_state, n_threads=self.n_threads, skeleton=str(self.skeleton))
 
+    #: the augmentation's class (a subclass of learner draws other views)
+    _augmentation_class = Augmentation
+
     def _augmentation(self) -> Augmentation:
+        cls = self._augmentation_class
         if self.augmentation is None:
-            return Augmentation()
+            return cls()
         if isinstance(self.augmentation, dict):
-            return Augmentation.from_dict(self.augmentation)
+            return cls.from_dict(self.augmentation)
+        if not isinstance(self.augmentation, cls):
+            raise TypeError(f"augmentation must be a {cls.__name__} or a dict of its fields; got "
+                            f"{type(self.augmentation).__name__}")
         return self.augmentation
 
     def _check(self, poses3d):
@@ -211,13 +218,12 @@ class LifterLearner:
         scaling = None
         P = get_skeleton(self.skeleton).n_joints
         for epoch in range(n_epochs):
-            views = training_views(poses[rng.permutation(len(poses))], rng, augmentation, int(self.views_per_pose),
-                                   self.skeleton)
-            residual = views.targets.copy()
-            residual[:, :2 * P] -= skip_connection(views.inputs, P)
+            inputs, targets = self._samples(poses, rng, augmentation)
+            residual = targets.copy()
+            residual[:, :2 * P] -= skip_connection(inputs, P)
             if scaling is None:
-                scaling = _standardisation(views.inputs, residual)
-            X = (views.inputs - scaling[0]) * scaling[1]
+                scaling = _standardisation(inputs, residual)
+            X = (inputs - scaling[0]) * scaling[1]
             Y = (residual - scaling[2]) / scaling[3]
             losses = []
             # no chunk smaller than a mini-batch (scikit-learn would clip the batch and warn)
@@ -242,16 +248,26 @@ class LifterLearner:
                          f"learning rate {rate:.2e}")
         self.n_poses_ = len(poses)
         self.model_ = model
-        self.network_ = LiftingNetwork(weights=model.coefs_, biases=model.intercepts_, input_offset=scaling[0],
-                                       input_scale=scaling[1], output_offset=scaling[2], output_scale=scaling[3],
-                                       skeleton=self.skeleton,
-                                       metadata=dict(source="LifterLearner", inputs_sha256=None,
-                                                     test_time_flip=bool(self.flip)))
+        self.network_ = self._network(model.coefs_, model.intercepts_, scaling,
+                                      dict(source=type(self).__name__, inputs_sha256=None,
+                                           test_time_flip=bool(self.flip)))
         self.standardisation_ = scaling
+
+    def _samples(self, poses, rng, augmentation):
+        """One epoch's unstandardised inputs and targets: fresh views of every pose (in a new order)."""
+        views = training_views(poses[rng.permutation(len(poses))], rng, augmentation, int(self.views_per_pose),
+                               self.skeleton)
+        return views.inputs, views.targets
+
+    def _network(self, weights, biases, standardisation, metadata):
+        """The runtime network of the learned arrays."""
+        return LiftingNetwork(weights=weights, biases=biases, input_offset=standardisation[0],
+                              input_scale=standardisation[1], output_offset=standardisation[2],
+                              output_scale=standardisation[3], skeleton=self.skeleton, metadata=metadata)
 
     def to_network(self, **metadata) -> LiftingNetwork:
         """The fitted network with its card: the settings, the training figures, ``metadata`` on top."""
-        card = dict(method=dict(learner="LifterLearner (scikit-learn MLPRegressor, Adam, squared error)",
+        card = dict(method=dict(learner=f"{type(self).__name__} (scikit-learn MLPRegressor, Adam, squared error)",
                                 **self.get_params()),
                     training=dict(n_poses=int(self.n_poses_), n_samples=int(self.n_samples_),
                                   seconds=round(float(self.seconds_), 1),
@@ -261,9 +277,8 @@ class LifterLearner:
         card.setdefault("source", "")
         card.setdefault("inputs_sha256", None)
         net = self.network_
-        return LiftingNetwork(weights=net.weights, biases=net.biases, input_offset=net.input_offset,
-                              input_scale=net.input_scale, output_offset=net.output_offset,
-                              output_scale=net.output_scale, skeleton=net.skeleton, metadata=card)
+        return self._network(net.weights, net.biases, (net.input_offset, net.input_scale, net.output_offset,
+                                                       net.output_scale), card)
 
 
 def _standardisation(inputs, targets):

@@ -192,7 +192,7 @@ def mirror_poses(poses: np.ndarray, skeleton=BODY15) -> np.ndarray:
 
 
 def jitter_proportions(poses: np.ndarray, rng: np.random.Generator, skeleton=BODY15,
-                       ranges: dict = PROPORTION_RANGES) -> np.ndarray:
+                       ranges: dict = PROPORTION_RANGES, shared: bool = False) -> np.ndarray:
     """Re-draw poses with bone groups scaled by random factors (left and right alike).
 
     Parameters
@@ -202,6 +202,9 @@ def jitter_proportions(poses: np.ndarray, rng: np.random.Generator, skeleton=BOD
     ranges : dict of group -> (low, high)
         Factors are log-uniform in each range; groups are named by
         :data:`PROPORTION_RANGES`.
+    shared : bool
+        One draw of factors for all the poses (one person's frames: a video);
+        default a draw per pose.
 
     Returns
     -------
@@ -213,7 +216,8 @@ def jitter_proportions(poses: np.ndarray, rng: np.random.Generator, skeleton=BOD
     groups = sorted(ranges)
     low = np.log([ranges[g][0] for g in groups])
     high = np.log([ranges[g][1] for g in groups])
-    factors = np.exp(rng.uniform(low, high, size=(len(poses), len(groups))))
+    factors = np.exp(rng.uniform(low, high, size=(1 if shared else len(poses), len(groups))))
+    factors = np.broadcast_to(factors, (len(poses), len(groups)))
     out = poses.copy()
     for (a, b), (pa, pb) in zip(skeleton.edge_indices(), skeleton.edges):
         f = factors[:, groups.index(_bone_group(pa, pb))]
