@@ -6,7 +6,7 @@ coefficients of 3D shape bases learned from motion capture, through the
 convex relaxation of Zhou et al. (TPAMI 2017) solved by ADMM, then refined.
 
 >>> import numpy as np, lift2d3d
->>> lifter = lift2d3d.Lifter()                       # shipped bases, convex+refine
+>>> lifter = lift2d3d.Lifter()                       # shipped bases and network, fused
 >>> lifter.joint_names[:3]
 ('pelvis', 'neck', 'head')
 """

@@ -46,12 +46,12 @@ class Lifter:
         MoCap corpus; ``"deepmimic"``, learned from pybullet's DeepMimic clips;
         see ``bases/README.md``), a ``.npz`` written by ``lift2d3d
         learn-bases``, or a :class:`ShapeBases`.
-    method : {"convex+refine", "fused", "convex", "robust"}
-        ``convex``: the convex relaxation alone (ADMM). ``convex+refine``: then
-        a joint refinement of the original problem. ``fused``: the refinement
-        also starts from, and is pulled towards, the depths of the lifting
-        network (``network``). ``robust``: ``convex+refine`` with the robust
-        loss (the name it always had).
+    method : {"fused", "convex+refine", "convex", "robust"}
+        ``fused`` (default): the convex relaxation (ADMM), then a refinement of the
+        original problem that starts from, and is pulled towards, the lifting
+        network's depths (``network``). ``convex``: the relaxation alone.
+        ``convex+refine``: relaxation and refinement, no network (any skeleton's
+        bases). ``robust``: ``convex+refine`` with the robust loss.
     network : str, path or LiftingNetwork, default "default"
         The reconstruction component of the ``fused`` method (:mod:`lift2d3d.learned`);
         loaded only when that method runs.
@@ -89,7 +89,7 @@ class Lifter:
     ((15, 3), 'ok')
     """
 
-    def __init__(self, bases="default", method="convex+refine", *, network="default", temporal_network="default",
+    def __init__(self, bases="default", method="fused", *, network="default", temporal_network="default",
                  loss=None, camera=None, height=None, n_threads=None, **options):
         self._params = {}
         self._network = None

@@ -155,10 +155,11 @@ def test_true_hints_are_obeyed_and_frames_that_obeyed_them_are_unchanged(views):
     plain = lifter.lift(keypoints)
     hinted = lifter.lift(keypoints, depth_order=relations)
     # the same frames lifted; a random atom mixture near the code limit (plausibility.MAX_CODE_RATIO)
-    # may cross it when a hint reflects a limb (3 of these 120 frames: 36 and 105 one way, 76 the other)
+    # may cross it when a hint reflects a limb (3 of these 120 frames with method convex+refine, 5 with the
+    # fused default, whose network pulls these random mixtures towards real poses)
     code_flag = np.char.find(hinted.message.astype(str), "atoms cancel") >= 0
     code_flag |= np.char.find(plain.message.astype(str), "atoms cancel") >= 0
-    assert np.all(hinted.status[~code_flag] == plain.status[~code_flag]) and code_flag.sum() <= 3
+    assert np.all(hinted.status[~code_flag] == plain.status[~code_flag]) and code_flag.sum() <= 6
     obeyed_before = np.array([all(_satisfied(plain.joints3d[n], relations[n], sk)) for n in range(len(cam))])
     obeyed_after = np.array([np.mean(_satisfied(hinted.joints3d[n], relations[n], sk)) for n in range(len(cam))])
     assert obeyed_before.mean() < 1.0                      # the lifter gets some limb depths wrong

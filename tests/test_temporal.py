@@ -1,4 +1,7 @@
-"""Temporal lifting: the banded solve, the joint refinement against independent oracles, windows, bad input."""
+"""Temporal lifting: the banded solve, the joint refinement against independent oracles, windows, bad input.
+
+The solver's own properties on clips built from the bases are tested with ``method="convex+refine"``: the
+fused default adds the temporal network's prior, whose behaviour over a video ``tests/test_fusion.py`` tests."""
 
 import os
 
@@ -310,11 +313,13 @@ def test_windows_are_seamless(bases):
 
 def test_a_window_needs_only_its_neighbours(bases):
     """What a streaming pipeline or a cluster relies on: the frames of window k, lifted from the rows of
-    windows k-1 .. k+1 alone, are exactly those of the whole sequence's lift (swaps included)."""
+    windows k-1 .. k+1 alone, are exactly those of the whole sequence's lift (swaps included).  The
+    solver's windows (``convex+refine``); the fused method's prior also needs the temporal network's
+    receptive field beyond them, which the pipeline's chunks carry (``tests/test_fusion.py``)."""
     cam, keypoints = smooth_clip(bases, 230, 8)
     perms = swap_permutations(Lifter(bases).skeleton)
     keypoints[[57, 58, 121]] = keypoints[[57, 58, 121]][:, perms[1]]
-    lifter = Lifter(bases, n_threads=1)
+    lifter = Lifter(bases, "convex+refine", n_threads=1)
     whole = lifter.lift_sequence(keypoints, window=60, overlap=20)
     plan = plan_windows(230, 60, 20)
     for k in (1, 2):
@@ -336,7 +341,7 @@ def test_windows_run_on_threads_with_the_same_bits(bases):
 def test_temporal_lift_of_a_video_is_smoother_and_closer_to_the_truth(bases):
     """Synthetic videos (smooth paths through the bases' codes, a turning camera, 2 px noise): the
     temporal lift is closer to the truth in the camera frame and its acceleration error is far smaller."""
-    lifter = Lifter(bases)
+    lifter = Lifter(bases, "convex+refine")
     single_err, seq_err, single_acc, seq_acc = [], [], [], []
     for seed in range(3):
         cam, keypoints = smooth_clip(bases, 60, 10 + seed, noise_px=2.0)
@@ -358,7 +363,7 @@ def test_temporal_lift_with_the_robust_model_and_a_camera(bases, variant):
         keypoints[7, 5] += [100.0, -70.0]               # one grossly wrong joint (about 0.6 m off)
         lifter = Lifter(bases, method="robust")
     else:
-        lifter = Lifter(bases, camera=Camera(1000.0, (640.0, 360.0)))
+        lifter = Lifter(bases, "convex+refine", camera=Camera(1000.0, (640.0, 360.0)))
     single = lifter.lift(keypoints)
     sequence = lifter.lift_sequence(keypoints)
     assert np.all(sequence.ok) and np.all(np.isfinite(sequence.joints3d))
@@ -412,7 +417,7 @@ def test_a_cut_in_the_video_does_no_harm(bases):
     cam_a, a = smooth_clip(bases, 30, 1)
     cam_b, b = smooth_clip(bases, 30, 2)
     keypoints = np.concatenate([a, b])
-    lifter = Lifter(bases)
+    lifter = Lifter(bases, "convex+refine")
     result = lifter.lift_sequence(keypoints)
     assert np.all(result.status == "ok")
     own = [n for n, m in enumerate(result.message) if m.startswith("lifted on its own")]
@@ -425,7 +430,7 @@ def test_the_weights_act_in_physical_time(bases):
     """A 10 fps video is the 30 fps video of every third frame: fps=10 gives the bits of frame numbers
     0, 3, 6, ... at 30 fps."""
     _, keypoints = smooth_clip(bases, 30, 45)
-    lifter = Lifter(bases)
+    lifter = Lifter(bases, "convex+refine")
     ten = lifter.lift_sequence(keypoints, fps=10.0)
     thirty = lifter.lift_sequence(keypoints, frames=3 * np.arange(30), fps=30.0)
     np.testing.assert_array_equal(ten.joints3d, thirty.joints3d)
@@ -454,7 +459,7 @@ def test_bad_sequences_are_refused_with_the_rows_named(bases):
 def test_short_sequences_are_lifted(bases):
     """Fewer frames than the window is one window; one or two frames have no acceleration rows at all."""
     _, keypoints = smooth_clip(bases, 5, 60)
-    lifter = Lifter(bases)
+    lifter = Lifter(bases, "convex+refine")
     for n in (1, 2, 5):
         result = lifter.lift_sequence(keypoints[:n])
         assert result.joints3d.shape == (n, 15, 3) and np.all(result.ok)
@@ -508,7 +513,7 @@ def test_label_path_finds_the_labelling_of_least_cost():
 
 def test_detector_swaps_are_swapped_back_and_reported(bases):
     cam, keypoints = smooth_clip(bases, 60, 70)
-    lifter = Lifter(bases)
+    lifter = Lifter(bases, "convex+refine")
     perms = swap_permutations(lifter.skeleton)
     swapped = keypoints.copy()
     swapped[[10, 31]] = swapped[[10, 31]][:, perms[1]]            # arms

@@ -20,7 +20,7 @@ __all__ = ["METHODS", "add_lifter_arguments", "lifter_params_from_args", "lifter
 
 #: The Lifter's default method (its signature's; a test checks they agree: importing the lifter here
 #: would load its numba kernels on every ``--help``).
-DEFAULT_METHOD = "convex+refine"
+DEFAULT_METHOD = "fused"
 
 
 def _flag(name):
