@@ -469,7 +469,8 @@ def test_resume_on_an_output_made_with_other_options_refuses_and_keeps_it(frame,
     output = tmp_path / "out.csv"
     lift_file(path, output, Lifter(bases=toy_bases(), method="convex"), chunk_rows=10)
     before = output.read_bytes()
-    with pytest.raises(KeypointFormatError, match="cannot resume .*out.csv: it was made with another (network_sha256, )?method"):
+    with pytest.raises(KeypointFormatError,
+                       match="cannot resume .*out.csv: it was made with another (network_sha256, )?method"):
         lift_file(path, output, Lifter(bases=toy_bases()), chunk_rows=10, resume=True)
     with pytest.raises(KeypointFormatError, match="made with another write_camera"):
         lift_file(path, output, Lifter(bases=toy_bases(), method="convex"), chunk_rows=10, resume=True,
