@@ -14,7 +14,7 @@ subprocess and prints:
 Usage::
 
     python benchmarks/batch_throughput.py [--frames 100000] [--bases default|PATH]
-        [--method convex+refine] [--workers N] [--chunk-size 5000] [--keep DIR] [--sequence]
+        [--method fused] [--workers N] [--chunk-size 5000] [--keep DIR] [--sequence]
 
 ``--sequence`` lifts the file as one person's video (``lift --sequence``: the
 temporal solver, streamed across chunks); run it with ``NUMBA_NUM_THREADS=1``
@@ -31,6 +31,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from lift2d3d.commands._options import DEFAULT_METHOD
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -74,7 +76,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=100_000)
     parser.add_argument("--bases", default="default")
-    parser.add_argument("--method", default="convex+refine")
+    parser.add_argument("--method", default=DEFAULT_METHOD, help="solver method (default: the Lifter's, %(default)s)")
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--chunk-size", type=int, default=5000)
     parser.add_argument("--keep", help="folder to keep the input/output in (default: a temporary one)")

@@ -603,7 +603,8 @@ plt.show()
 # numbers above).  What the person does over a few tenths of a second can carry what one frame
 # lacks, and a network learned from MoCap videos can use it.  Example 11 fused a per-frame
 # lifting network into the geometric fit; over a video, `Lifter(method="fused").lift_sequence`
-# takes each frame's prior from a *temporal* network (`lift2d3d.learned.TemporalNetwork`,
+# takes that network's prior frame by frame (the default), or, with `temporal_network="default"`,
+# each frame's prior from a *temporal* network (`lift2d3d.learned.TemporalNetwork`,
 # learned from CMU MoCap takes only, as the bases were): the 3D it answers for a frame from the
 # 2D of the frames around it.  The prior enters the per-frame lifts and the joint refinement
 # alike; the smoothness and the shared proportions stay as they were.
@@ -620,8 +621,8 @@ plt.show()
 # the causal one (`temporal_network="causal"`) ends its bins at the frame, for live use.
 
 # %%
-fused = Lifter(method="fused")               # the per-frame and the temporal network's prior
-networks = {"centred (the default)": fused.temporal_network, "causal": load_temporal_network("causal")}
+fused = Lifter(method="fused", temporal_network="default")   # the temporal network's prior
+networks = {"centred": fused.temporal_network, "causal": load_temporal_network("causal")}
 for label, net in networks.items():
     before, after = net.receptive_field
     print(f"{label}: {net}\n    sees {before:.2f} s before and {after:.2f} s after the frame; "
@@ -755,5 +756,6 @@ plt.show()
 # 4. Grow the gap in the last section from 8 frames to 12 (beyond `max_gap`), and then pass
 #    `max_gap=20`.  What happens across the gap in each case?
 # 5. Lift the clips with `Lifter(method="fused", temporal_network="causal")`, which never waits
-#    for a later frame, and with `temporal_network=None`, the per-frame network's prior frame by
-#    frame (example 11).  What does seeing the future buy, and what does seeing any time at all?
+#    for a later frame, and with `temporal_network=None` (the default), the per-frame network's
+#    prior frame by frame (example 11).  What does seeing the future buy, and what does seeing any
+#    time at all?  The README's "Video" section has the answer on held-out CMU and Bandai clips.

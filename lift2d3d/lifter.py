@@ -55,11 +55,11 @@ class Lifter:
     network : str, path or LiftingNetwork, default "default"
         The reconstruction component of the ``fused`` method (:mod:`lift2d3d.learned`);
         loaded only when that method runs.
-    temporal_network : str, path, TemporalNetwork or None, default "default"
-        The ``fused`` method's reconstruction component in :meth:`lift_sequence`:
-        each frame's prior from the frames around it
-        (:class:`~lift2d3d.learned.TemporalNetwork`; ``"causal"``: from the
-        frames before it only); None: ``network``, frame by frame.
+    temporal_network : str, path, TemporalNetwork or None, default None
+        The ``fused`` method's prior in :meth:`lift_sequence`: None, ``network``
+        frame by frame (the better prior on held-out clips: README, "Video");
+        ``"default"``, each frame's from the frames around it
+        (:class:`~lift2d3d.learned.TemporalNetwork`); ``"causal"``, before it.
     loss : {"squared", "robust"}, optional
         The data term's loss. ``robust`` adds a sparse outlier term for gross 2D
         errors (weight ``beta``); flagged joints are dropped and the pose
@@ -89,7 +89,7 @@ class Lifter:
     ((15, 3), 'ok')
     """
 
-    def __init__(self, bases="default", method="fused", *, network="default", temporal_network="default",
+    def __init__(self, bases="default", method="fused", *, network="default", temporal_network=None,
                  loss=None, camera=None, height=None, n_threads=None, **options):
         self._params = {}
         self._network = None
@@ -319,9 +319,9 @@ class Lifter:
         arms or legs a detector swapped are found from the 2D motion and
         swapped back first (``fix_swaps``).
 
-        With ``method="fused"`` every frame's prior is the temporal network's
-        3D (``temporal_network``: each frame from the frames around it), in the
-        per-frame lifts and the joint refinement alike.  The jitter goes
+        With ``method="fused"`` every frame's prior is the lifting network's 3D
+        (``temporal_network``: from the frames around it; None, the default:
+        ``network``, frame by frame), in the per-frame lifts and the joint refinement.  The jitter goes
         (acceleration error 0.15-0.3 of per frame); depth errors that persist
         over many frames, which the shape prior prefers frame after frame,
         stay.  Figures (held-out CMU performers, Bandai-Namco-1, speed): the

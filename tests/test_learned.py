@@ -306,3 +306,42 @@ def test_flip_averages_with_the_mirrored_frame_and_is_mirror_symmetric():
         # the mirrored frame's flipped answer is the mirror of this one's
         np.testing.assert_allclose(net.predict(W_m, w[:, mirror], row_m)[:, :, mirror] * sign, X, atol=1e-9)
         np.testing.assert_allclose((X * w[:, None]).sum(axis=2), 0, atol=1e-9)
+
+
+# ----------------------------------------------------------------------------- the shipped networks
+
+
+@pytest.mark.parametrize("name", ["default", "causal"])
+def test_shipped_networks_carry_their_provenance_and_card(name):
+    """Every shipped network loads by name (its arrays against their SHA-256), was learned from the default bases'
+    files (the same ``inputs_sha256``), records the command that re-creates it, and its card in bases/README.md
+    quotes its checksum."""
+    from pathlib import Path
+
+    from lift2d3d.bases import ShapeBases
+    from lift2d3d.learned import load_temporal_network
+
+    card = (Path(__file__).resolve().parent.parent / "bases" / "README.md").read_text()
+    networks = [load_temporal_network(name)] + ([load_network(name)] if name == "default" else [])
+    for network in networks:
+        meta = network.metadata
+        assert tuple(network.joint_names) == ShapeBases.load("default").joint_names
+        assert meta["inputs_sha256"] == ShapeBases.load("default").metadata["inputs_sha256"]
+        assert meta["command"].startswith("lift2d3d learn-lifter --mocap ")
+        assert meta["arrays_sha256"] in card
+
+
+@pytest.mark.parametrize("temporal", [None, "default", "causal"])
+def test_the_shipped_networks_lift_a_video(temporal):
+    """Lifter(method="fused") with the shipped networks over a short video of the bases' poses (random atom
+    mixtures, not people): close to its keypoints (the networks' job is the depths the keypoints leave open),
+    nothing failed, at most a few frames whose prior disagrees flagged."""
+    from lift2d3d import Lifter
+    from test_fusion import basis_video
+
+    lifter = Lifter(temporal_network=temporal)
+    keypoints, _ = basis_video(lifter.bases, 30, seed=2, noise_px=1.0)
+    result = lifter.lift_sequence(keypoints)
+    size = np.sqrt(((keypoints - keypoints.mean(axis=1, keepdims=True)) ** 2).sum(axis=2).mean(axis=1))
+    assert result.ok.mean() >= 0.9 and set(result.status) <= {"ok", "suspect_input"}
+    assert np.median(result.reprojection_error / size) < 0.08

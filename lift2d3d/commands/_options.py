@@ -42,9 +42,10 @@ def add_lifter_arguments(parser: argparse.ArgumentParser, *, camera: bool = True
     group.add_argument("--method", default=DEFAULT_METHOD, choices=METHODS, help="solver (default: %(default)s)")
     group.add_argument("--network", default="default", metavar="NAME|NPZ",
                        help="lifting network of the fused method: shipped name or a .npz path (default: %(default)s)")
-    group.add_argument("--temporal-network", default="default", metavar="NAME|NPZ|none",
+    group.add_argument("--temporal-network", default="none", metavar="NAME|NPZ|none",
                        help="temporal lifting network of the fused method over a video (--sequence): shipped name "
-                            "(default, causal) or a .npz path; none: --network frame by frame (default: %(default)s)")
+                            "(default, causal) or a .npz path; none: --network frame by frame, the better prior on "
+                            "held-out clips (default: %(default)s)")
     group.add_argument("--loss", choices=LOSSES,
                        help="data term's loss (default: robust for --method robust, else squared)")
     for name, default, meta in option_fields():
@@ -94,7 +95,7 @@ def lifter_params_from_args(args) -> dict:
     ValueError
         Naming the option at fault.
     """
-    temporal = getattr(args, "temporal_network", "default")
+    temporal = getattr(args, "temporal_network", None)
     params = dict(bases=args.bases, method=args.method, network=args.network, loss=args.loss,
                   temporal_network=None if temporal is None or str(temporal).lower() == "none" else temporal)
     params.update({name: getattr(args, name) for name, _, _ in option_fields()})
