@@ -5,7 +5,7 @@
 Runs ``lift2d3d lift examples/sample_coco17.csv -o <tmp>/lifted.csv`` in a
 fresh process with an empty ``NUMBA_CACHE_DIR`` (cold: the solver kernels
 are compiled, in two processes when there are two cores), then again with the
-cache filled (warm).  Targets (issue 14): cold <= 20 s, warm <= 2 s on 2 cores.
+cache filled (warm).  Targets (solver-core issue): cold <= 15 s, warm <= 2 s on 2 cores.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def main(argv=None):
         cache = Path(tmp) / "numba-cache"
         cold = run_once(cache, Path(tmp) / "cold.csv")
         warm = [run_once(cache, Path(tmp) / f"warm{i}.csv") for i in range(args.repeat)]
-    print(f"first run (cold numba cache): {cold:5.1f} s   (target <= 20 s on 2 cores)")
+    print(f"first run (cold numba cache): {cold:5.1f} s   (target <= 15 s on 2 cores)")
     print(f"warm runs: {', '.join(f'{w:.2f}' for w in warm)} s, best {min(warm):.2f} s   (target <= 2 s)")
     print(f"cores: {os.cpu_count()}, load average now: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
     return 0

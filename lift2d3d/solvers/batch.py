@@ -523,7 +523,10 @@ def stages_for(opts, hints: bool = False) -> list:
     relations)."""
     stages = [normalise_frames, relax_frames, pack_frames, metric_units]
     if opts.refine:
-        stages += [fused_frames, refine_frames] if opts.prior_start else [refine_frames]
+        if opts.prior_start in (GEOMETRIC_START, REFLECTED_START):     # what _refine runs for each start
+            stages += [refine_frames, geometric_prior_frames]
+        else:
+            stages += [fused_frames, refine_frames] if opts.prior_start else [refine_frames]
         if hints:
             stages.append(hinted_frames)
     else:

@@ -25,7 +25,7 @@ import numpy as np
 __all__ = ["prepare", "compile_stages", "compile_temporal_stages", "CHILD_STAGES"]
 
 #: Stages compiled in the child process (the refinement: about half of the compile time).
-CHILD_STAGES = ("refine_frames", "fused_frames", "perspective_frames")
+CHILD_STAGES = ("refine_frames", "fused_frames", "geometric_prior_frames", "perspective_frames")
 
 
 def _probe(method, perspective, P=15, K=8, E=14):
@@ -65,6 +65,7 @@ def compile_stages(names, method="convex+refine", perspective=False, progress=No
         "relax_frames": lambda: batch.relax_frames(model, opts, work, w, none),
         "refine_frames": lambda: batch.refine_frames(frames, model, opts, work, w, none),
         "fused_frames": lambda: batch.fused_frames(frames, model, opts, work, w, none, none.copy()),
+        "geometric_prior_frames": lambda: batch.geometric_prior_frames(frames, model, opts, work, w, none),
         "hinted_frames": lambda: batch.hinted_frames(frames, model, opts, work, w, none, np.ones(1, dtype=np.bool_)),
         "trim_frames": lambda: batch.trim_frames(opts, work, w, none, w.copy()),
         "dropped_frames": lambda: batch.dropped_frames(model, work, w, w.copy(), none),
