@@ -129,8 +129,9 @@ class Options:
         time); ``relaxation``, those two starts read off the relaxation instead (one refinement fewer);
         ``network``, the bases fitted to the network's 3D (no relaxation but for the frames whose fit
         then leaves its keypoints). Chosen on held-out CMU performers (``benchmarks/fusion.py``, as
-        ``prior_weight``): ``reflected`` is 0.1-0.4 mm better than ``geometric`` at 1.5x the time, and
-        ``prior_scale`` 1 within 0.2 mm of 0.3, so the faster start and the smaller scale stay.
+        ``prior_weight``): ``reflected`` is 0.1-0.4 mm better than ``geometric`` at 1.5x the time,
+        ``relaxation`` 0.2-1.2 mm better at 1.5x the time (884 against 1,331 frames/s on one thread),
+        ``network`` 0-0.5 mm worse, and ``prior_scale`` 1 within 0.2 mm of 0.3: the fastest start stays.
     """
 
     alpha: Optional[float] = _knob(None, _non_negative, "sparsity weight of the convex relaxation", "A",

@@ -345,3 +345,15 @@ def test_the_shipped_networks_lift_a_video(temporal):
     size = np.sqrt(((keypoints - keypoints.mean(axis=1, keepdims=True)) ** 2).sum(axis=2).mean(axis=1))
     assert result.ok.mean() >= 0.9 and set(result.status) <= {"ok", "suspect_input"}
     assert np.median(result.reprojection_error / size) < 0.08
+
+
+def test_a_frames_answer_does_not_depend_on_its_batch():
+    """The shipped network answers a frame the same, bit for bit, alone, in a small batch or in a large one
+    (BLAS rounds small products differently: ``network.MIN_ROWS``), so a chunked or distributed lift equals
+    the lift in one piece."""
+    net = load_network("default")
+    keypoints, w = random_frames(300, seed=4)
+    W = normalise_keypoints(keypoints, w)[0]
+    whole = net.predict(W, w)
+    for start, n in ((0, 1), (5, 7), (40, 50), (100, 200)):
+        np.testing.assert_array_equal(net.predict(W[start:start + n], w[start:start + n]), whole[start:start + n])
