@@ -24,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
+from lift2d3d.commands._options import DEFAULT_METHOD
+
 
 def _coco(keypoints, scores=None):
     """body15 keypoints as COCO-17 (the limbs; the face is missing): what a COCO file would hold."""
@@ -103,6 +105,8 @@ def main(argv=None):
     parser.add_argument("--frames-per-clip", type=int, default=30)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--bases", default="default", help="bases to lift with (default: the shipped CMU bases)")
+    parser.add_argument("--method", default=DEFAULT_METHOD, choices=("fused", "convex+refine"),
+                        help="the lifter's method; the robust cases add the robust loss (default: %(default)s)")
     parser.add_argument("--statistics", action="store_true",
                         help="also print percentiles of the two fit statistics per case (weak camera), to set "
                              "MAX_RELATIVE_RMS and MAX_RELATIVE_JOINT")
@@ -126,7 +130,7 @@ def main(argv=None):
     angles, distances = random_views(len(poses), rng)
     _, keypoints = project_views(poses, angles, distances, perspective=True)
     keypoints = keypoints + [640.0, 360.0] - np.nanmean(keypoints, axis=(0, 1))   # inside a 1280 x 720 image
-    lifter = Lifter(bases=args.bases)
+    lifter = Lifter(bases=args.bases, method=args.method)
     sk = lifter.skeleton
     N, P = keypoints.shape[:2]
     noisy = keypoints + rng.normal(0, 2.0, keypoints.shape)
@@ -158,35 +162,35 @@ def main(argv=None):
 
     mixtures, _ = synthetic_keypoints(lifter.bases, N, seed=args.seed)
     cases = [
-        ("good: exact projections", keypoints, None, "convex+refine", None),
-        ("good: random mixtures of 3-6 atoms (tests)", mixtures, None, "convex+refine", None),
-        ("good: 2 px noise", noisy, None, "convex+refine", None),
-        ("good: 5 px noise", keypoints + rng.normal(0, 5.0, keypoints.shape), None, "convex+refine", None),
-        ("good: 3 px noise, 15% missing", keypoints + rng.normal(0, 3.0, keypoints.shape), missing, "convex+refine",
+        ("good: exact projections", keypoints, None, "plain", None),
+        ("good: random mixtures of 3-6 atoms (tests)", mixtures, None, "plain", None),
+        ("good: 2 px noise", noisy, None, "plain", None),
+        ("good: 5 px noise", keypoints + rng.normal(0, 5.0, keypoints.shape), None, "plain", None),
+        ("good: 3 px noise, 15% missing", keypoints + rng.normal(0, 3.0, keypoints.shape), missing, "plain",
          None),
-        ("good: COCO, 0-5 px noise, 15% missing", coco, coco_scores, "convex+refine", "coco17"),
-        ("good: the shipped sample_coco17.csv", sample.keypoints, sample.scores, "convex+refine", "coco17"),
+        ("good: COCO, 0-5 px noise, 15% missing", coco, coco_scores, "plain", "coco17"),
+        ("good: the shipped sample_coco17.csv", sample.keypoints, sample.scores, "plain", "coco17"),
         ("good: one 60 px outlier, robust", outlier, None, "robust", None),
         ("good: COCO, left wrist 5,000 px off, robust", _wild(coco_all, wrist, 5000, rng), coco_all_scores,
          "robust", "coco17"),
-        ("bad: one 60 px outlier", outlier, None, "convex+refine", None),
-        ("bad: COCO, left wrist 5,000 px off", _wild(coco_all, wrist, 5000, rng), coco_all_scores, "convex+refine",
+        ("bad: one 60 px outlier", outlier, None, "plain", None),
+        ("bad: COCO, left wrist 5,000 px off", _wild(coco_all, wrist, 5000, rng), coco_all_scores, "plain",
          "coco17"),
         ("bad: COCO, left wrist 999,999 px off", _wild(coco_all, wrist, 999_999, rng), coco_all_scores,
-         "convex+refine", "coco17"),
+         "plain", "coco17"),
         ("bad: random joint order", np.take_along_axis(noisy, np.array([rng.permutation(P) for _ in range(N)])[..., None], 1),  # noqa: E501
-         None, "convex+refine", None),
-        ("bad: COCO, limb columns shuffled", shuffled, shuffled_scores, "convex+refine", "coco17"),
-        ("bad: Human3.6M order read as COCO", h36m, h36m_scores, "convex+refine", "coco17"),
-        ("bad: two joints swapped", two, None, "convex+refine", None),
-        ("bad: arms' left/right swapped", swap(noisy, ("shoulder", "elbow", "wrist")), None, "convex+refine", None),
-        ("bad: legs' left/right swapped", swap(noisy, ("hip", "knee", "ankle")), None, "convex+refine", None),
-        ("bad: normalised to 640 x 480", noisy / [640.0, 480.0], None, "convex+refine", None),
+         None, "plain", None),
+        ("bad: COCO, limb columns shuffled", shuffled, shuffled_scores, "plain", "coco17"),
+        ("bad: Human3.6M order read as COCO", h36m, h36m_scores, "plain", "coco17"),
+        ("bad: two joints swapped", two, None, "plain", None),
+        ("bad: arms' left/right swapped", swap(noisy, ("shoulder", "elbow", "wrist")), None, "plain", None),
+        ("bad: legs' left/right swapped", swap(noisy, ("hip", "knee", "ankle")), None, "plain", None),
+        ("bad: normalised to 640 x 480", noisy / [640.0, 480.0], None, "plain", None),
     ]
     print(f"plausibility: {N} frames of {len(paths)} corpus clips, random cameras; fraction flagged suspect_input"
           " (robust: or a joint dropped), and fraction ok")
     for label, k, scores, method, skeleton in cases:
-        case_lifter = Lifter(bases=args.bases, method=method)
+        case_lifter = Lifter(bases=args.bases, method=args.method, loss="robust" if method == "robust" else None)
         result = case_lifter.lift(k, scores, skeleton=skeleton)
         flagged = np.mean(result.status == "suspect_input")
         line = f"  {label:46s} {100 * flagged:6.1f} %   (ok: {100 * np.mean(result.status == 'ok'):5.1f} %)"

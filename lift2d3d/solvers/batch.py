@@ -504,6 +504,9 @@ def _solve_block(frames, model, opts, sol, predict=None):
         wr = np.ascontiguousarray(w.copy())
         again = active.copy()
         trim_frames(opts, work, w, again, wr)
+        if predict is not None and again.any():
+            # the network saw the dropped joints too: its prior again, without them
+            frames.prior[again] = predict(work.W[again], wr[again], work.info[again])
         if relax:
             relax_frames(model, opts, work, wr, again)
         _refine(frames, model, opts, work, wr, again, hints)
