@@ -315,8 +315,46 @@ def check_frames(W, w, perspective, skeleton: Skeleton):
     return W, w, perspective
 
 
+class MLPLayers:
+    """What the per-frame and the temporal network share: their checked layers on a skeleton, the forward
+    pass and the card's test-time flip (a dataclass with the fields of :class:`LiftingNetwork` inherits it)."""
+
+    def _set_layers(self, n_in, **extra) -> None:
+        """Check the layers for ``n_in(P)`` inputs and the skeleton's outputs, and freeze them (and ``extra``)."""
+        skeleton = get_skeleton(self.skeleton)
+        weights, biases, arrays = checked_layers(self, n_in(skeleton.n_joints), n_outputs(skeleton.n_joints),
+                                                 skeleton)
+        for name, value in dict(skeleton=skeleton, weights=weights, biases=biases, **arrays, **extra).items():
+            object.__setattr__(self, name, value)
+
+    @property
+    def joint_names(self) -> tuple:
+        return self.skeleton.joints
+
+    @property
+    def n_joints(self) -> int:
+        return self.skeleton.n_joints
+
+    @property
+    def layer_sizes(self) -> tuple:
+        """Units per layer, inputs first: e.g. ``(48, 512, 512, 512, 45)``."""
+        return (self.weights[0].shape[0],) + tuple(a.shape[1] for a in self.weights)
+
+    def forward(self, inputs: np.ndarray) -> np.ndarray:
+        """The MLP on unstandardised inputs (n, n_in): outputs (n, 3P) in the plain units, float64.
+
+        Computed in float32 in chunks of frames (:func:`mlp_forward`).
+        """
+        return mlp_forward(self, inputs)
+
+    @property
+    def flip(self) -> bool:
+        """Whether the answers are averaged with those of the mirrored frames (the card's ``test_time_flip``)."""
+        return bool(self.metadata.get("test_time_flip", False))
+
+
 @dataclass(frozen=True, eq=False)
-class LiftingNetwork:
+class LiftingNetwork(MLPLayers):
     """A lifting MLP over a skeleton, with its model card.
 
     Build it with :func:`lift2d3d.learned.load_network` (a shipped name or a
@@ -354,47 +392,13 @@ class LiftingNetwork:
     metadata: dict = field(default_factory=dict)
 
     def __post_init__(self):
-        skeleton = get_skeleton(self.skeleton)
-        P = skeleton.n_joints
-        weights, biases, arrays = checked_layers(self, n_inputs(P), n_outputs(P), skeleton)
-        object.__setattr__(self, "skeleton", skeleton)
-        object.__setattr__(self, "weights", weights)
-        object.__setattr__(self, "biases", biases)
-        for name, value in arrays.items():
-            object.__setattr__(self, name, value)
-
-    # ------------------------------------------------------------------ description
-    @property
-    def joint_names(self) -> tuple:
-        return self.skeleton.joints
-
-    @property
-    def n_joints(self) -> int:
-        return self.skeleton.n_joints
-
-    @property
-    def layer_sizes(self) -> tuple:
-        """Units per layer, inputs first: e.g. ``(48, 512, 512, 512, 45)``."""
-        return (self.weights[0].shape[0],) + tuple(a.shape[1] for a in self.weights)
+        self._set_layers(n_inputs)
 
     def __repr__(self) -> str:
         sizes = "-".join(map(str, self.layer_sizes))
         return f"LiftingNetwork({self.skeleton.name}, layers {sizes}, source={self.metadata.get('source')!r})"
 
     # ------------------------------------------------------------------ forward pass
-    def forward(self, inputs: np.ndarray) -> np.ndarray:
-        """The MLP on unstandardised inputs (n, 3P + 3): outputs (n, 3P) in the plain units, float64.
-
-        Computed in float32 in chunks of frames.
-        """
-        return mlp_forward(self, inputs)
-
-    @property
-    def flip(self) -> bool:
-        """Whether :meth:`predict` averages the answer with that of the mirrored frame (the card's
-        ``test_time_flip``)."""
-        return bool(self.metadata.get("test_time_flip", False))
-
     def predict(self, W, w, perspective=None, flip=None) -> np.ndarray:
         """Camera-frame 3D joints of normalised 2D frames.
 

@@ -42,8 +42,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..skeletons import Skeleton, get_skeleton
-from .network import check_frames, checked_layers, encode_frames, keypoint_frames, mlp_forward, n_inputs, n_outputs
+from ..skeletons import Skeleton
+from .network import MLPLayers, check_frames, encode_frames, keypoint_frames, n_inputs
 
 __all__ = ["TemporalNetwork", "TEMPORAL_ENCODING", "bin_edges", "n_temporal_inputs", "window_prefix", "window_inputs",
            "check_times", "MAX_WINDOW_S", "MAX_BINS", "TIME_TOLERANCE"]
@@ -155,7 +155,7 @@ def window_inputs(frame_inputs: np.ndarray, prefix: np.ndarray, times: np.ndarra
 
 
 @dataclass(frozen=True, eq=False)
-class TemporalNetwork:
+class TemporalNetwork(MLPLayers):
     """A temporal lifting MLP over a skeleton: a window of time bins around a frame -> the frame's 3D.
 
     Build it with :func:`lift2d3d.learned.load_temporal_network` (a shipped
@@ -196,7 +196,6 @@ class TemporalNetwork:
     metadata: dict = field(default_factory=dict)
 
     def __post_init__(self):
-        skeleton = get_skeleton(self.skeleton)
         try:
             edges = np.array(self.edges, dtype=np.float64)
         except (TypeError, ValueError):
@@ -207,25 +206,10 @@ class TemporalNetwork:
             raise ValueError(f"edges must be 2 to {MAX_BINS + 1} strictly increasing times in seconds, the first "
                              f"negative, the last >= 0, within {MAX_WINDOW_S:g} s of the frame; got "
                              f"{np.array2string(np.asarray(edges).ravel(), precision=3, threshold=12)}")
-        P = skeleton.n_joints
-        weights, biases, arrays = checked_layers(self, n_temporal_inputs(P, len(edges) - 1), n_outputs(P), skeleton)
         edges.setflags(write=False)
-        object.__setattr__(self, "skeleton", skeleton)
-        object.__setattr__(self, "edges", edges)
-        object.__setattr__(self, "weights", weights)
-        object.__setattr__(self, "biases", biases)
-        for name, value in arrays.items():
-            object.__setattr__(self, name, value)
+        self._set_layers(lambda P: n_temporal_inputs(P, len(edges) - 1), edges=edges)
 
     # ------------------------------------------------------------------ description
-    @property
-    def joint_names(self) -> tuple:
-        return self.skeleton.joints
-
-    @property
-    def n_joints(self) -> int:
-        return self.skeleton.n_joints
-
     @property
     def n_bins(self) -> int:
         return len(self.edges) - 1
@@ -240,11 +224,6 @@ class TemporalNetwork:
         """``(before, after)`` in seconds: a frame's answer depends on the frames in ``(t - before, t + after]``."""
         return float(-self.edges[0]), float(self.edges[-1])
 
-    @property
-    def layer_sizes(self) -> tuple:
-        """Units per layer, inputs first."""
-        return (self.weights[0].shape[0],) + tuple(a.shape[1] for a in self.weights)
-
     def __repr__(self) -> str:
         sizes = "-".join(map(str, self.layer_sizes))
         before, after = self.receptive_field
@@ -252,10 +231,6 @@ class TemporalNetwork:
                 f"over -{before:.3g}..+{after:.3g} s, layers {sizes}, source={self.metadata.get('source')!r})")
 
     # ------------------------------------------------------------------ forward pass
-    def forward(self, inputs: np.ndarray) -> np.ndarray:
-        """The MLP on unstandardised inputs (n, :func:`n_temporal_inputs`): (n, 3P) in the frame's plain units."""
-        return mlp_forward(self, inputs)
-
     def window_inputs(self, W, w, times, perspective=None):
         """The network's inputs for every frame of a sequence (for training and tests; :meth:`predict_sequence` chunks).
 
@@ -272,12 +247,6 @@ class TemporalNetwork:
         frame_inputs, r, ok = encode_frames(W, w, perspective)
         prefix = window_prefix(frame_inputs, self.n_joints)
         return window_inputs(frame_inputs, prefix, times, self.edges, np.arange(len(W))), r, ok
-
-    @property
-    def flip(self) -> bool:
-        """Whether :meth:`predict_sequence` averages the answer with that of the mirrored sequence (the card's
-        ``test_time_flip``)."""
-        return bool(self.metadata.get("test_time_flip", False))
 
     def _plain(self, W, w, times, perspective, rows):
         """The layers' answers (len(rows), 3, P) for the frames ``rows`` in their plain units (times their ``r``)."""
