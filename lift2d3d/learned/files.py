@@ -188,18 +188,21 @@ def load_network(source="default") -> LiftingNetwork:
         The file is missing, unreadable, crafted or corrupt; the message names
         it and the fix.
     """
-    if isinstance(source, LiftingNetwork):
+    return _opened(source, LiftingNetwork, SHIPPED_NETWORKS, default_network_path, _load, "lifting-network")
+
+
+def _opened(source, cls, shipped, shipped_path, load, what):
+    """``source`` itself when it is a ``cls``, else the network ``load`` reads from the shipped name's file
+    or the path; whatever a crafted file provokes is a :class:`NetworkFileError` naming it."""
+    if isinstance(source, cls):
         return source
-    if isinstance(source, str) and source in SHIPPED_NETWORKS:
-        path = default_network_path(source)
-    else:
-        path = Path(source)
+    path = shipped_path(source) if isinstance(source, str) and source in shipped else Path(source)
     try:
-        return _load(path)
+        return load(path)
     except NetworkFileError:
         raise
     except Exception as exc:   # anything a crafted file provokes still names the file
-        raise NetworkFileError(f"{path}: not a valid lifting-network file ({type(exc).__name__}: {exc})") from None
+        raise NetworkFileError(f"{path}: not a valid {what} file ({type(exc).__name__}: {exc})") from None
 
 
 def _read_arrays(path: Path, shipped: dict = SHIPPED_NETWORKS) -> dict:
@@ -358,18 +361,8 @@ def load_temporal_network(source="default") -> TemporalNetwork:
         :func:`load_network`, and the time bins); the message names it and
         the fix.
     """
-    if isinstance(source, TemporalNetwork):
-        return source
-    if isinstance(source, str) and source in SHIPPED_TEMPORAL_NETWORKS:
-        path = default_temporal_network_path(source)
-    else:
-        path = Path(source)
-    try:
-        return _load_temporal(path)
-    except NetworkFileError:
-        raise
-    except Exception as exc:   # anything a crafted file provokes still names the file
-        raise NetworkFileError(f"{path}: not a valid temporal-network file ({type(exc).__name__}: {exc})") from None
+    return _opened(source, TemporalNetwork, SHIPPED_TEMPORAL_NETWORKS, default_temporal_network_path,
+                   _load_temporal, "temporal-network")
 
 
 def _load_temporal(path: Path) -> TemporalNetwork:
