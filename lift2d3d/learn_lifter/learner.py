@@ -65,6 +65,15 @@ class LifterLearner:
         Units of the hidden layers (ReLU).
     n_epochs : int, default 60
         Passes, each over freshly drawn views.
+    augmentation : Augmentation or dict, optional
+        How views are drawn (default :class:`~.views.Augmentation`).
+    random_state : int, default 0
+        Seeds the views and the network's initial weights and batch order: a seed gives the
+        same network on one machine with one BLAS thread.
+    log : callable, optional
+        Called with a line per epoch.
+    **training
+        The training settings below (keywords; their defaults are :data:`TRAINING`'s).
     views_per_pose : int, default 4
         Views of each training pose per epoch.
     alpha : float, default 1e-4
@@ -78,20 +87,13 @@ class LifterLearner:
         Learning rate at the end, as a fraction of the peak (cosine decay).
     chunks_per_epoch : int, default 8
         ``partial_fit`` calls per epoch (the learning rate is set before each).
-    augmentation : Augmentation or dict, optional
-        How views are drawn (default :class:`~.views.Augmentation`).
     flip : bool, default True
         The network averages each answer with that of the mirrored frame at run time
         (:meth:`lift2d3d.learned.LiftingNetwork.predict`; the card's ``test_time_flip``).
-    random_state : int, default 0
-        Seeds the views and the network's initial weights and batch order: a seed gives the
-        same network on one machine with one BLAS thread.
     n_threads : int or None, default 1
         BLAS threads while learning (threadpoolctl); None leaves them as they are (faster,
         but the sums' order, hence the bits, may change).
     skeleton : str, default "body15"
-    log : callable, optional
-        Called with a line per epoch.
 
     Attributes
     ----------
@@ -105,24 +107,23 @@ class LifterLearner:
         Wall time of :meth:`fit`.
     """
 
-    def __init__(self, hidden=(512, 512, 512), n_epochs=60, views_per_pose=4, alpha=1e-4, batch_size=512,
-                 learning_rate=2e-3, warmup=0.05, final_lr=0.02, chunks_per_epoch=8, augmentation=None, flip=True,
-                 random_state=0, n_threads=1, skeleton="body15", log=None):
+    #: The training settings taken as keywords (``**training``), with this learner's defaults.
+    TRAINING = dict(views_per_pose=4, alpha=1e-4, batch_size=512, learning_rate=2e-3, warmup=0.05, final_lr=0.02,
+                    chunks_per_epoch=8, flip=True, n_threads=1, skeleton="body15")
+
+    def __init__(self, hidden=(512, 512, 512), n_epochs=60, augmentation=None, random_state=0, log=None,
+                 **training):
+        unknown = sorted(set(training) - set(self.TRAINING))
+        if unknown:
+            raise TypeError(f"{type(self).__name__} got unknown setting(s) {', '.join(unknown)}; the training "
+                            f"settings are {', '.join(self.TRAINING)}")
         self.hidden = hidden
         self.n_epochs = n_epochs
-        self.views_per_pose = views_per_pose
-        self.alpha = alpha
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.warmup = warmup
-        self.final_lr = final_lr
-        self.chunks_per_epoch = chunks_per_epoch
         self.augmentation = augmentation
-        self.flip = flip
         self.random_state = random_state
-        self.n_threads = n_threads
-        self.skeleton = skeleton
         self.log = log
+        for name, default in self.TRAINING.items():
+            setattr(self, name, training.get(name, default))
 
     def get_params(self) -> dict:
         """The settings as given (the card's ``method``; ``log`` left out)."""

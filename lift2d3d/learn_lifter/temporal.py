@@ -54,17 +54,21 @@ class TemporalLifterLearner(LifterLearner):
     edges : sequence of float, optional
         The bins' edges in seconds, overriding ``n_bins``, ``bin_s`` and ``causal`` (uneven bins).
     n_epochs : int, default 40
+    augmentation : TemporalAugmentation or dict, optional
+    random_state, log
+        As :class:`~.learner.LifterLearner`.
+    **training
+        :class:`~.learner.LifterLearner`'s training settings, with other defaults (:data:`TRAINING`), and:
     views_per_pose : int, default 2
         Times each take is cut into videos and filmed per epoch.
-    augmentation : TemporalAugmentation or dict, optional
+    batch_size : int, default 256
+    learning_rate : float, default 1e-3
     take_fps : float, default 30
         Frame rate of the takes given to :meth:`fit`.
     flip : bool, default True
         The network averages each answer with that of the mirrored sequence at run time
         (:meth:`lift2d3d.learned.TemporalNetwork.predict_sequence`; the card's ``test_time_flip``): about
         5 % less error at twice the work (on, as for the per-frame network: chosen on held-out performers).
-    alpha, batch_size, learning_rate, warmup, final_lr, chunks_per_epoch, random_state, n_threads, skeleton, log
-        As :class:`~.learner.LifterLearner`.
 
     Attributes
     ----------
@@ -78,20 +82,17 @@ class TemporalLifterLearner(LifterLearner):
 
     _augmentation_class = TemporalAugmentation
 
+    #: The training settings taken as keywords, with this learner's defaults.
+    TRAINING = dict(LifterLearner.TRAINING, views_per_pose=2, batch_size=256, learning_rate=1e-3, take_fps=TAKE_FPS)
+
     def __init__(self, hidden=(512, 512, 512), n_bins=5, bin_s=0.1, causal=False, edges=None, n_epochs=40,
-                 views_per_pose=2, alpha=1e-4, batch_size=256, learning_rate=1e-3, warmup=0.05, final_lr=0.02,
-                 chunks_per_epoch=8, augmentation=None, random_state=0, n_threads=1, skeleton="body15",
-                 take_fps=TAKE_FPS, flip=True, log=None):
-        super().__init__(hidden=hidden, n_epochs=n_epochs, views_per_pose=views_per_pose, alpha=alpha,
-                         batch_size=batch_size, learning_rate=learning_rate, warmup=warmup, final_lr=final_lr,
-                         chunks_per_epoch=chunks_per_epoch, augmentation=augmentation, random_state=random_state,
-                         n_threads=n_threads, skeleton=skeleton, log=log)
+                 augmentation=None, random_state=0, log=None, **training):
+        super().__init__(hidden=hidden, n_epochs=n_epochs, augmentation=augmentation, random_state=random_state,
+                         log=log, **training)
         self.n_bins = n_bins
         self.bin_s = bin_s
         self.causal = causal
         self.edges = edges
-        self.take_fps = take_fps
-        self.flip = flip
 
     def get_params(self) -> dict:
         """The settings as given (the card's ``method``), with the window's edges worked out."""
