@@ -42,6 +42,7 @@ import numpy as np
 from .mocap.corpus import performer_folds
 from .mocap.poses import (PROPORTION_RANGES, TORSO_JOINTS, align_torso, bone_lengths, jitter_proportions, mirror_poses,
                           normalise_poses, redraw_with_lengths, thin_poses)
+from .options import set_keyword_settings
 from .skeletons import get_skeleton
 
 __all__ = ["BasisLearner", "normalise_poses", "redraw_with_lengths", "align_torso", "mirror_poses",
@@ -336,10 +337,6 @@ class BasisLearner:
 
     def __init__(self, n_bases=128, alpha=0.03, mirror=True, n_proportion_copies=2, size=None, random_state=0,
                  skeleton="body15", solver="batch", **solver_options):
-        unknown = sorted(set(solver_options) - set(self.SOLVER_OPTIONS))
-        if unknown:
-            raise TypeError(f"BasisLearner got unexpected keyword argument(s) {', '.join(unknown)}; the solver's "
-                            f"settings are {', '.join(self.SOLVER_OPTIONS)}")
         self.n_bases = n_bases
         self.alpha = alpha
         self.mirror = mirror
@@ -348,8 +345,7 @@ class BasisLearner:
         self.random_state = random_state
         self.skeleton = skeleton
         self.solver = solver
-        for name, default in self.SOLVER_OPTIONS.items():
-            setattr(self, name, solver_options.get(name, default))
+        set_keyword_settings(self, solver_options, self.SOLVER_OPTIONS, "the solver's settings")
 
     # ------------------------------------------------------------------ helpers
     def _check_poses(self, poses3d):

@@ -21,7 +21,7 @@ from numbers import Integral, Real
 from typing import Optional, Tuple
 
 __all__ = ["Options", "Camera", "METHODS", "LOSSES", "check_method", "check_loss", "check_camera", "check_height",
-           "check_threads", "option_fields"]
+           "check_threads", "option_fields", "set_keyword_settings"]
 
 #: The solver methods.  ``fused``: the relaxation, then the refinement with the lifting network's depths as
 #: its start and as a prior term (the default); ``convex+refine``: the relaxation, then the refinement of
@@ -244,3 +244,15 @@ def check_height(value):
 
 def check_threads(value):
     return None if value is None else _count("n_threads", value)
+
+
+def set_keyword_settings(owner, given: dict, defaults: dict, what: str) -> None:
+    """Set every name of ``defaults`` on ``owner``, from ``given`` where it is there: the keyword settings
+    (``**settings``) of an estimator that keeps its signature short; a name ``defaults`` lacks is a
+    TypeError, as a function's unknown keyword is, listing ``what`` it takes."""
+    unknown = sorted(set(given) - set(defaults))
+    if unknown:
+        raise TypeError(f"{type(owner).__name__} got unexpected keyword argument(s) {', '.join(unknown)}; "
+                        f"{what} are {', '.join(defaults)}")
+    for name, default in defaults.items():
+        setattr(owner, name, given.get(name, default))

@@ -186,3 +186,16 @@ def test_learn_lifter_command_walks_a_corpus(tmp_path, capsys):
     assert main(["learn-lifter", "--mocap", str(root), "-o", str(selected), "--augmentation", '{"tilt": 1}']) == 2
     assert "unknown augmentation setting" in capsys.readouterr().err
     assert main(["learn-lifter", "--mocap", str(tmp_path / "nothing"), "-o", str(selected)]) == 2
+
+
+def test_an_unknown_setting_is_refused_by_name():
+    """The learners' keyword settings (``**training``, ``**solver_options``) refuse a name they do not take,
+    as a function refuses an unknown keyword, and keep the defaults of those not given."""
+    from lift2d3d.learn import BasisLearner
+    from lift2d3d.learn_lifter import TemporalLifterLearner
+
+    for learner, wrong in ((LifterLearner, "n_bins"), (TemporalLifterLearner, "max_iter"), (BasisLearner, "flip")):
+        with pytest.raises(TypeError, match=f"unexpected keyword argument.*{wrong}"):
+            learner(**{wrong: 1})
+    assert LifterLearner(alpha=0.5).alpha == 0.5 and LifterLearner().batch_size == 512
+    assert TemporalLifterLearner().batch_size == 256 and BasisLearner(max_iter=3).n_epochs == 16

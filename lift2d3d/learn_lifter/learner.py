@@ -23,6 +23,7 @@ import numpy as np
 
 from ..learned import LiftingNetwork
 from ..learned.network import skip_connection
+from ..options import set_keyword_settings
 from ..skeletons import get_skeleton
 from .views import Augmentation, training_views
 
@@ -113,17 +114,12 @@ class LifterLearner:
 
     def __init__(self, hidden=(512, 512, 512), n_epochs=60, augmentation=None, random_state=0, log=None,
                  **training):
-        unknown = sorted(set(training) - set(self.TRAINING))
-        if unknown:
-            raise TypeError(f"{type(self).__name__} got unknown setting(s) {', '.join(unknown)}; the training "
-                            f"settings are {', '.join(self.TRAINING)}")
         self.hidden = hidden
         self.n_epochs = n_epochs
         self.augmentation = augmentation
         self.random_state = random_state
         self.log = log
-        for name, default in self.TRAINING.items():
-            setattr(self, name, training.get(name, default))
+        set_keyword_settings(self, training, self.TRAINING, "the training settings")
 
     def get_params(self) -> dict:
         """The settings as given (the card's ``method``; ``log`` left out)."""
